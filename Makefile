@@ -1,0 +1,57 @@
+# otklik: `make run` runs the product, `make test` runs every test. Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:/usr/local/bin:$(PATH)
+export TRUNK_SKIP_VERSION_CHECK := true
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+SERVER_BIN := target/server/otklik
+WIDGET_BUDGET_KB ?= 150
+
+.PHONY: help setup widget server run test lint test-native test-widget weight bench clean
+
+help:
+	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
+	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
+	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
+	@echo "make setup  install missing tools at the versions in tools.env (run by the targets above)"
+
+setup:
+	@scripts/setup.sh
+
+# The widget bundle in dist/ (trunk, release, wasm-opt -Oz).
+widget: setup
+	trunk build --release
+
+server: setup
+	cargo build --profile server -p otklik-server
+
+run: widget server
+	$(SERVER_BIN) serve
+
+test: setup lint widget weight test-native test-widget
+	@echo "make test: all checks passed"
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --exclude otklik-widget --all-targets --locked -- -D warnings
+	cargo clippy -p otklik-widget -p otklik-api --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+
+# API and server integration tests, and the end-to-end tests (they need dist/ from `widget`).
+test-native:
+	cargo test --workspace --exclude otklik-widget --locked
+
+# Widget tests in headless Chromium, against a real server started for them.
+test-widget:
+	scripts/widget-tests.sh
+
+# What a page downloads for the widget; fails above the budget.
+weight:
+	cargo run -q -p xtask --locked -- weight dist --budget-kb $(WIDGET_BUDGET_KB)
+
+bench: setup
+	cargo build --profile server -p otklik-server -p xtask --locked
+	target/server/xtask bench --server $(SERVER_BIN)
+
+clean:
+	cargo clean
+	rm -rf dist

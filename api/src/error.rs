@@ -1,0 +1,66 @@
+//! The one error body every failing API request answers with.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"error": {"code": "...", "message": "..."}}`: `code` is stable for programs, `message` is for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Machine-readable error codes. Unknown codes from a newer server decode as `Other` so that an old
+/// widget still shows the message instead of failing to parse the error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidArticleId,
+    InvalidReader,
+    MissingReader,
+    InvalidBody,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    Unavailable,
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_the_documented_shape() {
+        let body = ErrorBody::new(ErrorCode::InvalidArticleId, "bad id");
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"invalid_article_id","message":"bad id"}}"#
+        );
+    }
+
+    #[test]
+    fn unknown_codes_still_decode() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"error":{"code":"from_the_future","message":"m"}}"#).unwrap();
+        assert_eq!(body.error.code, ErrorCode::Other);
+    }
+}

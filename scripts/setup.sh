@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs whatever the build and tests need and is missing, at the versions pinned in tools.env.
+# Idempotent: each step checks first and says what it found. Everything comes from package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=../tools.env
+source tools.env
+
+step() { printf '\n==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+export PATH="$HOME/.cargo/bin:/usr/local/bin:$PATH"
+
+step "Rust target wasm32-unknown-unknown"
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then echo "present"; else rustup target add wasm32-unknown-unknown; fi
+
+step "rustfmt and clippy"
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then echo "present"
+else rustup component add rustfmt clippy; fi
+
+step "Chromium and ChromeDriver (Debian packages)"
+if have chromium && have chromedriver; then chromium --version 2>/dev/null | head -1
+else
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  chromium --version | head -1
+fi
+
+step "wasm-opt $BINARYEN_VERSION (npm binaryen; Debian's is too old)"
+if have wasm-opt && wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then wasm-opt --version
+else as_root npm install -g --prefix /usr/local "binaryen@$BINARYEN_VERSION" >/dev/null; wasm-opt --version; fi
+
+step "wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+if have wasm-bindgen && wasm-bindgen --version | grep -q " $WASM_BINDGEN_VERSION\$" && have wasm-bindgen-test-runner; then
+  wasm-bindgen --version
+else
+  # Its own lock file names a crate the registry no longer serves: fall back to fresh resolution.
+  cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+locked=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+if [ "$locked" != "$WASM_BINDGEN_VERSION" ]; then
+  echo "Cargo.lock has wasm-bindgen $locked but tools.env pins $WASM_BINDGEN_VERSION: make them equal" >&2
+  exit 1
+fi
+
+step "trunk $TRUNK_VERSION"
+if have trunk && trunk --version | grep -q " $TRUNK_VERSION\$"; then trunk --version
+else cargo install --locked trunk --version "$TRUNK_VERSION" --force; fi
+
+step "wasm-pack $WASM_PACK_VERSION"
+if have wasm-pack && wasm-pack --version | grep -q " $WASM_PACK_VERSION\$"; then wasm-pack --version
+else cargo install --locked wasm-pack --version "$WASM_PACK_VERSION" --force; fi
+
+step "crates for offline builds"
+cargo fetch --locked
+echo
+echo "setup: all tools present"

@@ -1,0 +1,97 @@
+//! `AppError`: every way a request can fail, and the one JSON body each failure answers with.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use otklik_api::{ErrorBody, ErrorCode};
+
+use crate::store::StoreClosed;
+
+/// A failed request. Client mistakes carry a message meant for the reader's developer; server faults
+/// carry their cause only into the log, never into the response.
+#[derive(Debug)]
+pub enum AppError {
+    Client {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
+    Unavailable(anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn client(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Client {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::client(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "there is no such API route",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::client(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            "this route does not support that method",
+        )
+    }
+}
+
+// A full pool or a closed writer means overload or shutdown, not a bug: the client should retry.
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        let overloaded = err.is::<StoreClosed>()
+            || matches!(
+                err.downcast_ref::<sqlx::Error>(),
+                Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+            );
+        if overloaded {
+            Self::Unavailable(err)
+        } else {
+            Self::Internal(err)
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::Client {
+                status,
+                code,
+                message,
+            } => (status, ErrorBody::new(code, message)),
+            Self::Unavailable(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "request refused: service unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorBody::new(
+                        ErrorCode::Unavailable,
+                        "the server is busy; please try again shortly",
+                    ),
+                )
+            }
+            Self::Internal(err) => {
+                tracing::error!(error = %format!("{err:#}"), "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorBody::new(ErrorCode::Internal, "something went wrong on the server"),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

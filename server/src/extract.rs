@@ -1,0 +1,134 @@
+//! Request extractors that turn malformed input into `AppError`s with the API's error body.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use otklik_api::{ArticleId, ErrorCode, READER_HEADER, ReaderToken};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::reader::ReaderHash;
+
+/// The `{article}` path segment, validated.
+pub struct Article(pub ArticleId);
+
+impl<S: Send + Sync> FromRequestParts<S> for Article {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                AppError::bad_request(
+                    ErrorCode::InvalidArticleId,
+                    "the article id in the path is not valid",
+                )
+            })?;
+        ArticleId::parse(&raw)
+            .map(Self)
+            .map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, e.to_string()))
+    }
+}
+
+/// The reader, if the request names one: `X-Otklik-Reader`, already reduced to its keyed hash.
+pub struct MaybeReader(pub Option<ReaderHash>);
+
+/// The reader, required (writes).
+pub struct Reader(pub ReaderHash);
+
+impl FromRequestParts<AppState> for MaybeReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(READER_HEADER) else {
+            return Ok(Self(None));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| ReaderToken::parse(v.trim()).ok())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    ErrorCode::InvalidReader,
+                    format!(
+                        "{READER_HEADER} must be 128 bits as 22 base64url or 32 hex characters"
+                    ),
+                )
+            })?;
+        Ok(Self(Some(state.reader_key.hash(&token))))
+    }
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match MaybeReader::from_request_parts(parts, state).await?.0 {
+            Some(hash) => Ok(Self(hash)),
+            None => Err(AppError::bad_request(
+                ErrorCode::MissingReader,
+                format!("this request needs the {READER_HEADER} header"),
+            )),
+        }
+    }
+}
+
+/// `axum::Json`, with its rejections mapped onto the API's error codes and statuses.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> AppError {
+    let status = rejection.status();
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::client(
+            status,
+            ErrorCode::PayloadTooLarge,
+            "the request body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::client(
+            status,
+            ErrorCode::UnsupportedMediaType,
+            "the request body must be JSON with Content-Type: application/json",
+        ),
+        _ => {
+            // serde's text names the offending field or value, which is exactly what the caller needs.
+            let detail = match &rejection {
+                JsonRejection::JsonDataError(e) => {
+                    std::error::Error::source(e).map(ToString::to_string)
+                }
+                JsonRejection::JsonSyntaxError(e) => {
+                    std::error::Error::source(e).map(ToString::to_string)
+                }
+                _ => None,
+            };
+            let message = match detail {
+                Some(d) => format!("the request body is not valid: {d}"),
+                None => "the request body is not valid JSON".to_owned(),
+            };
+            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            AppError::client(status, ErrorCode::InvalidBody, message)
+        }
+    }
+}

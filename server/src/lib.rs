@@ -1,0 +1,108 @@
+//! The otklik server as a library: open the store, build the router, serve. `main.rs` is the CLI over it,
+//! and the integration tests drive the same code on port 0.
+
+pub mod assets;
+mod error;
+mod extract;
+mod reader;
+mod routes;
+pub mod store;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use assets::Assets;
+pub use error::AppError;
+pub use reader::{ReaderHash, ReaderKey};
+pub use routes::DEMO_ARTICLE;
+pub use store::{DynStore, Store};
+
+/// Everything the server needs to start, however it was given (CLI flags, environment, tests).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// A file path or a `sqlite:` URL.
+    pub database: String,
+    /// The trunk output directory holding the widget bundle.
+    pub assets: PathBuf,
+    /// Key material for hashing reader tokens; generated and kept in the database when absent.
+    pub secret: Option<String>,
+    /// Origins (scheme://host:port) whose pages may call the API from the browser; empty = same origin only.
+    pub allowed_origins: Vec<String>,
+}
+
+/// What every handler can reach. Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub allowed_origins: Arc<[axum::http::HeaderValue]>,
+    pub reader_key: Arc<ReaderKey>,
+    pub assets: Arc<Assets>,
+}
+
+/// An opened server: the database is migrated and the assets are loaded and compressed.
+pub struct App {
+    state: AppState,
+}
+
+impl App {
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let store = store::open(&settings.database).await?;
+        let secret = match &settings.secret {
+            Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
+            _ => {
+                let mut fresh = [0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| {
+                    anyhow::anyhow!("gathering randomness for the server secret: {e}")
+                })?;
+                store
+                    .secret("reader_key", &fresh)
+                    .await
+                    .context("loading the server secret")?
+            }
+        };
+        let assets_dir = settings.assets.clone();
+        let assets = tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??;
+        let allowed_origins = settings
+            .allowed_origins
+            .iter()
+            .map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')))
+            .collect::<Result<Arc<[_]>, _>>()
+            .context("OTKLIK_ALLOWED_ORIGINS holds a value that is not a valid origin")?;
+        let reader_key = Arc::new(ReaderKey::new(&secret));
+        Ok(Self {
+            state: AppState {
+                store,
+                allowed_origins,
+                reader_key,
+                assets: Arc::new(assets),
+            },
+        })
+    }
+
+    pub fn router(&self) -> Router {
+        routes::router(self.state.clone())
+    }
+
+    pub fn store(&self) -> &DynStore {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish and flushes the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! `otklik`: the command-line entry point of the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use otklik_server::{App, Settings};
+use tracing_subscriber::EnvFilter;
+
+/// otklik: reactions, comments and typo reports under news articles.
+///
+/// One binary serves the JSON API (/api/v1), the embeddable widget (/embed.js and /assets/), a demo article (/)
+/// and a health check (/healthz). Data lives in SQLite. Logging follows RUST_LOG (default: info).
+#[derive(Parser, Debug)]
+#[command(name = "otklik", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "OTKLIK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// SQLite database: a file path or a `sqlite:` URL. Created, with its directory, if missing.
+    #[arg(long, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
+    database: String,
+
+    /// Directory of the built widget (trunk's output).
+    #[arg(long, env = "OTKLIK_ASSETS", default_value = "./dist")]
+    assets: PathBuf,
+
+    /// Secret for hashing reader tokens. When unset, one is generated once and kept in the database;
+    /// set it to share reader identities across several databases.
+    #[arg(long, env = "OTKLIK_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+
+    /// Comma-separated origins (e.g. https://news.example.com) whose pages may call the API.
+    /// Unset: only pages served by this server may.
+    #[arg(long, env = "OTKLIK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        database: args.database,
+        assets: args.assets,
+        secret: args.secret,
+        allowed_origins: args
+            .allowed_origins
+            .into_iter()
+            .filter(|o| !o.trim().is_empty())
+            .collect(),
+    };
+    let app = App::open(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, database = %settings.database, "otklik is serving");
+    app.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}

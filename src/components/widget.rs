@@ -1,0 +1,18 @@
+//! `Widget`: the root of one mounted widget; holds the parts shown under an article.
+
+use leptos::prelude::*;
+
+use super::reaction_bar::ReactionBar;
+use crate::Config;
+use crate::api::Api;
+use crate::reader::reader_token;
+
+#[component]
+pub fn Widget(config: Config) -> impl IntoView {
+    let api = Api::new(&config.origin, reader_token());
+    view! {
+        <section class="otk" lang=config.lang.tag()>
+            <ReactionBar api article=config.article lang=config.lang />
+        </section>
+    }
+}
