@@ -1,0 +1,162 @@
+//! Harness for end-to-end tests: the real server (in-process, real TCP, fresh SQLite file) serving the
+//! built widget from `dist/`, and a headless Chromium driven through ChromeDriver over WebDriver.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use otklik_server::{App, Settings};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// The otklik server under test.
+pub struct Server {
+    pub addr: SocketAddr,
+    _dir: TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Server {
+    /// Starts the server on port 0 with a fresh database and the widget built by `make widget`.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
+        anyhow::ensure!(
+            std::fs::read_dir(&dist).is_ok_and(|mut d| d
+                .any(|e| e.is_ok_and(|e| e.path().to_string_lossy().ends_with("_bg.wasm")))),
+            "no widget build in {}: run `make widget` (make test does) first",
+            dist.display()
+        );
+        let dir = tempfile::tempdir()?;
+        let settings = Settings {
+            database: dir.path().join("e2e.db").to_string_lossy().into_owned(),
+            assets: dist,
+            secret: None,
+            allowed_origins: Vec::new(),
+        };
+        let app = App::open(&settings).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.serve(listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            _dir: dir,
+            _stop: stop,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// ChromeDriver (from `$CHROMEDRIVER`, default `/usr/bin/chromedriver`) and a headless Chromium session.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> anyhow::Result<Self> {
+        let driver_bin =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| {
+                format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)")
+            })?;
+        let profile = tempfile::tempdir()?;
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1200,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("built as an object"),
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(connector.clone())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => {
+                    let _ = driver.kill();
+                    return Err(anyhow::anyhow!("could not start a browser session: {e}"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Ok(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Ends the session and the driver.
+    pub async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    /// The element matching `css` inside the widget's shadow root in `[data-otklik-article]` host `host_css`.
+    pub async fn in_widget(&self, host_css: &str, css: &str) -> anyhow::Result<Element> {
+        let host = self.client.find(Locator::Css(host_css)).await?;
+        Ok(host.shadow_root().await?.find(Locator::Css(css)).await?)
+    }
+
+    /// Polls `check` until it yields `Some`, or fails after 10 s saying what was awaited.
+    pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last_err = None;
+        loop {
+            match check().await {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                Err(e) => last_err = Some(e),
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow::anyhow!(
+                    "timed out waiting for {what} (last error: {last_err:?})"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

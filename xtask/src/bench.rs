@@ -1,0 +1,270 @@
+//! `make bench`: the release server under load from this separate process, over real HTTP on loopback.
+//!
+//! It starts `otklik serve` on a fresh database with no rate limits in the way, then runs each scenario
+//! for a fixed time with 64 concurrent clients, each on its own keep-alive connection and with its own
+//! readers, and reports throughput and latency percentiles. Reaction writes are checked afterwards: the
+//! server's totals must equal what the clients' last writes imply, or the benchmark fails.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use otklik_api::{ReactionCounts, ReactionKind, ReactionsView, ReaderToken};
+use tokio::net::TcpStream;
+
+use crate::flag;
+
+const CLIENTS: u64 = 64;
+/// Readers per client: each write changes one reader's reaction, cycling through them.
+const READERS_PER_CLIENT: u64 = 200;
+const ARTICLE: &str = "bench-article";
+
+pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
+    let bin = flag(args, "--server")
+        .unwrap_or("target/server/otklik")
+        .to_owned();
+    let seconds: u64 = flag(args, "--seconds")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(10);
+    let duration = Duration::from_secs(seconds);
+    // One thread for the load generator: the machine's other core (and then some) is the server's.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let dir = std::env::temp_dir().join(format!("otklik-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = rt.block_on(async {
+        let mut server = Server::start(&bin, &dir).await?;
+        let outcome = scenarios(server.addr, duration).await;
+        server.stop();
+        outcome
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitCode> {
+    println!(
+        "otklik bench: {CLIENTS} concurrent clients, {}s per scenario, server at {addr}\n",
+        duration.as_secs()
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "scenario", "requests", "per sec", "p50 ms", "p99 ms", "max ms", "errors"
+    );
+
+    let writes = load(addr, duration, |client, i| {
+        let reader = token(client, i % READERS_PER_CLIENT);
+        let kind = kind_for(client, i);
+        let body = format!(r#"{{"kind":"{kind}"}}"#);
+        put(
+            &format!("/api/v1/articles/{ARTICLE}/reactions/mine"),
+            &reader,
+            body,
+        )
+    })
+    .await?;
+    writes.print("reaction writes (PUT)");
+
+    // Each client's readers ended on the kind of their last write: the server must agree exactly.
+    let mut expected = ReactionCounts::default();
+    for (client, sent) in writes.sent_per_client.iter().enumerate() {
+        for r in 0..READERS_PER_CLIENT.min(*sent) {
+            let last = (r..*sent)
+                .step_by(READERS_PER_CLIENT as usize)
+                .last()
+                .expect("r < sent");
+            expected.add(kind_for(client as u64, last), 1);
+        }
+    }
+    let actual: ReactionsView =
+        get_json(addr, &format!("/api/v1/articles/{ARTICLE}/reactions")).await?;
+    let exact = actual.counts == expected && writes.errors == 0;
+
+    let reads = load(addr, duration, |client, i| {
+        let reader = token(client, i % READERS_PER_CLIENT);
+        get(
+            &format!("/api/v1/articles/{ARTICLE}/reactions"),
+            Some(&reader),
+        )
+    })
+    .await?;
+    reads.print("reaction reads (GET)");
+
+    println!(
+        "\nexactness: server totals {:?}\n           expected     {:?} -> {}",
+        actual.counts,
+        expected,
+        if exact { "exact" } else { "MISMATCH" }
+    );
+    Ok(if exact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The kind a client's `i`-th write sets; it differs from that reader's previous write, so every write is a change.
+fn kind_for(client: u64, i: u64) -> ReactionKind {
+    ReactionKind::ALL[((client + i / READERS_PER_CLIENT) % 5) as usize]
+}
+
+fn token(client: u64, reader: u64) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&client.to_le_bytes());
+    bytes[8..].copy_from_slice(&reader.to_le_bytes());
+    ReaderToken::from_bytes(bytes).encode()
+}
+
+fn put(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
+    Request::put(path)
+        .header("host", "bench")
+        .header("content-type", "application/json")
+        .header("x-otklik-reader", reader)
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid request")
+}
+
+fn get(path: &str, reader: Option<&str>) -> Request<Full<Bytes>> {
+    let mut req = Request::get(path).header("host", "bench");
+    if let Some(r) = reader {
+        req = req.header("x-otklik-reader", r);
+    }
+    req.body(Full::new(Bytes::new())).expect("valid request")
+}
+
+struct Outcome {
+    latency: Histogram<u64>,
+    elapsed: Duration,
+    errors: u64,
+    sent_per_client: Vec<u64>,
+}
+
+impl Outcome {
+    fn print(&self, name: &str) {
+        let n = self.latency.len();
+        let ms = |q: f64| self.latency.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "{name:<28} {n:>10} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>7}",
+            n as f64 / self.elapsed.as_secs_f64(),
+            ms(0.5),
+            ms(0.99),
+            self.latency.max() as f64 / 1000.0,
+            self.errors
+        );
+    }
+}
+
+/// Runs `CLIENTS` connections, each sending `make(client, i)` back to back until `duration` has passed.
+async fn load(
+    addr: SocketAddr,
+    duration: Duration,
+    make: impl Fn(u64, u64) -> Request<Full<Bytes>> + Copy + Send + 'static,
+) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let (mut i, mut errors) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                sender.ready().await?;
+                let resp = sender.send_request(make(client, i)).await?;
+                let ok = resp.status() == StatusCode::OK;
+                resp.into_body().collect().await?;
+                hist.record(t.elapsed().as_micros().max(1) as u64)?;
+                errors += u64::from(!ok);
+                i += 1;
+            }
+            anyhow::Ok((hist, errors, i))
+        }));
+    }
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut errors, mut sent_per_client) = (0, Vec::new());
+    for task in tasks {
+        let (hist, e, sent) = task.await??;
+        latency.add(hist)?;
+        errors += e;
+        sent_per_client.push(sent);
+    }
+    Ok(Outcome {
+        latency,
+        elapsed: start.elapsed(),
+        errors,
+        sent_per_client,
+    })
+}
+
+async fn connect(
+    addr: SocketAddr,
+) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<T> {
+    let mut sender = connect(addr).await?;
+    let resp = sender.send_request(get(path, None)).await?;
+    anyhow::ensure!(
+        resp.status() == StatusCode::OK,
+        "GET {path}: {}",
+        resp.status()
+    );
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// The server under test, as a child process on a free loopback port.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn start(bin: &str, dir: &std::path::Path) -> anyhow::Result<Self> {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let child = Command::new(bin)
+            .args(["serve", "--listen", &addr.to_string()])
+            .arg("--database")
+            .arg(dir.join("bench.db"))
+            .arg("--assets")
+            .arg(dir.join("no-assets"))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {bin} (build it with `make server`)"))?;
+        let server = Self { child, addr };
+        for _ in 0..100 {
+            if let Ok(mut s) = connect(addr).await
+                && s.send_request(get("/healthz", None))
+                    .await
+                    .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the server did not become healthy at {addr}")
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

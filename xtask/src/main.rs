@@ -1,0 +1,35 @@
+//! `cargo run -p xtask -- <task>`: developer tasks that need more than a shell line.
+//!
+//! - `weight DIR [--budget-kb N]`: what a page downloads for the widget, raw / gzip / brotli; fails over budget.
+//! - `bench --server BIN`: starts the release server on a fresh database and measures it (see `bench.rs`).
+
+mod bench;
+mod weight;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("weight") => weight::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err(anyhow::anyhow!(
+            "usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN"
+        )),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The value after `--name` in `args`, if present.
+pub fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
