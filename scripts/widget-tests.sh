@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the widget's tests in headless Chromium (wasm-pack) against a real otklik server on a fresh database.
+# The server allows exactly the test runner's origin, whose port is fixed here for that reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+server_port=$(free_port)
+runner_port=$(free_port)
+work=$(mktemp -d)
+
+cargo build -q -p otklik-server --locked
+target/debug/otklik serve --listen "127.0.0.1:$server_port" --database "$work/widget-tests.db" \
+  --assets "$work/no-assets" --allowed-origins "http://127.0.0.1:$runner_port" >"$work/server.log" 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null && break
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null || { cat "$work/server.log"; exit 1; }
+
+export OTKLIK_TEST_SERVER="http://127.0.0.1:$server_port"
+export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$runner_port"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" --mode no-install

@@ -1,0 +1,256 @@
+//! Widget tests in headless Chromium (`make test-widget`): texts and Intl formatting, and the reactions bar
+//! mounted into a real page against a real otklik server started by `scripts/widget-tests.sh`.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use js_sys::{Function, Promise, Reflect};
+use otklik_widget::{Lang, format_count, mount, reactions_noun};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The server the script started for these tests; without it the tests fail rather than skip.
+fn server() -> &'static str {
+    option_env!("OTKLIK_TEST_SERVER")
+        .expect("OTKLIK_TEST_SERVER is not set: run `make test-widget`")
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Polls `check` every 20 ms for up to 5 s.
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Duration::from_secs(5).as_millis() as i32;
+    let mut waited = 0;
+    while !check() {
+        assert!(waited < deadline, "timed out waiting for {what}");
+        sleep(20).await;
+        waited += 20;
+    }
+}
+
+/// A fresh host element for `article`, mounted with the widget.
+fn mounted(article: &str, lang: &str) -> HtmlElement {
+    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-otklik-article", article).unwrap();
+    host.set_attribute("data-otklik-lang", lang).unwrap();
+    document().body().unwrap().append_child(&host).unwrap();
+    mount(&host, server());
+    host
+}
+
+fn find(host: &HtmlElement, css: &str) -> Option<Element> {
+    host.shadow_root()?.query_selector(css).ok().flatten()
+}
+
+fn button(host: &HtmlElement, kind: &str) -> HtmlElement {
+    find(host, &format!("button[data-kind={kind}]"))
+        .expect("reaction button")
+        .unchecked_into()
+}
+
+fn ready(host: &HtmlElement) -> bool {
+    find(host, "button[data-kind=like]").is_some_and(|b| !b.has_attribute("disabled"))
+}
+
+fn label(host: &HtmlElement, kind: &str) -> String {
+    button(host, kind)
+        .get_attribute("aria-label")
+        .unwrap_or_default()
+}
+
+fn pressed(host: &HtmlElement, kind: &str) -> bool {
+    button(host, kind).get_attribute("aria-pressed").as_deref() == Some("true")
+}
+
+fn status(host: &HtmlElement) -> String {
+    find(host, "[role=status]")
+        .and_then(|s| s.text_content())
+        .unwrap_or_default()
+}
+
+/// A unique article id per test run, so reruns against one server start from zero.
+fn article(name: &str) -> String {
+    format!("widget-{name}-{}", js_sys::Date::now() as u64)
+}
+
+#[wasm_bindgen_test]
+fn languages_come_from_tags() {
+    assert_eq!(Lang::from_tag("ru"), Lang::Ru);
+    assert_eq!(Lang::from_tag("ru-RU"), Lang::Ru);
+    assert_eq!(Lang::from_tag("en-GB"), Lang::En);
+    assert_eq!(Lang::from_tag(""), Lang::En);
+    assert_eq!(
+        Lang::Ru.texts().kind(otklik_api::ReactionKind::Surprised),
+        "Удивление"
+    );
+}
+
+#[wasm_bindgen_test]
+fn plural_forms_and_numbers_follow_intl() {
+    let ru: Vec<_> = [1, 2, 5, 11, 21, 22, 25, 101]
+        .iter()
+        .map(|&n| reactions_noun(Lang::Ru, n))
+        .collect();
+    assert_eq!(
+        ru,
+        [
+            "реакция",
+            "реакции",
+            "реакций",
+            "реакций",
+            "реакция",
+            "реакции",
+            "реакций",
+            "реакция"
+        ]
+    );
+    assert_eq!(reactions_noun(Lang::En, 1), "reaction");
+    assert_eq!(reactions_noun(Lang::En, 0), "reactions");
+    assert_eq!(format_count(Lang::En, 12_345), "12,345");
+    assert_eq!(format_count(Lang::Ru, 12_345), "12\u{a0}345");
+}
+
+#[wasm_bindgen_test]
+async fn reacting_sets_switches_and_clears() {
+    let host = mounted(&article("react"), "en");
+    assert!(
+        host.shadow_root()
+            .is_some_and(|r| r.mode() == web_sys::ShadowRootMode::Open)
+    );
+    until("the reactions to load", || ready(&host)).await;
+    assert_eq!(
+        host.shadow_root()
+            .unwrap()
+            .query_selector_all("button.otk-reaction")
+            .unwrap()
+            .length(),
+        5
+    );
+    assert_eq!(label(&host, "like"), "Like: 0 reactions");
+
+    button(&host, "like").click();
+    // Optimistic: the count moves before the server has answered.
+    leptos::task::tick().await;
+    assert_eq!(label(&host, "like"), "Like: 1 reaction");
+    assert!(pressed(&host, "like"));
+
+    button(&host, "laugh").click();
+    until("the switch to laugh", || {
+        label(&host, "laugh") == "Laugh: 1 reaction" && label(&host, "like") == "Like: 0 reactions"
+    })
+    .await;
+    assert!(pressed(&host, "laugh") && !pressed(&host, "like"));
+
+    button(&host, "laugh").click();
+    until("the laugh to be cleared", || !pressed(&host, "laugh")).await;
+    assert_eq!(label(&host, "laugh"), "Laugh: 0 reactions");
+
+    // Mounting the same element again does nothing.
+    mount(&host, server());
+    assert_eq!(
+        host.shadow_root()
+            .unwrap()
+            .query_selector_all("button.otk-reaction")
+            .unwrap()
+            .length(),
+        5
+    );
+}
+
+#[wasm_bindgen_test]
+async fn what_the_server_stored_is_shown_on_the_next_load() {
+    let id = article("persist");
+    let first = mounted(&id, "ru");
+    until("the first widget to load", || ready(&first)).await;
+    button(&first, "sad").click();
+    sleep(300).await;
+    // A second widget for the same article, as after a reload, with the same reader token.
+    let second = mounted(&id, "ru");
+    until("the second widget to show the stored reaction", || {
+        ready(&second) && pressed(&second, "sad")
+    })
+    .await;
+    assert_eq!(label(&second, "sad"), "Печаль: 1 реакция");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_write_rolls_back_and_says_why() {
+    let host = mounted(&article("offline"), "en");
+    until("the reactions to load", || ready(&host)).await;
+
+    // Cut the network for writes only: the page's fetch rejects anything but GET, as an offline browser would.
+    let window = web_sys::window().unwrap();
+    let real_fetch = Reflect::get(&window, &"fetch".into()).unwrap();
+    let offline = Function::new_with_args(
+        "input, init",
+        "if (input instanceof Request ? input.method !== 'GET' : (init && init.method && init.method !== 'GET')) \
+         { return Promise.reject(new TypeError('Failed to fetch')); } return this.__otklikRealFetch(input, init);",
+    );
+    Reflect::set(&window, &"__otklikRealFetch".into(), &real_fetch).unwrap();
+    Reflect::set(&window, &"fetch".into(), &offline.bind0(&window)).unwrap();
+
+    button(&host, "angry").click();
+    leptos::task::tick().await;
+    assert!(pressed(&host, "angry"), "optimistic before the failure");
+    until("the rollback", || {
+        !pressed(&host, "angry") && label(&host, "angry") == "Angry: 0 reactions"
+    })
+    .await;
+    until("the explanation", || {
+        status(&host).contains("No connection to the server")
+    })
+    .await;
+
+    Reflect::set(&window, &"fetch".into(), &real_fetch).unwrap();
+    button(&host, "angry").click();
+    until("the retry to succeed", || {
+        pressed(&host, "angry") && status(&host).is_empty()
+    })
+    .await;
+    sleep(200).await;
+    assert_eq!(label(&host, "angry"), "Angry: 1 reaction");
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_server_shows_a_retry() {
+    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-otklik-article", "unreachable")
+        .unwrap();
+    host.set_attribute("data-otklik-lang", "en").unwrap();
+    document().body().unwrap().append_child(&host).unwrap();
+    // Port 9 (discard) on loopback: nothing listens there, so the request fails at once.
+    mount(&host, "http://127.0.0.1:9");
+    until("the failure message", || {
+        status(&host).contains("could not be loaded")
+    })
+    .await;
+    let retry = find(&host, ".otk-status button").expect("a retry button");
+    assert_eq!(retry.text_content().as_deref(), Some("Retry"));
+    assert!(button(&host, "like").has_attribute("disabled"));
+}
+
+#[wasm_bindgen_test]
+fn invalid_article_ids_mount_nothing() {
+    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-otklik-article", "not valid/id")
+        .unwrap();
+    mount(&host, server());
+    assert!(host.shadow_root().is_none());
+}
