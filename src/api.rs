@@ -1,9 +1,7 @@
 //! The only place the widget does HTTP: typed calls to the otklik JSON API.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use otklik_api::{
-    API_PREFIX, ArticleId, ErrorBody, READER_HEADER, ReactionKind, ReactionsView, SetReaction,
-};
+use otklik_api::{API_PREFIX, ArticleId, ErrorBody, READER_HEADER, ReactionKind, ReactionsView, SetReaction};
 use serde::de::DeserializeOwned;
 
 /// Why a call failed, in the terms the widget shows to a reader.
@@ -12,10 +10,7 @@ pub enum ApiError {
     /// The request never got an answer: offline, DNS, CORS, server down.
     Network,
     /// The server answered with an error status (and, normally, the API's error body).
-    Status {
-        status: u16,
-        body: Option<ErrorBody>,
-    },
+    Status { status: u16, body: Option<ErrorBody> },
     /// The server answered 2xx with a body this widget cannot read (version skew, proxy page).
     BadResponse,
 }
@@ -29,15 +24,11 @@ pub struct Api {
 
 impl Api {
     pub fn new(origin: &str, reader: String) -> Self {
-        Self {
-            base: format!("{origin}{API_PREFIX}"),
-            reader,
-        }
+        Self { base: format!("{origin}{API_PREFIX}"), reader }
     }
 
     pub async fn reactions(&self, article: &ArticleId) -> Result<ReactionsView, ApiError> {
-        self.send(Request::get(&self.reactions_url(article, "")))
-            .await
+        self.send(Request::get(&self.reactions_url(article, ""))).await
     }
 
     /// Sets (`Some`) or clears (`None`) this reader's reaction.
@@ -49,17 +40,8 @@ impl Api {
         let url = self.reactions_url(article, "/mine");
         match kind {
             Some(kind) => {
-                let request = Request::put(&url)
-                    .header(READER_HEADER, &self.reader)
-                    .json(&SetReaction { kind });
-                decode(
-                    request
-                        .map_err(|_| ApiError::BadResponse)?
-                        .send()
-                        .await
-                        .map_err(|_| ApiError::Network)?,
-                )
-                .await
+                let request = Request::put(&url).header(READER_HEADER, &self.reader).json(&SetReaction { kind });
+                decode(request.map_err(|_| ApiError::BadResponse)?.send().await.map_err(|_| ApiError::Network)?).await
             }
             None => self.send(Request::delete(&url)).await,
         }
@@ -71,14 +53,7 @@ impl Api {
     }
 
     async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
-        decode(
-            request
-                .header(READER_HEADER, &self.reader)
-                .send()
-                .await
-                .map_err(|_| ApiError::Network)?,
-        )
-        .await
+        decode(request.header(READER_HEADER, &self.reader).send().await.map_err(|_| ApiError::Network)?).await
     }
 }
 
@@ -86,9 +61,6 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> 
     if response.ok() {
         response.json().await.map_err(|_| ApiError::BadResponse)
     } else {
-        Err(ApiError::Status {
-            status: response.status(),
-            body: response.json().await.ok(),
-        })
+        Err(ApiError::Status { status: response.status(), body: response.json().await.ok() })
     }
 }

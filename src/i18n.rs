@@ -15,25 +15,14 @@ pub enum Lang {
 impl Lang {
     /// `data-otklik-lang` on the host, else the page's `<html lang>`, else English.
     pub fn for_host(host: &HtmlElement) -> Self {
-        let page = || {
-            host.owner_document()?
-                .document_element()?
-                .get_attribute("lang")
-        };
-        let tag = host
-            .get_attribute("data-otklik-lang")
-            .filter(|l| !l.trim().is_empty())
-            .or_else(page);
+        let page = || host.owner_document()?.document_element()?.get_attribute("lang");
+        let tag = host.get_attribute("data-otklik-lang").filter(|l| !l.trim().is_empty()).or_else(page);
         Self::from_tag(tag.as_deref().unwrap_or(""))
     }
 
     pub fn from_tag(tag: &str) -> Self {
         let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
-        if primary.eq_ignore_ascii_case("ru") {
-            Self::Ru
-        } else {
-            Self::En
-        }
+        if primary.eq_ignore_ascii_case("ru") { Self::Ru } else { Self::En }
     }
 
     pub fn tag(self) -> &'static str {

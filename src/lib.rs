@@ -48,23 +48,15 @@ pub fn mount(host: &HtmlElement, origin: &str) {
     if host.shadow_root().is_some() {
         return;
     }
-    let raw = host
-        .get_attribute("data-otklik-article")
-        .unwrap_or_default();
+    let raw = host.get_attribute("data-otklik-article").unwrap_or_default();
     let article = match ArticleId::parse(raw.trim()) {
         Ok(id) => id,
         Err(e) => {
-            web_sys::console::error_1(
-                &format!("otklik: data-otklik-article=\"{raw}\": {e}").into(),
-            );
+            web_sys::console::error_1(&format!("otklik: data-otklik-article=\"{raw}\": {e}").into());
             return;
         }
     };
-    let config = Config {
-        article,
-        lang: Lang::for_host(host),
-        origin: origin.trim_end_matches('/').to_owned(),
-    };
+    let config = Config { article, lang: Lang::for_host(host), origin: origin.trim_end_matches('/').to_owned() };
     let Ok(shadow) = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) else {
         return;
     };
@@ -80,8 +72,6 @@ pub fn mount(host: &HtmlElement, origin: &str) {
     let Ok(root) = root.dyn_into::<HtmlElement>() else {
         return;
     };
-    leptos::mount::mount_to(root, move || {
-        components::widget::Widget(components::widget::WidgetProps { config })
-    })
-    .forget();
+    leptos::mount::mount_to(root, move || components::widget::Widget(components::widget::WidgetProps { config }))
+        .forget();
 }

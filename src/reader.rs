@@ -14,9 +14,7 @@ thread_local! {
 /// This browser's reader token (base64url), creating and storing it on first use.
 pub fn reader_token() -> String {
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-    if let Some(stored) = storage
-        .as_ref()
-        .and_then(|s| s.get_item(KEY).ok().flatten())
+    if let Some(stored) = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten())
         && ReaderToken::parse(&stored).is_ok()
     {
         return stored;

@@ -16,8 +16,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// The server the script started for these tests; without it the tests fail rather than skip.
 fn server() -> &'static str {
-    option_env!("OTKLIK_TEST_SERVER")
-        .expect("OTKLIK_TEST_SERVER is not set: run `make test-widget`")
+    option_env!("OTKLIK_TEST_SERVER").expect("OTKLIK_TEST_SERVER is not set: run `make test-widget`")
 }
 
 fn document() -> web_sys::Document {
@@ -26,10 +25,7 @@ fn document() -> web_sys::Document {
 
 async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
     });
     JsFuture::from(promise).await.unwrap();
 }
@@ -60,9 +56,7 @@ fn find(host: &HtmlElement, css: &str) -> Option<Element> {
 }
 
 fn button(host: &HtmlElement, kind: &str) -> HtmlElement {
-    find(host, &format!("button[data-kind={kind}]"))
-        .expect("reaction button")
-        .unchecked_into()
+    find(host, &format!("button[data-kind={kind}]")).expect("reaction button").unchecked_into()
 }
 
 fn ready(host: &HtmlElement) -> bool {
@@ -70,9 +64,7 @@ fn ready(host: &HtmlElement) -> bool {
 }
 
 fn label(host: &HtmlElement, kind: &str) -> String {
-    button(host, kind)
-        .get_attribute("aria-label")
-        .unwrap_or_default()
+    button(host, kind).get_attribute("aria-label").unwrap_or_default()
 }
 
 fn pressed(host: &HtmlElement, kind: &str) -> bool {
@@ -80,9 +72,7 @@ fn pressed(host: &HtmlElement, kind: &str) -> bool {
 }
 
 fn status(host: &HtmlElement) -> String {
-    find(host, "[role=status]")
-        .and_then(|s| s.text_content())
-        .unwrap_or_default()
+    find(host, "[role=status]").and_then(|s| s.text_content()).unwrap_or_default()
 }
 
 /// A unique article id per test run, so reruns against one server start from zero.
@@ -96,31 +86,13 @@ fn languages_come_from_tags() {
     assert_eq!(Lang::from_tag("ru-RU"), Lang::Ru);
     assert_eq!(Lang::from_tag("en-GB"), Lang::En);
     assert_eq!(Lang::from_tag(""), Lang::En);
-    assert_eq!(
-        Lang::Ru.texts().kind(otklik_api::ReactionKind::Surprised),
-        "Удивление"
-    );
+    assert_eq!(Lang::Ru.texts().kind(otklik_api::ReactionKind::Surprised), "Удивление");
 }
 
 #[wasm_bindgen_test]
 fn plural_forms_and_numbers_follow_intl() {
-    let ru: Vec<_> = [1, 2, 5, 11, 21, 22, 25, 101]
-        .iter()
-        .map(|&n| reactions_noun(Lang::Ru, n))
-        .collect();
-    assert_eq!(
-        ru,
-        [
-            "реакция",
-            "реакции",
-            "реакций",
-            "реакций",
-            "реакция",
-            "реакции",
-            "реакций",
-            "реакция"
-        ]
-    );
+    let ru: Vec<_> = [1, 2, 5, 11, 21, 22, 25, 101].iter().map(|&n| reactions_noun(Lang::Ru, n)).collect();
+    assert_eq!(ru, ["реакция", "реакции", "реакций", "реакций", "реакция", "реакции", "реакций", "реакция"]);
     assert_eq!(reactions_noun(Lang::En, 1), "reaction");
     assert_eq!(reactions_noun(Lang::En, 0), "reactions");
     assert_eq!(format_count(Lang::En, 12_345), "12,345");
@@ -130,19 +102,9 @@ fn plural_forms_and_numbers_follow_intl() {
 #[wasm_bindgen_test]
 async fn reacting_sets_switches_and_clears() {
     let host = mounted(&article("react"), "en");
-    assert!(
-        host.shadow_root()
-            .is_some_and(|r| r.mode() == web_sys::ShadowRootMode::Open)
-    );
+    assert!(host.shadow_root().is_some_and(|r| r.mode() == web_sys::ShadowRootMode::Open));
     until("the reactions to load", || ready(&host)).await;
-    assert_eq!(
-        host.shadow_root()
-            .unwrap()
-            .query_selector_all("button.otk-reaction")
-            .unwrap()
-            .length(),
-        5
-    );
+    assert_eq!(host.shadow_root().unwrap().query_selector_all("button.otk-reaction").unwrap().length(), 5);
     assert_eq!(label(&host, "like"), "Like: 0 reactions");
 
     button(&host, "like").click();
@@ -164,14 +126,7 @@ async fn reacting_sets_switches_and_clears() {
 
     // Mounting the same element again does nothing.
     mount(&host, server());
-    assert_eq!(
-        host.shadow_root()
-            .unwrap()
-            .query_selector_all("button.otk-reaction")
-            .unwrap()
-            .length(),
-        5
-    );
+    assert_eq!(host.shadow_root().unwrap().query_selector_all("button.otk-reaction").unwrap().length(), 5);
 }
 
 #[wasm_bindgen_test]
@@ -183,10 +138,7 @@ async fn what_the_server_stored_is_shown_on_the_next_load() {
     sleep(300).await;
     // A second widget for the same article, as after a reload, with the same reader token.
     let second = mounted(&id, "ru");
-    until("the second widget to show the stored reaction", || {
-        ready(&second) && pressed(&second, "sad")
-    })
-    .await;
+    until("the second widget to show the stored reaction", || ready(&second) && pressed(&second, "sad")).await;
     assert_eq!(label(&second, "sad"), "Печаль: 1 реакция");
 }
 
@@ -209,21 +161,12 @@ async fn a_failed_write_rolls_back_and_says_why() {
     button(&host, "angry").click();
     leptos::task::tick().await;
     assert!(pressed(&host, "angry"), "optimistic before the failure");
-    until("the rollback", || {
-        !pressed(&host, "angry") && label(&host, "angry") == "Angry: 0 reactions"
-    })
-    .await;
-    until("the explanation", || {
-        status(&host).contains("No connection to the server")
-    })
-    .await;
+    until("the rollback", || !pressed(&host, "angry") && label(&host, "angry") == "Angry: 0 reactions").await;
+    until("the explanation", || status(&host).contains("No connection to the server")).await;
 
     Reflect::set(&window, &"fetch".into(), &real_fetch).unwrap();
     button(&host, "angry").click();
-    until("the retry to succeed", || {
-        pressed(&host, "angry") && status(&host).is_empty()
-    })
-    .await;
+    until("the retry to succeed", || pressed(&host, "angry") && status(&host).is_empty()).await;
     sleep(200).await;
     assert_eq!(label(&host, "angry"), "Angry: 1 reaction");
 }
@@ -231,16 +174,12 @@ async fn a_failed_write_rolls_back_and_says_why() {
 #[wasm_bindgen_test]
 async fn an_unreachable_server_shows_a_retry() {
     let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    host.set_attribute("data-otklik-article", "unreachable")
-        .unwrap();
+    host.set_attribute("data-otklik-article", "unreachable").unwrap();
     host.set_attribute("data-otklik-lang", "en").unwrap();
     document().body().unwrap().append_child(&host).unwrap();
     // Port 9 (discard) on loopback: nothing listens there, so the request fails at once.
     mount(&host, "http://127.0.0.1:9");
-    until("the failure message", || {
-        status(&host).contains("could not be loaded")
-    })
-    .await;
+    until("the failure message", || status(&host).contains("could not be loaded")).await;
     let retry = find(&host, ".otk-status button").expect("a retry button");
     assert_eq!(retry.text_content().as_deref(), Some("Retry"));
     assert!(button(&host, "like").has_attribute("disabled"));
@@ -249,8 +188,7 @@ async fn an_unreachable_server_shows_a_retry() {
 #[wasm_bindgen_test]
 fn invalid_article_ids_mount_nothing() {
     let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    host.set_attribute("data-otklik-article", "not valid/id")
-        .unwrap();
+    host.set_attribute("data-otklik-article", "not valid/id").unwrap();
     mount(&host, server());
     assert!(host.shadow_root().is_none());
 }

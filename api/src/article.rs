@@ -30,10 +30,7 @@ impl ArticleId {
         if raw.len() > ARTICLE_ID_MAX {
             return Err(InvalidArticleId::TooLong);
         }
-        if !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-        {
+        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) {
             return Err(InvalidArticleId::BadCharacter);
         }
         Ok(Self(raw.to_owned()))
@@ -55,9 +52,7 @@ impl fmt::Display for InvalidArticleId {
         f.write_str(match self {
             Self::Empty => "the article id is empty",
             Self::TooLong => "the article id is longer than 128 characters",
-            Self::BadCharacter => {
-                "the article id may contain only letters A-Z a-z, digits and . _ : -"
-            }
+            Self::BadCharacter => "the article id may contain only letters A-Z a-z, digits and . _ : -",
         })
     }
 }
@@ -83,16 +78,9 @@ mod tests {
     #[test]
     fn refuses_everything_else() {
         assert_eq!(ArticleId::parse(""), Err(InvalidArticleId::Empty));
-        assert_eq!(
-            ArticleId::parse(&"x".repeat(129)),
-            Err(InvalidArticleId::TooLong)
-        );
+        assert_eq!(ArticleId::parse(&"x".repeat(129)), Err(InvalidArticleId::TooLong));
         for bad in ["a b", "a/b", "статья", "a%20", "a?b", "a\n"] {
-            assert_eq!(
-                ArticleId::parse(bad),
-                Err(InvalidArticleId::BadCharacter),
-                "{bad:?}"
-            );
+            assert_eq!(ArticleId::parse(bad), Err(InvalidArticleId::BadCharacter), "{bad:?}");
         }
     }
 }

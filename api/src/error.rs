@@ -35,12 +35,7 @@ pub enum ErrorCode {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            error: ErrorDetail {
-                code,
-                message: message.into(),
-            },
-        }
+        Self { error: ErrorDetail { code, message: message.into() } }
     }
 }
 
@@ -59,8 +54,7 @@ mod tests {
 
     #[test]
     fn unknown_codes_still_decode() {
-        let body: ErrorBody =
-            serde_json::from_str(r#"{"error":{"code":"from_the_future","message":"m"}}"#).unwrap();
+        let body: ErrorBody = serde_json::from_str(r#"{"error":{"code":"from_the_future","message":"m"}}"#).unwrap();
         assert_eq!(body.error.code, ErrorCode::Other);
     }
 }

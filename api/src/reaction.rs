@@ -18,13 +18,7 @@ pub enum ReactionKind {
 
 impl ReactionKind {
     /// Every kind, in the order the widget shows them.
-    pub const ALL: [Self; 5] = [
-        Self::Like,
-        Self::Laugh,
-        Self::Surprised,
-        Self::Angry,
-        Self::Sad,
-    ];
+    pub const ALL: [Self; 5] = [Self::Like, Self::Laugh, Self::Surprised, Self::Angry, Self::Sad];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -60,10 +54,7 @@ impl FromStr for ReactionKind {
     type Err = UnknownReactionKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(UnknownReactionKind)
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(UnknownReactionKind)
     }
 }
 
@@ -161,10 +152,9 @@ mod tests {
             serde_json::to_string(&view).unwrap(),
             r#"{"counts":{"like":0,"laugh":3,"surprised":0,"angry":1,"sad":0},"mine":"laugh"}"#
         );
-        let none: ReactionsView = serde_json::from_str(
-            r#"{"counts":{"like":0,"laugh":0,"surprised":0,"angry":0,"sad":0},"mine":null}"#,
-        )
-        .unwrap();
+        let none: ReactionsView =
+            serde_json::from_str(r#"{"counts":{"like":0,"laugh":0,"surprised":0,"angry":0,"sad":0},"mine":null}"#)
+                .unwrap();
         assert_eq!(none.mine, None);
     }
 
@@ -185,19 +175,9 @@ mod tests {
         let liked = base.with_mine(Some(ReactionKind::Like));
         assert_eq!((liked.counts.like, liked.counts.total()), (1, 1));
         let switched = liked.with_mine(Some(ReactionKind::Sad));
-        assert_eq!(
-            (
-                switched.counts.like,
-                switched.counts.sad,
-                switched.counts.total()
-            ),
-            (0, 1, 1)
-        );
+        assert_eq!((switched.counts.like, switched.counts.sad, switched.counts.total()), (0, 1, 1));
         let cleared = switched.with_mine(None);
-        assert_eq!(
-            (cleared.counts, cleared.mine),
-            (ReactionCounts::default(), None)
-        );
+        assert_eq!((cleared.counts, cleared.mine), (ReactionCounts::default(), None));
         assert_eq!(cleared.with_mine(None), cleared);
     }
 }

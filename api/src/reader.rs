@@ -42,10 +42,7 @@ impl ReaderToken {
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(22);
         for chunk in self.0.chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
             for i in 0..=chunk.len() {
                 out.push(char::from(B64[(n >> (18 - 6 * i)) as usize & 63]));
             }
@@ -71,12 +68,7 @@ fn decode_hex(raw: &[u8]) -> Result<[u8; 16], InvalidReaderToken> {
 }
 
 fn decode_base64url(raw: &[u8]) -> Result<[u8; 16], InvalidReaderToken> {
-    let sextet = |c: u8| {
-        B64.iter()
-            .position(|&b| b == c)
-            .map(|p| p as u32)
-            .ok_or(InvalidReaderToken)
-    };
+    let sextet = |c: u8| B64.iter().position(|&b| b == c).map(|p| p as u32).ok_or(InvalidReaderToken);
     let mut out = [0u8; 16];
     let mut acc = 0u32;
     let mut bits = 0;
@@ -103,8 +95,7 @@ mod tests {
 
     #[test]
     fn base64url_and_hex_name_the_same_token() {
-        let bytes: [u8; 16] =
-            core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(250));
+        let bytes: [u8; 16] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(250));
         let token = ReaderToken::from_bytes(bytes);
         let b64 = token.encode();
         assert_eq!(b64.len(), 22);
@@ -118,10 +109,7 @@ mod tests {
     fn known_vector() {
         let token = ReaderToken::from_bytes([0xff; 16]);
         assert_eq!(token.encode(), "_____________________w");
-        assert_eq!(
-            ReaderToken::parse("AAAAAAAAAAAAAAAAAAAAAA"),
-            Ok(ReaderToken::from_bytes([0; 16]))
-        );
+        assert_eq!(ReaderToken::parse("AAAAAAAAAAAAAAAAAAAAAA"), Ok(ReaderToken::from_bytes([0; 16])));
     }
 
     #[test]

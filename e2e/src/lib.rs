@@ -25,8 +25,8 @@ impl Server {
     pub async fn start() -> anyhow::Result<Self> {
         let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
         anyhow::ensure!(
-            std::fs::read_dir(&dist).is_ok_and(|mut d| d
-                .any(|e| e.is_ok_and(|e| e.path().to_string_lossy().ends_with("_bg.wasm")))),
+            std::fs::read_dir(&dist)
+                .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.path().to_string_lossy().ends_with("_bg.wasm")))),
             "no widget build in {}: run `make widget` (make test does) first",
             dist.display()
         );
@@ -44,11 +44,7 @@ impl Server {
         tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
-        Ok(Self {
-            addr,
-            _dir: dir,
-            _stop: stop,
-        })
+        Ok(Self { addr, _dir: dir, _stop: stop })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -65,19 +61,14 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
-        let driver_bin =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| {
-                format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)")
-            })?;
+            .with_context(|| format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)"))?;
         let profile = tempfile::tempdir()?;
         let caps = serde_json::json!({
             "browserName": "chrome",
@@ -111,11 +102,7 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Ok(Self {
-            client,
-            driver,
-            _profile: profile,
-        })
+        Ok(Self { client, driver, _profile: profile })
     }
 
     /// Ends the session and the driver.
@@ -146,9 +133,7 @@ impl Browser {
                 Err(e) => last_err = Some(e),
             }
             if Instant::now() > deadline {
-                return Err(anyhow::anyhow!(
-                    "timed out waiting for {what} (last error: {last_err:?})"
-                ));
+                return Err(anyhow::anyhow!("timed out waiting for {what} (last error: {last_err:?})"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -55,43 +55,22 @@ impl Assets {
         let mut paths = Vec::new();
         walk(dir, &mut paths)?;
         for path in paths {
-            let rel = path
-                .strip_prefix(dir)
-                .expect("walked below dir")
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = path.strip_prefix(dir).expect("walked below dir").to_string_lossy().replace('\\', "/");
             // trunk's index.html is only a build entry; pages embed the widget through /embed.js.
             if rel == "index.html" {
                 continue;
             }
-            let body =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let body = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let cache = if is_hashed(&rel) { IMMUTABLE } else { SHORT };
-            assets.files.insert(
-                rel,
-                Arc::new(Asset::new(body.into(), content_type(&path), cache)),
-            );
+            assets.files.insert(rel, Arc::new(Asset::new(body.into(), content_type(&path), cache)));
         }
-        let wasm = assets
-            .files
-            .keys()
-            .find(|k| !k.contains('/') && k.ends_with("_bg.wasm"))
-            .cloned();
+        let wasm = assets.files.keys().find(|k| !k.contains('/') && k.ends_with("_bg.wasm")).cloned();
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
-            anyhow::ensure!(
-                assets.files.contains_key(&js),
-                "{} has {wasm} but not {js}",
-                dir.display()
-            );
-            let loader = include_str!("../static/embed.js")
-                .replace("__OTKLIK_JS__", &js)
-                .replace("__OTKLIK_WASM__", &wasm);
-            assets.embed = Some(Arc::new(Asset::new(
-                loader.into(),
-                "text/javascript; charset=utf-8",
-                SHORT,
-            )));
+            anyhow::ensure!(assets.files.contains_key(&js), "{} has {wasm} but not {js}", dir.display());
+            let loader =
+                include_str!("../static/embed.js").replace("__OTKLIK_JS__", &js).replace("__OTKLIK_WASM__", &wasm);
+            assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
             assets.bundle = Some((js, wasm));
         } else {
             tracing::warn!(dir = %dir.display(), "the assets directory holds no widget bundle (*_bg.wasm)");
@@ -111,9 +90,7 @@ impl Assets {
             let mut extra: Vec<_> = self
                 .files
                 .iter()
-                .filter(|(k, _)| {
-                    *k != js && *k != wasm && (k.ends_with(".js") || k.ends_with(".css"))
-                })
+                .filter(|(k, _)| *k != js && *k != wasm && (k.ends_with(".js") || k.ends_with(".css")))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             extra.sort_by(|a, b| a.0.cmp(&b.0));
@@ -125,21 +102,14 @@ impl Assets {
 
 impl Asset {
     fn new(body: Bytes, content_type: &'static str, cache_control: &'static str) -> Self {
-        let compressible =
-            !content_type.starts_with("image/png") && !content_type.starts_with("font/woff2");
+        let compressible = !content_type.starts_with("image/png") && !content_type.starts_with("font/woff2");
         let (gzip, brotli) = if compressible && body.len() > 512 {
             (smaller(&body, gzip(&body)), smaller(&body, brotli(&body)))
         } else {
             (None, None)
         };
         let digest = Sha256::digest(&body);
-        let etag = format!(
-            "\"{}\"",
-            digest[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let etag = format!("\"{}\"", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
         Self {
             body,
             gzip,
@@ -152,25 +122,13 @@ impl Asset {
 
     fn respond(&self, request: &HeaderMap) -> Response {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(self.cache_control),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(self.cache_control));
         headers.insert(header::ETAG, self.etag.clone());
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         // The bundle is fetched by pages on other origins (module scripts and wasm need CORS to load).
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        if request
-            .get(header::IF_NONE_MATCH)
-            .is_some_and(|v| v.as_bytes() == self.etag.as_bytes())
-        {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == self.etag.as_bytes()) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
         let accepts = |coding: &str| accepts_encoding(request, coding);
@@ -187,9 +145,7 @@ impl Asset {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/embed.js", get(embed))
-        .route("/assets/{*path}", get(file))
+    Router::new().route("/embed.js", get(embed)).route("/assets/{*path}", get(file))
 }
 
 async fn embed(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -204,19 +160,10 @@ async fn embed(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn file(
-    State(state): State<AppState>,
-    UrlPath(path): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn file(State(state): State<AppState>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Response {
     match state.assets.files.get(&path) {
         Some(asset) => asset.respond(&headers),
-        None => (
-            StatusCode::NOT_FOUND,
-            [(header::CACHE_CONTROL, "no-store")],
-            "not found\n",
-        )
-            .into_response(),
+        None => (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "not found\n").into_response(),
     }
 }
 
@@ -235,11 +182,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 /// trunk's content hash: `-` and 16 hex digits just before the extension (or before `_bg`).
 fn is_hashed(name: &str) -> bool {
     let stem = name.rsplit('/').next().unwrap_or(name);
-    let stem = stem
-        .split('.')
-        .next()
-        .unwrap_or(stem)
-        .trim_end_matches("_bg");
+    let stem = stem.split('.').next().unwrap_or(stem).trim_end_matches("_bg");
     stem.len() > 17 && {
         let (head, hash) = stem.split_at(stem.len() - 16);
         head.ends_with('-') && hash.bytes().all(|b| b.is_ascii_hexdigit())
@@ -264,21 +207,13 @@ fn content_type(path: &Path) -> &'static str {
 
 /// Whether `Accept-Encoding` allows `coding` (present and not `q=0`).
 fn accepts_encoding(headers: &HeaderMap, coding: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
             let mut parts = item.split(';').map(str::trim);
-            parts
-                .next()
-                .is_some_and(|name| name.eq_ignore_ascii_case(coding))
-                && !parts.any(|p| {
-                    p.strip_prefix("q=")
-                        .is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0))
-                })
-        })
+            parts.next().is_some_and(|name| name.eq_ignore_ascii_case(coding))
+                && !parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q == 0.0)))
+        },
+    )
 }
 
 fn smaller(original: &[u8], compressed: Vec<u8>) -> Option<Bytes> {
@@ -293,13 +228,8 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 pub fn brotli(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &data[..], &mut out, &params)
-        .expect("compressing into a Vec cannot fail");
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params).expect("compressing into a Vec cannot fail");
     out
 }
 
@@ -318,10 +248,7 @@ mod tests {
     #[test]
     fn negotiates_encodings() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip, deflate, br;q=0"),
-        );
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br;q=0"));
         assert!(accepts_encoding(&h, "gzip"));
         assert!(!accepts_encoding(&h, "br"));
         h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("BR"));

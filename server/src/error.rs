@@ -11,22 +11,14 @@ use crate::store::StoreClosed;
 /// carry their cause only into the log, never into the response.
 #[derive(Debug)]
 pub enum AppError {
-    Client {
-        status: StatusCode,
-        code: ErrorCode,
-        message: String,
-    },
+    Client { status: StatusCode, code: ErrorCode, message: String },
     Unavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
 
 impl AppError {
     pub fn client(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::Client {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self::Client { status, code, message: message.into() }
     }
 
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -34,11 +26,7 @@ impl AppError {
     }
 
     pub fn not_found() -> Self {
-        Self::client(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "there is no such API route",
-        )
+        Self::client(StatusCode::NOT_FOUND, ErrorCode::NotFound, "there is no such API route")
     }
 
     pub fn method_not_allowed() -> Self {
@@ -54,34 +42,20 @@ impl AppError {
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         let overloaded = err.is::<StoreClosed>()
-            || matches!(
-                err.downcast_ref::<sqlx::Error>(),
-                Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-            );
-        if overloaded {
-            Self::Unavailable(err)
-        } else {
-            Self::Internal(err)
-        }
+            || matches!(err.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed));
+        if overloaded { Self::Unavailable(err) } else { Self::Internal(err) }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
-            Self::Client {
-                status,
-                code,
-                message,
-            } => (status, ErrorBody::new(code, message)),
+            Self::Client { status, code, message } => (status, ErrorBody::new(code, message)),
             Self::Unavailable(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "request refused: service unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorBody::new(
-                        ErrorCode::Unavailable,
-                        "the server is busy; please try again shortly",
-                    ),
+                    ErrorBody::new(ErrorCode::Unavailable, "the server is busy; please try again shortly"),
                 )
             }
             Self::Internal(err) => {

@@ -18,17 +18,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Article {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| {
-                AppError::bad_request(
-                    ErrorCode::InvalidArticleId,
-                    "the article id in the path is not valid",
-                )
-            })?;
-        ArticleId::parse(&raw)
-            .map(Self)
-            .map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, e.to_string()))
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| {
+            AppError::bad_request(ErrorCode::InvalidArticleId, "the article id in the path is not valid")
+        })?;
+        ArticleId::parse(&raw).map(Self).map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, e.to_string()))
     }
 }
 
@@ -41,25 +34,16 @@ pub struct Reader(pub ReaderHash);
 impl FromRequestParts<AppState> for MaybeReader {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(READER_HEADER) else {
             return Ok(Self(None));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| ReaderToken::parse(v.trim()).ok())
-            .ok_or_else(|| {
-                AppError::bad_request(
-                    ErrorCode::InvalidReader,
-                    format!(
-                        "{READER_HEADER} must be 128 bits as 22 base64url or 32 hex characters"
-                    ),
-                )
-            })?;
+        let token = value.to_str().ok().and_then(|v| ReaderToken::parse(v.trim()).ok()).ok_or_else(|| {
+            AppError::bad_request(
+                ErrorCode::InvalidReader,
+                format!("{READER_HEADER} must be 128 bits as 22 base64url or 32 hex characters"),
+            )
+        })?;
         Ok(Self(Some(state.reader_key.hash(&token))))
     }
 }
@@ -67,10 +51,7 @@ impl FromRequestParts<AppState> for MaybeReader {
 impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match MaybeReader::from_request_parts(parts, state).await?.0 {
             Some(hash) => Ok(Self(hash)),
             None => Err(AppError::bad_request(
@@ -98,11 +79,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 fn json_rejection(rejection: JsonRejection) -> AppError {
     let status = rejection.status();
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::client(
-            status,
-            ErrorCode::PayloadTooLarge,
-            "the request body is too large",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::client(
             status,
             ErrorCode::UnsupportedMediaType,
@@ -111,23 +90,15 @@ fn json_rejection(rejection: JsonRejection) -> AppError {
         _ => {
             // serde's text names the offending field or value, which is exactly what the caller needs.
             let detail = match &rejection {
-                JsonRejection::JsonDataError(e) => {
-                    std::error::Error::source(e).map(ToString::to_string)
-                }
-                JsonRejection::JsonSyntaxError(e) => {
-                    std::error::Error::source(e).map(ToString::to_string)
-                }
+                JsonRejection::JsonDataError(e) => std::error::Error::source(e).map(ToString::to_string),
+                JsonRejection::JsonSyntaxError(e) => std::error::Error::source(e).map(ToString::to_string),
                 _ => None,
             };
             let message = match detail {
                 Some(d) => format!("the request body is not valid: {d}"),
                 None => "the request body is not valid JSON".to_owned(),
             };
-            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-                status
-            } else {
-                StatusCode::BAD_REQUEST
-            };
+            let status = if status == StatusCode::UNPROCESSABLE_ENTITY { status } else { StatusCode::BAD_REQUEST };
             AppError::client(status, ErrorCode::InvalidBody, message)
         }
     }

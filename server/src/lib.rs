@@ -56,13 +56,9 @@ impl App {
             Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
             _ => {
                 let mut fresh = [0u8; 32];
-                getrandom::fill(&mut fresh).map_err(|e| {
-                    anyhow::anyhow!("gathering randomness for the server secret: {e}")
-                })?;
-                store
-                    .secret("reader_key", &fresh)
-                    .await
-                    .context("loading the server secret")?
+                getrandom::fill(&mut fresh)
+                    .map_err(|e| anyhow::anyhow!("gathering randomness for the server secret: {e}"))?;
+                store.secret("reader_key", &fresh).await.context("loading the server secret")?
             }
         };
         let assets_dir = settings.assets.clone();
@@ -74,14 +70,7 @@ impl App {
             .collect::<Result<Arc<[_]>, _>>()
             .context("OTKLIK_ALLOWED_ORIGINS holds a value that is not a valid origin")?;
         let reader_key = Arc::new(ReaderKey::new(&secret));
-        Ok(Self {
-            state: AppState {
-                store,
-                allowed_origins,
-                reader_key,
-                assets: Arc::new(assets),
-            },
-        })
+        Ok(Self { state: AppState { store, allowed_origins, reader_key, assets: Arc::new(assets) } })
     }
 
     pub fn router(&self) -> Router {
@@ -98,10 +87,7 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
         self.state.store.close().await;
         Ok(())
     }

@@ -53,9 +53,7 @@ struct ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
@@ -67,16 +65,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database: args.database,
         assets: args.assets,
         secret: args.secret,
-        allowed_origins: args
-            .allowed_origins
-            .into_iter()
-            .filter(|o| !o.trim().is_empty())
-            .collect(),
+        allowed_origins: args.allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
     };
     let app = App::open(&settings).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, database = %settings.database, "otklik is serving");
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");

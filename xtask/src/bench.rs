@@ -26,18 +26,11 @@ const READERS_PER_CLIENT: u64 = 200;
 const ARTICLE: &str = "bench-article";
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let bin = flag(args, "--server")
-        .unwrap_or("target/server/otklik")
-        .to_owned();
-    let seconds: u64 = flag(args, "--seconds")
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or(10);
+    let bin = flag(args, "--server").unwrap_or("target/server/otklik").to_owned();
+    let seconds: u64 = flag(args, "--seconds").map(str::parse).transpose()?.unwrap_or(10);
     let duration = Duration::from_secs(seconds);
     // One thread for the load generator: the machine's other core (and then some) is the server's.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let dir = std::env::temp_dir().join(format!("otklik-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = rt.block_on(async {
@@ -51,10 +44,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitCode> {
-    println!(
-        "otklik bench: {CLIENTS} concurrent clients, {}s per scenario, server at {addr}\n",
-        duration.as_secs()
-    );
+    println!("otklik bench: {CLIENTS} concurrent clients, {}s per scenario, server at {addr}\n", duration.as_secs());
     println!(
         "{:<28} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}",
         "scenario", "requests", "per sec", "p50 ms", "p99 ms", "max ms", "errors"
@@ -64,11 +54,7 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
         let reader = token(client, i % READERS_PER_CLIENT);
         let kind = kind_for(client, i);
         let body = format!(r#"{{"kind":"{kind}"}}"#);
-        put(
-            &format!("/api/v1/articles/{ARTICLE}/reactions/mine"),
-            &reader,
-            body,
-        )
+        put(&format!("/api/v1/articles/{ARTICLE}/reactions/mine"), &reader, body)
     })
     .await?;
     writes.print("reaction writes (PUT)");
@@ -77,23 +63,16 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
     let mut expected = ReactionCounts::default();
     for (client, sent) in writes.sent_per_client.iter().enumerate() {
         for r in 0..READERS_PER_CLIENT.min(*sent) {
-            let last = (r..*sent)
-                .step_by(READERS_PER_CLIENT as usize)
-                .last()
-                .expect("r < sent");
+            let last = (r..*sent).step_by(READERS_PER_CLIENT as usize).last().expect("r < sent");
             expected.add(kind_for(client as u64, last), 1);
         }
     }
-    let actual: ReactionsView =
-        get_json(addr, &format!("/api/v1/articles/{ARTICLE}/reactions")).await?;
+    let actual: ReactionsView = get_json(addr, &format!("/api/v1/articles/{ARTICLE}/reactions")).await?;
     let exact = actual.counts == expected && writes.errors == 0;
 
     let reads = load(addr, duration, |client, i| {
         let reader = token(client, i % READERS_PER_CLIENT);
-        get(
-            &format!("/api/v1/articles/{ARTICLE}/reactions"),
-            Some(&reader),
-        )
+        get(&format!("/api/v1/articles/{ARTICLE}/reactions"), Some(&reader))
     })
     .await?;
     reads.print("reaction reads (GET)");
@@ -104,11 +83,7 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
         expected,
         if exact { "exact" } else { "MISMATCH" }
     );
-    Ok(if exact {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if exact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The kind a client's `i`-th write sets; it differs from that reader's previous write, so every write is a change.
@@ -197,17 +172,10 @@ async fn load(
         errors += e;
         sent_per_client.push(sent);
     }
-    Ok(Outcome {
-        latency,
-        elapsed: start.elapsed(),
-        errors,
-        sent_per_client,
-    })
+    Ok(Outcome { latency, elapsed: start.elapsed(), errors, sent_per_client })
 }
 
-async fn connect(
-    addr: SocketAddr,
-) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -215,17 +183,10 @@ async fn connect(
     Ok(sender)
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
-    addr: SocketAddr,
-    path: &str,
-) -> anyhow::Result<T> {
+async fn get_json<T: serde::de::DeserializeOwned>(addr: SocketAddr, path: &str) -> anyhow::Result<T> {
     let mut sender = connect(addr).await?;
     let resp = sender.send_request(get(path, None)).await?;
-    anyhow::ensure!(
-        resp.status() == StatusCode::OK,
-        "GET {path}: {}",
-        resp.status()
-    );
+    anyhow::ensure!(resp.status() == StatusCode::OK, "GET {path}: {}", resp.status());
     let body = resp.into_body().collect().await?.to_bytes();
     Ok(serde_json::from_slice(&body)?)
 }
@@ -252,9 +213,7 @@ impl Server {
         let server = Self { child, addr };
         for _ in 0..100 {
             if let Ok(mut s) = connect(addr).await
-                && s.send_request(get("/healthz", None))
-                    .await
-                    .is_ok_and(|r| r.status() == StatusCode::OK)
+                && s.send_request(get("/healthz", None)).await.is_ok_and(|r| r.status() == StatusCode::OK)
             {
                 return Ok(server);
             }

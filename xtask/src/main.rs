@@ -13,9 +13,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("weight") => weight::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err(anyhow::anyhow!(
-            "usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN"
-        )),
+        _ => Err(anyhow::anyhow!("usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN")),
     };
     match result {
         Ok(code) => code,
@@ -28,8 +26,5 @@ fn main() -> ExitCode {
 
 /// The value after `--name` in `args`, if present.
 pub fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }

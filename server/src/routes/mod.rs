@@ -30,9 +30,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(pages::router())
         .merge(crate::assets::router())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ))
         .with_state(state)
 }
 
@@ -41,16 +41,7 @@ pub fn router(state: AppState) -> Router {
 fn cors(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
-        .allow_methods([
-            Method::GET,
-            Method::PUT,
-            Method::DELETE,
-            Method::POST,
-            Method::PATCH,
-        ])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            HeaderName::from_static("x-otklik-reader"),
-        ])
+        .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::POST, Method::PATCH])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-otklik-reader")])
         .max_age(Duration::from_secs(86_400))
 }

@@ -16,10 +16,7 @@ pub fn router() -> Router<AppState> {
 
 async fn demo() -> impl IntoResponse {
     (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
         include_str!("../../static/demo.html"),
     )
 }

@@ -13,10 +13,7 @@ use crate::extract::{Article, Json, MaybeReader, Reader};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/articles/{article}/reactions", get(list))
-        .route(
-            "/articles/{article}/reactions/mine",
-            axum::routing::put(set).delete(clear),
-        )
+        .route("/articles/{article}/reactions/mine", axum::routing::put(set).delete(clear))
         .layer(DefaultBodyLimit::max(REACTION_BODY_MAX))
 }
 
@@ -34,12 +31,7 @@ async fn set(
     Reader(reader): Reader,
     Json(body): Json<SetReaction>,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
-    Ok(JsonBody(
-        state
-            .store
-            .set_reaction(&article, reader, Some(body.kind))
-            .await?,
-    ))
+    Ok(JsonBody(state.store.set_reaction(&article, reader, Some(body.kind)).await?))
 }
 
 async fn clear(
@@ -47,7 +39,5 @@ async fn clear(
     Article(article): Article,
     Reader(reader): Reader,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
-    Ok(JsonBody(
-        state.store.set_reaction(&article, reader, None).await?,
-    ))
+    Ok(JsonBody(state.store.set_reaction(&article, reader, None).await?))
 }

@@ -26,11 +26,7 @@ pub trait Store: Send + Sync + 'static {
     async fn secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>>;
 
     /// An article's reaction counts, and `reader`'s own reaction if a reader is given.
-    async fn reactions(
-        &self,
-        article: &ArticleId,
-        reader: Option<ReaderHash>,
-    ) -> anyhow::Result<ReactionsView>;
+    async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView>;
 
     /// Sets (`Some`) or clears (`None`) `reader`'s reaction on `article`; answers the view after the change.
     async fn set_reaction(

@@ -9,14 +9,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -28,10 +27,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 /// Most writes applied in one transaction; bounds the latency a batch adds to its last member.
 const MAX_BATCH: usize = 512;
-/// Writes waiting for the writer before callers wait to enqueue (back-pressure instead of unbounded memory).
+/// Tasks answering reads; two keep one query running while the next batch gathers.
+const READERS: usize = 2;
+/// Writes (or reads) waiting before callers wait to enqueue (back-pressure instead of unbounded memory).
 const QUEUE: usize = 8192;
-/// Article ids the writer remembers; past this it forgets them all and relearns (a crude, cheap bound).
-const ARTICLE_CACHE_MAX: usize = 65_536;
 
 /// The writer has shut down; the request should be retried (against a server that is up).
 #[derive(Debug)]
@@ -47,19 +46,21 @@ impl std::error::Error for StoreClosed {}
 
 type Reply = oneshot::Sender<anyhow::Result<ReactionsView>>;
 
+struct ReadOp {
+    article: ArticleId,
+    reader: Option<ReaderHash>,
+    reply: Reply,
+}
+
 enum Op {
-    React {
-        article: ArticleId,
-        reader: ReaderHash,
-        kind: Option<ReactionKind>,
-        reply: Reply,
-    },
+    React { article: ArticleId, reader: ReaderHash, kind: Option<ReactionKind>, reply: Reply },
     Close(oneshot::Sender<()>),
 }
 
 pub struct SqliteStore {
     options: SqliteConnectOptions,
     read: SqlitePool,
+    reads: mpsc::Sender<ReadOp>,
     writer: mpsc::Sender<Op>,
     writer_task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -68,14 +69,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database, runs pending migrations and starts the writer.
     pub async fn open(database: &str) -> anyhow::Result<Self> {
         let options = connect_options(database)?;
-        let mut conn = options
-            .connect()
-            .await
-            .with_context(|| format!("opening the database {database}"))?;
-        MIGRATOR
-            .run(&mut conn)
-            .await
-            .context("running database migrations")?;
+        let mut conn = options.connect().await.with_context(|| format!("opening the database {database}"))?;
+        MIGRATOR.run(&mut conn).await.context("running database migrations")?;
 
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -87,19 +82,18 @@ impl SqliteStore {
 
         let (writer, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run_writer(conn, rx));
-        Ok(Self {
-            options,
-            read,
-            writer,
-            writer_task: Mutex::new(Some(task)),
-        })
+        let (reads, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..READERS {
+            tokio::spawn(run_reader(read.clone(), rx.clone()));
+        }
+        Ok(Self { options, read, reads, writer, writer_task: Mutex::new(Some(task)) })
     }
 }
 
 fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
     let options = if database.starts_with("sqlite:") {
-        SqliteConnectOptions::from_str(database)
-            .with_context(|| format!("parsing the database URL {database}"))?
+        SqliteConnectOptions::from_str(database).with_context(|| format!("parsing the database URL {database}"))?
     } else {
         let path = Path::new(database);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -119,9 +113,7 @@ fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 #[async_trait]
@@ -134,48 +126,21 @@ impl Store for SqliteStore {
     async fn secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>> {
         // Once per start-up, so a connection of its own is simpler than routing it through the writer.
         let mut conn = self.options.connect().await?;
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(fresh)
-        .execute(&mut conn)
-        .await?;
-        let value = sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
+        sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
-            .fetch_one(&mut conn)
+            .bind(fresh)
+            .execute(&mut conn)
             .await?;
+        let value =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1").bind(name).fetch_one(&mut conn).await?;
         conn.close().await?;
         Ok(value)
     }
 
-    async fn reactions(
-        &self,
-        article: &ArticleId,
-        reader: Option<ReaderHash>,
-    ) -> anyhow::Result<ReactionsView> {
-        // One statement, so the counts and the reader's own choice come from the same snapshot.
-        let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
-            "SELECT c.kind, c.count, 0 FROM reaction_counts c JOIN articles a ON a.id = c.article_id
-              WHERE a.key = ?1
-             UNION ALL
-             SELECT r.kind, 1, 1 FROM reactions r JOIN articles a ON a.id = r.article_id
-              WHERE a.key = ?1 AND r.reader = ?2",
-        )
-        .bind(article.as_str())
-        .bind(reader.as_ref().map(|r| &r.0[..]))
-        .fetch_all(&self.read)
-        .await?;
-        let mut view = ReactionsView::default();
-        for (kind, count, mine) in rows {
-            let kind = stored_kind(kind)?;
-            if mine {
-                view.mine = Some(kind);
-            } else {
-                view.counts.set(kind, count.max(0) as u64);
-            }
-        }
-        Ok(view)
+    async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
+        let (reply, answer) = oneshot::channel();
+        self.reads.send(ReadOp { article: article.clone(), reader, reply }).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
     }
 
     async fn set_reaction(
@@ -185,12 +150,7 @@ impl Store for SqliteStore {
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView> {
         let (reply, answer) = oneshot::channel();
-        let op = Op::React {
-            article: article.clone(),
-            reader,
-            kind,
-            reply,
-        };
+        let op = Op::React { article: article.clone(), reader, kind, reply };
         self.writer.send(op).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
@@ -208,27 +168,97 @@ impl Store for SqliteStore {
 }
 
 fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
-    usize::try_from(raw)
-        .ok()
-        .and_then(ReactionKind::from_index)
-        .with_context(|| format!("stored reaction kind {raw}"))
+    usize::try_from(raw).ok().and_then(ReactionKind::from_index).with_context(|| format!("stored reaction kind {raw}"))
+}
+
+/// Answers reads in batches: whatever reads are waiting go to SQLite as one query.
+///
+/// Each query crosses to SQLite's worker thread and back; under load that hand-off, not the lookup, is
+/// the cost, so sharing it among all waiting readers multiplies throughput. When idle a batch is one read.
+async fn run_reader(pool: SqlitePool, queue: Arc<Mutex<mpsc::Receiver<ReadOp>>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if queue.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        match read_batch(&pool, &batch).await {
+            Ok(views) => {
+                for (op, view) in batch.drain(..).zip(views) {
+                    let _ = op.reply.send(Ok(view));
+                }
+            }
+            Err(err) => {
+                let closed = matches!(err.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolClosed));
+                if !closed {
+                    tracing::error!(error = %format!("{err:#}"), reads = batch.len(), "reaction read batch failed");
+                }
+                for op in batch.drain(..) {
+                    let err = if closed {
+                        anyhow::Error::new(StoreClosed)
+                    } else {
+                        anyhow::anyhow!("reading reactions failed")
+                    };
+                    let _ = op.reply.send(Err(err));
+                }
+            }
+        }
+    }
+}
+
+/// One statement for the whole batch, so each view's counts and own choice come from the same snapshot.
+async fn read_batch(pool: &SqlitePool, batch: &[ReadOp]) -> anyhow::Result<Vec<ReactionsView>> {
+    let requests: Vec<(&str, Option<String>)> =
+        batch.iter().map(|op| (op.article.as_str(), op.reader.map(|r| hex(&r.0)))).collect();
+    // CROSS JOIN fixes the order: the requests drive, and every other table is reached by its key.
+    let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(
+        "SELECT j.key, c.kind, c.count, 0 FROM json_each(?1) j
+           CROSS JOIN articles a ON a.key = j.value ->> 0
+           CROSS JOIN reaction_counts c ON c.article_id = a.id
+         UNION ALL
+         SELECT j.key, r.kind, 1, 1 FROM json_each(?1) j
+           CROSS JOIN articles a ON a.key = j.value ->> 0
+           CROSS JOIN reactions r ON r.article_id = a.id AND r.reader = unhex(j.value ->> 1)",
+    )
+    .bind(serde_json::to_string(&requests)?)
+    .fetch_all(pool)
+    .await?;
+    let mut views = vec![ReactionsView::default(); batch.len()];
+    for (i, kind, count, mine) in rows {
+        let view = usize::try_from(i).ok().and_then(|i| views.get_mut(i)).context("read batch row index")?;
+        let kind = stored_kind(kind)?;
+        if mine {
+            view.mine = Some(kind);
+        } else {
+            view.counts.set(kind, count.max(0) as u64);
+        }
+    }
+    Ok(views)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The single writer: drains the queue in batches until told to close, then finishes what was queued.
 async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
-    let mut articles: HashMap<ArticleId, i64> = HashMap::new();
+    // The batch is staged here so that each step below is one set-based statement, whatever its size.
+    if let Err(err) = sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS batch (
+             article_id INTEGER NOT NULL, reader BLOB NOT NULL, kind INTEGER,
+             PRIMARY KEY (article_id, reader)) WITHOUT ROWID",
+    )
+    .execute(&mut conn)
+    .await
+    {
+        tracing::error!(error = %err, "preparing the writer connection");
+    }
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
     while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
         let mut batch = Vec::with_capacity(ops.len());
         for op in ops.drain(..) {
             match op {
-                Op::React {
-                    article,
-                    reader,
-                    kind,
-                    reply,
-                } => batch.push((article, reader, kind, reply)),
+                Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
@@ -238,21 +268,17 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
         if batch.is_empty() {
             continue;
         }
-        if articles.len() > ARTICLE_CACHE_MAX {
-            articles.clear();
-        }
-        match apply_batch(&mut conn, &mut articles, &batch).await {
-            Ok(views) => {
-                for ((.., reply), view) in batch.into_iter().zip(views) {
-                    let _ = reply.send(Ok(view));
+        match apply_batch(&mut conn, &batch).await {
+            Ok(counts) => {
+                for op in batch {
+                    let counts = counts.get(op.article.as_str()).copied().unwrap_or_default();
+                    let _ = op.reply.send(Ok(ReactionsView { counts, mine: op.kind }));
                 }
             }
             Err(err) => {
-                // Ids learned inside the rolled-back transaction may not exist: forget them all.
-                articles.clear();
                 tracing::error!(error = %format!("{err:#}"), ops = batch.len(), "reaction batch failed");
-                for (.., reply) in batch {
-                    let _ = reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
+                for op in batch {
+                    let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
                 }
             }
         }
@@ -265,110 +291,73 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
     }
 }
 
-type Pending = (ArticleId, ReaderHash, Option<ReactionKind>, Reply);
+struct Pending {
+    article: ArticleId,
+    reader: ReaderHash,
+    kind: Option<ReactionKind>,
+    reply: Reply,
+}
 
+/// Applies a batch in one transaction and returns the new counts of every article it touched.
+///
+/// Only each reader's last write per article matters (earlier ones in the same batch are overwritten
+/// before anyone could read them), so the batch is reduced to distinct (article, reader) pairs and handed
+/// to SQLite as one JSON parameter; every step is then a single statement over the whole batch.
 async fn apply_batch(
     conn: &mut SqliteConnection,
-    articles: &mut HashMap<ArticleId, i64>,
     batch: &[Pending],
-) -> anyhow::Result<Vec<ReactionsView>> {
+) -> anyhow::Result<HashMap<String, ReactionCounts>> {
+    let mut last: HashMap<(&str, [u8; 16]), Option<ReactionKind>> = HashMap::with_capacity(batch.len());
+    for op in batch {
+        last.insert((op.article.as_str(), op.reader.0), op.kind);
+    }
+    let rows: Vec<(&str, String, Option<usize>)> = last
+        .into_iter()
+        .map(|((article, reader), kind)| (article, hex(&reader), kind.map(ReactionKind::index)))
+        .collect();
+    let json = serde_json::to_string(&rows)?;
     let now = unix_now();
-    let mut tx = conn.begin().await?;
-    let mut ids = Vec::with_capacity(batch.len());
-    // Few articles per batch in practice, so a small vec beats a map.
-    let mut deltas: Vec<(i64, [i64; 5])> = Vec::new();
-    for (article, reader, kind, _) in batch {
-        let id = match articles.get(article) {
-            Some(&id) => id,
-            None => {
-                // DO UPDATE (not NOTHING) so that RETURNING yields the id of an existing row too.
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO articles (key, created_at) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id",
-                )
-                .bind(article.as_str())
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                articles.insert(article.clone(), id);
-                id
-            }
-        };
-        ids.push(id);
-        let old: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM reactions WHERE article_id = ?1 AND reader = ?2 RETURNING kind",
-        )
-        .bind(id)
-        .bind(&reader.0[..])
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(kind) = kind {
-            sqlx::query("INSERT INTO reactions (article_id, reader, kind, created_at) VALUES (?1, ?2, ?3, ?4)")
-                .bind(id)
-                .bind(&reader.0[..])
-                .bind(kind.index() as i64)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let slot = match deltas.iter_mut().position(|(a, _)| *a == id) {
-            Some(i) => &mut deltas[i].1,
-            None => {
-                deltas.push((id, [0; 5]));
-                &mut deltas.last_mut().expect("just pushed").1
-            }
-        };
-        if let Some(old) = old {
-            slot[stored_kind(old)?.index()] -= 1;
-        }
-        if let Some(kind) = kind {
-            slot[kind.index()] += 1;
-        }
-    }
 
-    let mut counts: Vec<(i64, ReactionCounts)> = Vec::with_capacity(deltas.len());
-    for (id, delta) in &deltas {
-        for (kind, &d) in delta.iter().enumerate().filter(|(_, d)| **d != 0) {
-            // A decrement always has a row to change; an upsert would trip the CHECK on its candidate row.
-            let sql = if d > 0 {
-                "INSERT INTO reaction_counts (article_id, kind, count) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (article_id, kind) DO UPDATE SET count = count + excluded.count"
-            } else {
-                "UPDATE reaction_counts SET count = count + ?3 WHERE article_id = ?1 AND kind = ?2"
-            };
-            sqlx::query(sql)
-                .bind(id)
-                .bind(kind as i64)
-                .bind(d)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let rows: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT kind, count FROM reaction_counts WHERE article_id = ?1")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut c = ReactionCounts::default();
-        for (kind, n) in rows {
-            c.set(stored_kind(kind)?, n.max(0) as u64);
-        }
-        counts.push((*id, c));
-    }
+    // One string, one trip to SQLite's thread: each statement is set-based over the staged batch, and
+    // `?1`/`?2` bind the same values in every statement. Only the last statement returns rows.
+    let mut tx = conn.begin().await?;
+    let totals: Vec<(String, i64, i64)> = sqlx::query_as(
+        "DELETE FROM temp.batch;
+         INSERT INTO articles (key, created_at) SELECT DISTINCT j.value ->> 0, ?2 FROM json_each(?1) j WHERE true
+           ON CONFLICT (key) DO NOTHING;
+         INSERT INTO temp.batch (article_id, reader, kind)
+           SELECT a.id, unhex(j.value ->> 1), j.value ->> 2
+             FROM json_each(?1) j CROSS JOIN articles a ON a.key = j.value ->> 0;
+         -- Take back what the replaced reactions counted. CROSS JOIN keeps the batch as the outer loop:
+         -- SQLite has no statistics saying that it is the small side.
+         UPDATE reaction_counts AS c SET count = c.count - o.n
+           FROM (SELECT r.article_id, r.kind, count(*) AS n
+                   FROM temp.batch b CROSS JOIN reactions r ON r.article_id = b.article_id AND r.reader = b.reader
+                  GROUP BY r.article_id, r.kind) AS o
+          WHERE c.article_id = o.article_id AND c.kind = o.kind;
+         -- The single-column IN lists let SQLite seek the primary key instead of scanning the article.
+         DELETE FROM reactions
+          WHERE article_id IN (SELECT article_id FROM temp.batch WHERE kind IS NULL)
+            AND reader IN (SELECT reader FROM temp.batch WHERE kind IS NULL)
+            AND (article_id, reader) IN (SELECT article_id, reader FROM temp.batch WHERE kind IS NULL);
+         INSERT INTO reactions (article_id, reader, kind, created_at)
+           SELECT article_id, reader, kind, ?2 FROM temp.batch WHERE kind IS NOT NULL
+           ON CONFLICT (article_id, reader) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at;
+         INSERT INTO reaction_counts (article_id, kind, count)
+           SELECT article_id, kind, count(*) FROM temp.batch WHERE kind IS NOT NULL GROUP BY article_id, kind
+           ON CONFLICT (article_id, kind) DO UPDATE SET count = count + excluded.count;
+         SELECT a.key, c.kind, c.count FROM reaction_counts c JOIN articles a ON a.id = c.article_id
+          WHERE c.article_id IN (SELECT DISTINCT article_id FROM temp.batch);",
+    )
+    .bind(&json)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
 
-    Ok(batch
-        .iter()
-        .zip(ids)
-        .map(|((_, _, kind, _), id)| {
-            let counts = counts
-                .iter()
-                .find(|(a, _)| *a == id)
-                .map(|(_, c)| *c)
-                .unwrap_or_default();
-            ReactionsView {
-                counts,
-                mine: *kind,
-            }
-        })
-        .collect())
+    let mut counts: HashMap<String, ReactionCounts> = HashMap::new();
+    for (article, kind, n) in totals {
+        counts.entry(article).or_default().set(stored_kind(kind)?, n.max(0) as u64);
+    }
+    Ok(counts)
 }

@@ -33,35 +33,20 @@ impl TestServer {
 
     pub async fn start_in(dir: TempDir, settings: Settings) -> Self {
         let app = App::open(&settings).await.expect("app opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            client: reqwest::Client::new(),
-            dir,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        Self { addr, client: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
     }
 
     /// Shuts the server down gracefully and hands back its directory, so it can be reopened.
     pub async fn stop(mut self) -> TempDir {
         let _ = self.stop.take().unwrap().send(());
-        self.task
-            .take()
-            .unwrap()
-            .await
-            .expect("server task")
-            .expect("server stops cleanly");
-        tempfile::tempdir()
-            .map(|spare| std::mem::replace(&mut self.dir, spare))
-            .unwrap()
+        self.task.take().unwrap().await.expect("server task").expect("server stops cleanly");
+        tempfile::tempdir().map(|spare| std::mem::replace(&mut self.dir, spare)).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
