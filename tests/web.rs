@@ -16,7 +16,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// The server the script started for these tests; without it the tests fail rather than skip.
 fn server() -> &'static str {
-    option_env!("OTKLIK_TEST_SERVER").expect("OTKLIK_TEST_SERVER is not set: run `make test-widget`")
+    match option_env!("OTKLIK_TEST_SERVER") {
+        Some(origin) => origin,
+        None => panic!("OTKLIK_TEST_SERVER was not set when these tests were built: run `make test-widget`"),
+    }
 }
 
 fn document() -> web_sys::Document {
