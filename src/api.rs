@@ -3,6 +3,10 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use otklik_api::{API_PREFIX, ArticleId, ErrorBody, READER_HEADER, ReactionKind, ReactionsView, SetReaction};
 use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::json::from_js;
 
 /// Why a call failed, in the terms the widget shows to a reader.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,8 +44,18 @@ impl Api {
         let url = self.reactions_url(article, "/mine");
         match kind {
             Some(kind) => {
-                let request = Request::put(&url).header(READER_HEADER, &self.reader).json(&SetReaction { kind });
-                decode(request.map_err(|_| ApiError::BadResponse)?.send().await.map_err(|_| ApiError::Network)?).await
+                let body = serde_json::to_string(&SetReaction { kind }).map_err(|_| ApiError::BadResponse)?;
+                let request =
+                    Request::put(&url).header(READER_HEADER, &self.reader).header("Content-Type", "application/json");
+                decode(
+                    request
+                        .body(body)
+                        .map_err(|_| ApiError::BadResponse)?
+                        .send()
+                        .await
+                        .map_err(|_| ApiError::Network)?,
+                )
+                .await
             }
             None => self.send(Request::delete(&url)).await,
         }
@@ -58,9 +72,16 @@ impl Api {
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    if response.ok() {
-        response.json().await.map_err(|_| ApiError::BadResponse)
+    let (ok, status) = (response.ok(), response.status());
+    let body = parsed(response.into()).await;
+    if ok {
+        body.and_then(|b| from_js(b).ok()).ok_or(ApiError::BadResponse)
     } else {
-        Err(ApiError::Status { status: response.status(), body: response.json().await.ok() })
+        Err(ApiError::Status { status, body: body.and_then(|b| from_js(b).ok()) })
     }
+}
+
+/// The body as parsed by the browser's JSON parser, if it is JSON at all.
+async fn parsed(response: web_sys::Response) -> Option<JsValue> {
+    JsFuture::from(response.json().ok()?).await.ok()
 }

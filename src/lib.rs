@@ -6,6 +6,7 @@
 mod api;
 mod components;
 mod i18n;
+mod json;
 mod reader;
 
 use otklik_api::ArticleId;
