@@ -7,12 +7,13 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SERVER_BIN := target/server/otklik
 WIDGET_BUDGET_KB ?= 150
 
-.PHONY: help setup widget server run test lint test-native test-widget weight bench clean
+.PHONY: help setup widget server run test lint test-native test-widget weight bench size clean
 
 help:
 	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
 	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
 	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
+	@echo "make size   twiggy: where the widget's wasm bytes go"
 	@echo "make setup  install missing tools at the versions in tools.env (run by the targets above)"
 
 setup:
@@ -55,3 +56,11 @@ bench: setup
 clean:
 	cargo clean
 	rm -rf dist
+
+# Where the widget's bytes go: twiggy's top items of the optimised wasm, with function names kept.
+size: widget
+	@command -v twiggy >/dev/null || cargo install --locked twiggy
+	mkdir -p target/size
+	wasm-bindgen --target web --keep-debug --out-dir target/size target/wasm32-unknown-unknown/release/otklik_widget.wasm
+	wasm-opt -Oz -g target/size/otklik_widget_bg.wasm -o target/size/named.wasm
+	twiggy top -n 20 target/size/named.wasm
