@@ -6,11 +6,16 @@
 //! widget as little as possible.
 
 mod article;
+mod comment;
 mod error;
 mod reaction;
 mod reader;
 
 pub use article::{ArticleId, InvalidArticleId};
+pub use comment::{
+    Comment, CommentCounts, CommentId, CommentPage, CommentSort, EditComment, InvalidText, LikeView, NewComment,
+    PageInfo, check_comment_text,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use reaction::{ReactionCounts, ReactionKind, ReactionsView, SetReaction, UnknownReactionKind};
 pub use reader::{InvalidReaderToken, ReaderToken};
@@ -27,4 +32,22 @@ pub mod limits {
     pub const ARTICLE_ID_MAX: usize = 128;
     /// Largest JSON body the reaction routes accept, in bytes.
     pub const REACTION_BODY_MAX: usize = 256;
+    /// Longest comment, in characters, after trimming surrounding white space.
+    pub const COMMENT_TEXT_MAX: usize = 4_000;
+    /// Longest display name, in characters.
+    pub const AUTHOR_MAX: usize = 60;
+    /// Longest page URL and title the server keeps, in characters.
+    pub const PAGE_URL_MAX: usize = 2_048;
+    pub const PAGE_TITLE_MAX: usize = 300;
+    /// Largest JSON body the comment routes accept, in bytes (4,000 Cyrillic characters are 8,000 bytes).
+    pub const COMMENT_BODY_MAX: usize = 24 * 1024;
+    /// How long after posting the author may edit or delete a comment, in seconds.
+    pub const EDIT_WINDOW_SECS: i64 = 15 * 60;
+    /// Top-level comments per page: the default and the most a client may ask for.
+    pub const PAGE_SIZE: usize = 20;
+    pub const PAGE_SIZE_MAX: usize = 100;
+    /// Replies shown under each top-level comment on a page; the rest come through "show more replies".
+    pub const REPLY_PREVIEW: usize = 3;
+    /// Most article ids in one `GET /api/v1/counts` request.
+    pub const COUNTS_MAX: usize = 100;
 }

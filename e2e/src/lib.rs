@@ -36,6 +36,7 @@ impl Server {
             assets: dist,
             secret: None,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         };
         let app = App::open(&settings).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -1,7 +1,7 @@
 //! Request extractors that turn malformed input into `AppError`s with the API's error body.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use otklik_api::{ArticleId, ErrorCode, READER_HEADER, ReaderToken};
@@ -18,10 +18,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Article {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| {
-            AppError::bad_request(ErrorCode::InvalidArticleId, "the article id in the path is not valid")
-        })?;
-        ArticleId::parse(&raw).map(Self).map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, e.to_string()))
+        // By name, so that routes with further segments (`{article}/comments/{id}`) work too.
+        let invalid = || AppError::bad_request(ErrorCode::InvalidArticleId, "the article id in the path is not valid");
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|_| invalid())?;
+        let raw = params.iter().find(|(name, _)| *name == "article").map(|(_, v)| v).ok_or_else(invalid)?;
+        ArticleId::parse(raw).map(Self).map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, e.to_string()))
     }
 }
 

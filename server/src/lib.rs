@@ -2,6 +2,7 @@
 //! and the integration tests drive the same code on port 0.
 
 pub mod assets;
+mod client_ip;
 mod error;
 mod extract;
 mod reader;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub secret: Option<String>,
     /// Origins (scheme://host:port) whose pages may call the API from the browser; empty = same origin only.
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// What every handler can reach. Cheap to clone: everything inside is shared.
@@ -40,6 +43,7 @@ pub struct Settings {
 pub struct AppState {
     pub store: DynStore,
     pub allowed_origins: Arc<[axum::http::HeaderValue]>,
+    pub trusted_proxies: Arc<[client_ip::IpNet]>,
     pub reader_key: Arc<ReaderKey>,
     pub assets: Arc<Assets>,
 }
@@ -69,8 +73,13 @@ impl App {
             .map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')))
             .collect::<Result<Arc<[_]>, _>>()
             .context("OTKLIK_ALLOWED_ORIGINS holds a value that is not a valid origin")?;
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse::<client_ip::IpNet>().map_err(|e| anyhow::anyhow!("OTKLIK_TRUSTED_PROXIES: {e}")))
+            .collect::<Result<Arc<[_]>, _>>()?;
         let reader_key = Arc::new(ReaderKey::new(&secret));
-        Ok(Self { state: AppState { store, allowed_origins, reader_key, assets: Arc::new(assets) } })
+        Ok(Self { state: AppState { store, allowed_origins, trusted_proxies, reader_key, assets: Arc::new(assets) } })
     }
 
     pub fn router(&self) -> Router {
@@ -87,7 +96,9 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+        // The peer address feeds the client IP (see `client_ip`).
+        let service = self.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
         self.state.store.close().await;
         Ok(())
     }

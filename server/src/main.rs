@@ -48,6 +48,11 @@ struct ServeArgs {
     /// Unset: only pages served by this server may.
     #[arg(long, env = "OTKLIK_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+
+    /// Comma-separated reverse proxies (addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8). Requests from
+    /// them are attributed to the right-most untrusted address in X-Forwarded-For.
+    #[arg(long, env = "OTKLIK_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
 }
 
 #[tokio::main]
@@ -66,6 +71,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         assets: args.assets,
         secret: args.secret,
         allowed_origins: args.allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
+        trusted_proxies: args.trusted_proxies.into_iter().filter(|p| !p.trim().is_empty()).collect(),
     };
     let app = App::open(&settings).await?;
     let listener =

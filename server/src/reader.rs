@@ -21,12 +21,27 @@ impl ReaderKey {
     }
 
     pub fn hash(&self, token: &ReaderToken) -> ReaderHash {
+        ReaderHash(self.digest(b"reader", token.as_bytes()))
+    }
+
+    /// A client IP, hashed the same way under its own label, so it can be matched but not read back.
+    pub fn hash_ip(&self, ip: std::net::IpAddr) -> [u8; 16] {
+        match ip {
+            std::net::IpAddr::V4(v4) => self.digest(b"ip", &v4.octets()),
+            std::net::IpAddr::V6(v6) => self.digest(b"ip", &v6.octets()),
+        }
+    }
+
+    fn digest(&self, label: &[u8], data: &[u8]) -> [u8; 16] {
         let mut mac = self.0.clone();
-        mac.update(token.as_bytes());
+        // The label keeps a token and an address with the same bytes from hashing alike.
+        mac.update(label);
+        mac.update(b"\0");
+        mac.update(data);
         let digest = mac.finalize().into_bytes();
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
-        ReaderHash(out)
+        out
     }
 }
 

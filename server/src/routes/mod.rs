@@ -1,5 +1,7 @@
 //! The HTTP surface: one module per resource, each exposing `router()`, assembled here.
 
+mod comments;
+mod counts;
 mod health;
 mod pages;
 mod reactions;
@@ -20,6 +22,8 @@ use crate::error::AppError;
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
         .merge(reactions::router())
+        .merge(comments::router())
+        .merge(counts::router())
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async { AppError::method_not_allowed() });
     if !state.allowed_origins.is_empty() {

@@ -5,10 +5,13 @@
 
 mod sqlite;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use otklik_api::{ArticleId, ReactionKind, ReactionsView};
+use otklik_api::{
+    ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, PageInfo, ReactionKind, ReactionsView,
+};
 
 use crate::reader::ReaderHash;
 
@@ -36,6 +39,15 @@ pub trait Store: Send + Sync + 'static {
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView>;
 
+    /// A page of an article's comment thread (see [`CommentQuery`]).
+    async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>>;
+
+    /// Visible comment counts for several articles; unknown articles count 0.
+    async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>>;
+
+    /// Applies a comment write: post, edit, delete or (un)like.
+    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome>;
+
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
 }
@@ -43,4 +55,89 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store a `--database` value names: a file path or a `sqlite:` URL.
 pub async fn open(database: &str) -> anyhow::Result<DynStore> {
     Ok(Arc::new(SqliteStore::open(database).await?))
+}
+
+/// What to read of a thread: top-level comments in `sort` order, or with `root` the replies under it.
+#[derive(Clone, Debug)]
+pub struct CommentQuery {
+    pub article: ArticleId,
+    pub reader: Option<ReaderHash>,
+    pub sort: CommentSort,
+    pub cursor: Option<Cursor>,
+    pub limit: usize,
+    pub root: Option<CommentId>,
+}
+
+/// Where a page starts: opaque to clients, and checked against the kind of page it is used for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    /// After (oldest) or before (newest) this top-level comment id.
+    Id(i64),
+    /// After this (likes, id) in the popular order.
+    Liked { likes: i64, id: i64 },
+    /// After this thread path, for replies.
+    Path(String),
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Id(id) => format!("i{id}"),
+            Self::Liked { likes, id } => format!("l{likes}.{id}"),
+            Self::Path(path) => format!("p{path}"),
+        }
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let (tag, rest) = raw.split_at_checked(1)?;
+        match tag {
+            "i" => rest.parse().ok().map(Self::Id),
+            "l" => {
+                let (likes, id) = rest.split_once('.')?;
+                Some(Self::Liked { likes: likes.parse().ok()?, id: id.parse().ok()? })
+            }
+            "p" if rest.len() <= 13 * 64 && rest.bytes().all(|b| b.is_ascii_digit() || b == b'/') => {
+                Some(Self::Path(rest.to_owned()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A new comment, validated and normalised by the route.
+#[derive(Clone, Debug)]
+pub struct NewCommentCmd {
+    pub article: ArticleId,
+    pub reader: ReaderHash,
+    pub ip: [u8; 16],
+    pub author: String,
+    pub text: String,
+    pub parent: Option<CommentId>,
+    pub page: PageInfo,
+}
+
+#[derive(Clone, Debug)]
+pub enum CommentCmd {
+    Post(NewCommentCmd),
+    Edit { article: ArticleId, id: CommentId, reader: ReaderHash, text: String },
+    Delete { article: ArticleId, id: CommentId, reader: ReaderHash },
+    Like { article: ArticleId, id: CommentId, reader: ReaderHash, like: bool },
+}
+
+/// The answer to a [`CommentCmd`], of the kind the command asks for.
+#[derive(Clone, Debug)]
+pub enum CommentOutcome {
+    Comment(Result<Comment, CommentError>),
+    Deleted(Result<(), CommentError>),
+    Like(Result<LikeView, CommentError>),
+}
+
+/// Refusals a comment request can meet; each maps to a 4xx answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentError {
+    NotFound,
+    ParentNotFound,
+    NotYours,
+    WindowClosed,
+    BadCursor,
 }

@@ -68,6 +68,7 @@ pub fn settings_in(dir: &Path) -> Settings {
         assets: PathBuf::from(dir).join("no-assets"),
         secret: None,
         allowed_origins: Vec::new(),
+        trusted_proxies: Vec::new(),
     }
 }
 

@@ -14,16 +14,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{ArticleId, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::Store;
+mod comments;
+
+use super::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Store};
 use crate::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+type CommentReply = oneshot::Sender<anyhow::Result<CommentOutcome>>;
 
 /// Most writes applied in one transaction; bounds the latency a batch adds to its last member.
 const MAX_BATCH: usize = 512;
@@ -54,6 +58,7 @@ struct ReadOp {
 
 enum Op {
     React { article: ArticleId, reader: ReaderHash, kind: Option<ReactionKind>, reply: Reply },
+    Comment(CommentCmd, CommentReply),
     Close(oneshot::Sender<()>),
 }
 
@@ -152,6 +157,20 @@ impl Store for SqliteStore {
         let (reply, answer) = oneshot::channel();
         let op = Op::React { article: article.clone(), reader, kind, reply };
         self.writer.send(op).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
+    }
+
+    async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
+        comments::page(&self.read, query).await
+    }
+
+    async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+        comments::counts(&self.read, articles).await
+    }
+
+    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
 
@@ -254,31 +273,43 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
     }
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
+    let mut next_comment = next_comment_id(&mut conn).await;
     while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
         let mut batch = Vec::with_capacity(ops.len());
+        let mut comment_ops = Vec::new();
         for op in ops.drain(..) {
             match op {
                 Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
+                Op::Comment(cmd, reply) => comment_ops.push((cmd, reply)),
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
                 }
             }
         }
-        if batch.is_empty() {
+        if batch.is_empty() && comment_ops.is_empty() {
             continue;
         }
-        match apply_batch(&mut conn, &batch).await {
-            Ok(counts) => {
+        let first_id = next_comment;
+        match apply_batch(&mut conn, &batch, &comment_ops, &mut next_comment).await {
+            Ok((counts, outcomes)) => {
                 for op in batch {
                     let counts = counts.get(op.article.as_str()).copied().unwrap_or_default();
                     let _ = op.reply.send(Ok(ReactionsView { counts, mine: op.kind }));
                 }
+                for ((_, reply), outcome) in comment_ops.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
             }
             Err(err) => {
-                tracing::error!(error = %format!("{err:#}"), ops = batch.len(), "reaction batch failed");
+                // The transaction rolled back: the ids handed out in it are free again.
+                next_comment = first_id;
+                tracing::error!(error = %format!("{err:#}"), ops = batch.len() + comment_ops.len(), "write batch failed");
                 for op in batch {
                     let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
+                }
+                for (_, reply) in comment_ops {
+                    let _ = reply.send(Err(anyhow::anyhow!("storing the comment failed")));
                 }
             }
         }
@@ -298,14 +329,48 @@ struct Pending {
     reply: Reply,
 }
 
-/// Applies a batch in one transaction and returns the new counts of every article it touched.
+/// Comment ids are handed out by the writer (the only one inserting), so a reply's thread path, which
+/// embeds its own id, is known before the insert.
+async fn next_comment_id(conn: &mut SqliteConnection) -> i64 {
+    match sqlx::query_scalar::<_, i64>("SELECT coalesce(max(id), 0) + 1 FROM comments").fetch_one(&mut *conn).await {
+        Ok(id) => id,
+        Err(err) => {
+            tracing::error!(error = %err, "reading the last comment id");
+            1
+        }
+    }
+}
+
+type CommentOp = (CommentCmd, CommentReply);
+
+/// Applies a batch in one transaction: comment writes one by one, then all reaction writes together.
+/// Returns the new reaction counts of every article touched and each comment write's outcome.
+async fn apply_batch(
+    conn: &mut SqliteConnection,
+    batch: &[Pending],
+    comment_ops: &[CommentOp],
+    next_comment: &mut i64,
+) -> anyhow::Result<(HashMap<String, ReactionCounts>, Vec<CommentOutcome>)> {
+    let now = unix_now();
+    let mut tx = conn.begin().await?;
+    let mut outcomes = Vec::with_capacity(comment_ops.len());
+    for (cmd, _) in comment_ops {
+        outcomes.push(comments::apply(&mut tx, next_comment, cmd, now).await?);
+    }
+    let counts = if batch.is_empty() { HashMap::new() } else { apply_reactions(&mut tx, batch, now).await? };
+    tx.commit().await?;
+    Ok((counts, outcomes))
+}
+
+/// Applies the reaction writes of a batch and returns the new counts of every article it touched.
 ///
 /// Only each reader's last write per article matters (earlier ones in the same batch are overwritten
 /// before anyone could read them), so the batch is reduced to distinct (article, reader) pairs and handed
 /// to SQLite as one JSON parameter; every step is then a single statement over the whole batch.
-async fn apply_batch(
-    conn: &mut SqliteConnection,
+async fn apply_reactions(
+    tx: &mut SqliteConnection,
     batch: &[Pending],
+    now: i64,
 ) -> anyhow::Result<HashMap<String, ReactionCounts>> {
     let mut last: HashMap<(&str, [u8; 16]), Option<ReactionKind>> = HashMap::with_capacity(batch.len());
     for op in batch {
@@ -316,11 +381,9 @@ async fn apply_batch(
         .map(|((article, reader), kind)| (article, hex(&reader), kind.map(ReactionKind::index)))
         .collect();
     let json = serde_json::to_string(&rows)?;
-    let now = unix_now();
 
     // One string, one trip to SQLite's thread: each statement is set-based over the staged batch, and
     // `?1`/`?2` bind the same values in every statement. Only the last statement returns rows.
-    let mut tx = conn.begin().await?;
     let totals: Vec<(String, i64, i64)> = sqlx::query_as(
         "DELETE FROM temp.batch;
          INSERT INTO articles (key, created_at) SELECT DISTINCT j.value ->> 0, ?2 FROM json_each(?1) j WHERE true
@@ -353,7 +416,6 @@ async fn apply_batch(
     .bind(now)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
 
     let mut counts: HashMap<String, ReactionCounts> = HashMap::new();
     for (article, kind, n) in totals {

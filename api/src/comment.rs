@@ -1,0 +1,162 @@
+//! Comments: the thread under an article, pages of it, and the bodies that create, edit and like them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A comment's id: assigned by the server, increasing with time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CommentId(pub i64);
+
+impl fmt::Display for CommentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One comment as a reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: CommentId,
+    /// The comment this one answers; `None` for a top-level comment.
+    pub parent: Option<CommentId>,
+    /// Nesting level: 0 for top-level comments. The widget indents up to 3 and shows deeper ones flat.
+    pub depth: u32,
+    /// The name of the parent's author, for replies shown flat below their level.
+    pub reply_to: Option<String>,
+    /// Display name; empty for a deleted comment.
+    pub author: String,
+    /// Plain text exactly as written (never HTML); empty for a deleted comment.
+    pub text: String,
+    /// Unix time in seconds.
+    pub created: i64,
+    pub edited: Option<i64>,
+    /// A placeholder kept because the comment has replies.
+    pub deleted: bool,
+    pub likes: u64,
+    /// The requesting reader likes it.
+    pub liked: bool,
+    /// The requesting reader wrote it.
+    pub mine: bool,
+    /// For the author: until when (unix seconds) they may edit or delete it.
+    pub editable_until: Option<i64>,
+    /// For a top-level comment: how many replies it has in all, shown or not.
+    pub replies: u64,
+}
+
+/// A page of a thread: top-level comments, each followed by its first replies in thread order; or, with
+/// `root`, the further replies under one top-level comment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentPage {
+    pub comments: Vec<Comment>,
+    /// Pass as `cursor` to get the next page; `None` on the last page.
+    pub next: Option<String>,
+    /// Visible comments on the article in all.
+    pub total: u64,
+}
+
+/// Orders of the top-level comments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentSort {
+    #[default]
+    Oldest,
+    Newest,
+    Popular,
+}
+
+impl CommentSort {
+    pub const ALL: [Self; 3] = [Self::Oldest, Self::Newest, Self::Popular];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Oldest => "oldest",
+            Self::Newest => "newest",
+            Self::Popular => "popular",
+        }
+    }
+}
+
+/// What the page says about itself; the server keeps the first values it sees for each article.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageInfo {
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+/// Body of `POST /api/v1/articles/{article}/comments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    pub text: String,
+    /// Display name; an anonymous name is used when empty or absent.
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub parent: Option<CommentId>,
+    #[serde(default)]
+    pub page: Option<PageInfo>,
+}
+
+/// Body of `PATCH /api/v1/articles/{article}/comments/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditComment {
+    pub text: String,
+}
+
+/// Answer of `PUT`/`DELETE /api/v1/articles/{article}/comments/{id}/like`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LikeView {
+    pub likes: u64,
+    pub liked: bool,
+}
+
+/// Answer of `GET /api/v1/counts?articles=a,b,c`: visible comments per article id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentCounts {
+    pub counts: std::collections::BTreeMap<String, u64>,
+}
+
+/// Why a comment text cannot be accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidText {
+    Empty,
+    TooLong,
+}
+
+/// Checks a comment text the way the server will: 1 to [`crate::limits::COMMENT_TEXT_MAX`] characters
+/// once surrounding white space is trimmed.
+pub fn check_comment_text(text: &str) -> Result<(), InvalidText> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        Err(InvalidText::Empty)
+    } else if trimmed.chars().count() > crate::limits::COMMENT_TEXT_MAX {
+        Err(InvalidText::TooLong)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::COMMENT_TEXT_MAX;
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        assert_eq!(check_comment_text("  \n "), Err(InvalidText::Empty));
+        assert_eq!(check_comment_text(&"ж".repeat(COMMENT_TEXT_MAX)), Ok(()));
+        assert_eq!(check_comment_text(&"ж".repeat(COMMENT_TEXT_MAX + 1)), Err(InvalidText::TooLong));
+        assert_eq!(check_comment_text(&format!("  {}  ", "a".repeat(COMMENT_TEXT_MAX))), Ok(()));
+    }
+
+    #[test]
+    fn new_comment_fields_are_optional_but_not_unknown() {
+        let c: NewComment = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
+        assert_eq!((c.author, c.parent, c.page), (None, None, None));
+        assert!(serde_json::from_str::<NewComment>(r#"{"text":"hi","html":"<b>"}"#).is_err());
+        assert_eq!(serde_json::to_string(&CommentSort::Popular).unwrap(), r#""popular""#);
+    }
+}

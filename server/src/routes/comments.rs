@@ -1,0 +1,205 @@
+//! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, put};
+use axum::{Json as JsonBody, Router};
+use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX, PAGE_SIZE, PAGE_SIZE_MAX, PAGE_TITLE_MAX, PAGE_URL_MAX};
+use otklik_api::{
+    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment, PageInfo,
+    check_comment_text,
+};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::client_ip::ClientIpHash;
+use crate::error::AppError;
+use crate::extract::{Article, Json, MaybeReader, Reader};
+use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, NewCommentCmd};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/articles/{article}/comments", get(list).post(create))
+        .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
+        .route("/articles/{article}/comments/{id}/like", put(like).delete(unlike))
+        .layer(DefaultBodyLimit::max(COMMENT_BODY_MAX))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+    root: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Article(article): Article,
+    MaybeReader(reader): MaybeReader,
+    Query(params): Query<ListParams>,
+) -> Result<JsonBody<CommentPage>, AppError> {
+    let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
+    let sort = match params.sort.as_deref() {
+        None | Some("") => CommentSort::default(),
+        Some(s) => CommentSort::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| bad("sort must be oldest, newest or popular"))?,
+    };
+    let limit = match params.limit.as_deref() {
+        None | Some("") => PAGE_SIZE,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=PAGE_SIZE_MAX).contains(n))
+            .ok_or_else(|| bad("limit must be a number from 1 to 100"))?,
+    };
+    let cursor = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad("the cursor is not valid"))?),
+    };
+    let root = match params.root.as_deref() {
+        None | Some("") => None,
+        Some(r) => Some(CommentId(r.parse().map_err(|_| bad("root must be a comment id"))?)),
+    };
+    let query = CommentQuery { article, reader, sort, cursor, limit, root };
+    Ok(JsonBody(state.store.comments(&query).await?.map_err(refusal)?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
+    Json(body): Json<NewComment>,
+) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
+    let text = checked_text(&body.text)?;
+    let author = body.author.as_deref().map(clean_line).unwrap_or_default();
+    if author.chars().count() > AUTHOR_MAX {
+        return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
+    }
+    let page = body.page.unwrap_or_default();
+    let page = PageInfo {
+        url: page.url.map(|u| clean_line(&u)).filter(|u| u.starts_with("http") && u.len() <= PAGE_URL_MAX),
+        title: page
+            .title
+            .map(|t| clean_line(&t))
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(PAGE_TITLE_MAX).collect()),
+    };
+    let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page };
+    match state.store.comment_write(CommentCmd::Post(cmd)).await? {
+        CommentOutcome::Comment(result) => Ok((StatusCode::CREATED, JsonBody(result.map_err(refusal)?))),
+        _ => Err(mismatch()),
+    }
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    Json(body): Json<EditComment>,
+) -> Result<JsonBody<Comment>, AppError> {
+    let text = checked_text(&body.text)?;
+    let cmd = CommentCmd::Edit { article, id: comment_id(&id)?, reader, text };
+    match state.store.comment_write(cmd).await? {
+        CommentOutcome::Comment(result) => Ok(JsonBody(result.map_err(refusal)?)),
+        _ => Err(mismatch()),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+) -> Result<StatusCode, AppError> {
+    match state.store.comment_write(CommentCmd::Delete { article, id: comment_id(&id)?, reader }).await? {
+        CommentOutcome::Deleted(result) => result.map(|()| StatusCode::NO_CONTENT).map_err(refusal),
+        _ => Err(mismatch()),
+    }
+}
+
+async fn like(state: State<AppState>, article: Article, path: Path<(String, String)>, reader: Reader) -> LikeResult {
+    set_like(state, article, path, reader, true).await
+}
+
+async fn unlike(state: State<AppState>, article: Article, path: Path<(String, String)>, reader: Reader) -> LikeResult {
+    set_like(state, article, path, reader, false).await
+}
+
+type LikeResult = Result<JsonBody<LikeView>, AppError>;
+
+async fn set_like(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    like: bool,
+) -> LikeResult {
+    match state.store.comment_write(CommentCmd::Like { article, id: comment_id(&id)?, reader, like }).await? {
+        CommentOutcome::Like(result) => Ok(JsonBody(result.map_err(refusal)?)),
+        _ => Err(mismatch()),
+    }
+}
+
+fn comment_id(raw: &str) -> Result<CommentId, AppError> {
+    raw.parse().map(CommentId).map_err(|_| {
+        AppError::client(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, "there is no comment with that id")
+    })
+}
+
+fn checked_text(text: &str) -> Result<String, AppError> {
+    check_comment_text(text).map_err(|e| {
+        AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidText,
+            match e {
+                InvalidText::Empty => "the comment is empty".to_owned(),
+                InvalidText::TooLong => {
+                    format!("the comment is longer than {} characters", otklik_api::limits::COMMENT_TEXT_MAX)
+                }
+            },
+        )
+    })?;
+    // Keep line breaks (readers use them); drop other control characters, which only ever hide things.
+    Ok(text.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>().replace("\r\n", "\n"))
+}
+
+/// One line of plain text: control characters removed, white space collapsed.
+fn clean_line(raw: &str) -> String {
+    raw.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+fn invalid_body(message: String) -> AppError {
+    AppError::client(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody, message)
+}
+
+fn refusal(e: CommentError) -> AppError {
+    let (status, code, message) = match e {
+        CommentError::NotFound => {
+            (StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, "there is no such comment on this article")
+        }
+        CommentError::ParentNotFound => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::CommentNotFound,
+            "the comment being replied to does not exist on this article",
+        ),
+        CommentError::NotYours => {
+            (StatusCode::FORBIDDEN, ErrorCode::NotYourComment, "only the author may change this comment")
+        }
+        CommentError::WindowClosed => (
+            StatusCode::FORBIDDEN,
+            ErrorCode::EditWindowClosed,
+            "comments can be edited or deleted only in the first 15 minutes",
+        ),
+        CommentError::BadCursor => (StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, "the cursor is not valid here"),
+    };
+    AppError::client(status, code, message)
+}
+
+fn mismatch() -> AppError {
+    AppError::Internal(anyhow::anyhow!("the store answered a comment write with the wrong kind of outcome"))
+}

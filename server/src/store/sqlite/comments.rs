@@ -1,0 +1,386 @@
+//! Comment SQL for SQLite: pages of a thread (one statement each) and the writes the writer applies.
+
+use std::collections::BTreeMap;
+
+use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_PREVIEW};
+use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row as _, SqliteConnection, SqlitePool};
+
+use crate::reader::ReaderHash;
+use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor};
+
+/// The columns every comment query selects, in `comment_from_row` order. `?2` is the requesting reader.
+macro_rules! comment_columns {
+    () => {
+        "c.id, c.parent_id, c.depth, p.author, c.author, c.text, c.created_at, c.edited_at,
+         c.deleted_at IS NOT NULL, c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies, c.root_id, c.path,
+         (SELECT comment_count FROM articles WHERE key = ?1)"
+    };
+}
+
+macro_rules! comment_joins {
+    () => {
+        "LEFT JOIN comments p ON p.id = c.parent_id
+         LEFT JOIN comment_likes l ON l.comment_id = c.id AND l.reader = ?2"
+    };
+}
+
+/// Top-level comments of one page, each with its first replies, for each order. `?3` is the page size
+/// plus one (to learn whether there is a next page), `?4`/`?5` the cursor.
+macro_rules! page_sql {
+    ($condition:literal, $order:literal) => {
+        concat!(
+            "WITH top AS (
+               SELECT id FROM comments
+                WHERE article_id = (SELECT id FROM articles WHERE key = ?1) AND depth = 0 AND ",
+            $condition,
+            " ORDER BY ",
+            $order,
+            " LIMIT ?3),
+             shown AS (
+               SELECT id FROM top
+               UNION ALL
+               SELECT id FROM (SELECT c.id, row_number() OVER (PARTITION BY c.root_id ORDER BY c.path) AS n
+                                 FROM comments c WHERE c.root_id IN (SELECT id FROM top) AND c.depth > 0)
+                WHERE n <= ?6)
+             SELECT ",
+            comment_columns!(),
+            " FROM shown CROSS JOIN comments c ON c.id = shown.id ",
+            comment_joins!()
+        )
+    };
+}
+
+const PAGE_OLDEST: &str = page_sql!("id > ?4", "id");
+const PAGE_NEWEST: &str = page_sql!("id < ?4", "id DESC");
+const PAGE_POPULAR: &str = page_sql!("(likes, id) < (?5, ?4)", "likes DESC, id DESC");
+const REPLIES: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments c ",
+    comment_joins!(),
+    " WHERE c.root_id = ?4 AND c.depth > 0 AND c.path > ?5
+        AND c.article_id = (SELECT id FROM articles WHERE key = ?1)
+      ORDER BY c.path LIMIT ?3"
+);
+
+struct Row {
+    comment: Comment,
+    root: i64,
+    path: String,
+    total: u64,
+}
+
+fn comment_from_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
+    let deleted: bool = row.try_get(8)?;
+    let mine = !deleted && row.try_get::<Option<bool>, _>(11)?.unwrap_or(false);
+    let created: i64 = row.try_get(6)?;
+    let comment = Comment {
+        id: CommentId(row.try_get(0)?),
+        parent: row.try_get::<Option<i64>, _>(1)?.map(CommentId),
+        depth: row.try_get::<i64, _>(2)?.max(0) as u32,
+        reply_to: row.try_get(3)?,
+        author: row.try_get(4)?,
+        text: row.try_get(5)?,
+        created,
+        edited: row.try_get(7)?,
+        deleted,
+        likes: row.try_get::<i64, _>(9)?.max(0) as u64,
+        liked: row.try_get(10)?,
+        mine,
+        editable_until: (mine && !deleted).then_some(created + EDIT_WINDOW_SECS),
+        replies: row.try_get::<i64, _>(12)?.max(0) as u64,
+    };
+    Ok(Row {
+        comment,
+        root: row.try_get(13)?,
+        path: row.try_get(14)?,
+        total: row.try_get::<Option<i64>, _>(15)?.unwrap_or(0).max(0) as u64,
+    })
+}
+
+/// A page of the thread: top-level comments in the asked order, each followed by its first replies.
+pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
+    let reader = q.reader.map(|r| r.0.to_vec());
+    let fetch = q.limit as i64 + 1;
+    if let Some(root) = q.root {
+        let after = match &q.cursor {
+            None => String::new(),
+            Some(Cursor::Path(p)) => p.clone(),
+            Some(_) => return Ok(Err(CommentError::BadCursor)),
+        };
+        let rows = sqlx::query(REPLIES)
+            .bind(q.article.as_str())
+            .bind(reader)
+            .bind(fetch)
+            .bind(root.0)
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
+        let mut rows = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
+        let total = rows.first().map_or(0, |r| r.total);
+        let next = (rows.len() > q.limit).then(|| {
+            rows.truncate(q.limit);
+            Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
+        });
+        let total = if rows.is_empty() { comment_total(pool, &q.article).await? } else { total };
+        return Ok(Ok(CommentPage { comments: rows.into_iter().map(|r| r.comment).collect(), next, total }));
+    }
+
+    let (sql, id, likes) = match (q.sort, &q.cursor) {
+        (CommentSort::Oldest, None) => (PAGE_OLDEST, 0, 0),
+        (CommentSort::Oldest, Some(Cursor::Id(id))) => (PAGE_OLDEST, *id, 0),
+        (CommentSort::Newest, None) => (PAGE_NEWEST, i64::MAX, 0),
+        (CommentSort::Newest, Some(Cursor::Id(id))) => (PAGE_NEWEST, *id, 0),
+        (CommentSort::Popular, None) => (PAGE_POPULAR, i64::MAX, i64::MAX),
+        (CommentSort::Popular, Some(Cursor::Liked { likes, id })) => (PAGE_POPULAR, *id, *likes),
+        _ => return Ok(Err(CommentError::BadCursor)),
+    };
+    let rows = sqlx::query(sql)
+        .bind(q.article.as_str())
+        .bind(reader)
+        .bind(fetch)
+        .bind(id)
+        .bind(likes)
+        .bind(REPLY_PREVIEW as i64)
+        .fetch_all(pool)
+        .await?;
+    let rows = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        None => comment_total(pool, &q.article).await?,
+    };
+
+    // One statement gave the top-level comments and their replies in no particular order: arrange them.
+    let (mut top, replies): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.comment.depth == 0);
+    top.sort_by(|a, b| match q.sort {
+        CommentSort::Oldest => a.comment.id.cmp(&b.comment.id),
+        CommentSort::Newest => b.comment.id.cmp(&a.comment.id),
+        CommentSort::Popular => (b.comment.likes, b.comment.id).cmp(&(a.comment.likes, a.comment.id)),
+    });
+    let next = (top.len() > q.limit).then(|| {
+        top.truncate(q.limit);
+        let last = &top[top.len() - 1].comment;
+        match q.sort {
+            CommentSort::Popular => Cursor::Liked { likes: last.likes as i64, id: last.id.0 },
+            _ => Cursor::Id(last.id.0),
+        }
+        .encode()
+    });
+    let mut by_root: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
+    for r in replies {
+        by_root.entry(r.root).or_default().push(r);
+    }
+    let mut comments = Vec::with_capacity(top.len() * 2);
+    for t in top {
+        let mut thread = by_root.remove(&t.comment.id.0).unwrap_or_default();
+        thread.sort_by(|a, b| a.path.cmp(&b.path));
+        comments.push(t.comment);
+        comments.extend(thread.into_iter().map(|r| r.comment));
+    }
+    Ok(Ok(CommentPage { comments, next, total }))
+}
+
+async fn comment_total(pool: &SqlitePool, article: &ArticleId) -> anyhow::Result<u64> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT comment_count FROM articles WHERE key = ?1")
+        .bind(article.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}
+
+/// Visible comment counts for several articles in one query; unknown articles count 0.
+pub async fn counts(pool: &SqlitePool, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>> {
+    let keys = serde_json::to_string(&articles.iter().map(ArticleId::as_str).collect::<Vec<_>>())?;
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT a.key, a.comment_count FROM json_each(?1) j CROSS JOIN articles a ON a.key = j.value")
+            .bind(keys)
+            .fetch_all(pool)
+            .await?;
+    let mut out: BTreeMap<String, u64> = articles.iter().map(|a| (a.as_str().to_owned(), 0)).collect();
+    out.extend(rows.into_iter().map(|(k, n)| (k, n.max(0) as u64)));
+    Ok(out)
+}
+
+fn path_segment(id: i64) -> String {
+    format!("{id:012}")
+}
+
+/// Applies one comment write inside the writer's transaction. Refusals (not found, not yours, too late)
+/// are answers, not failures: they leave the transaction usable for the rest of the batch.
+pub async fn apply(
+    conn: &mut SqliteConnection,
+    next_id: &mut i64,
+    cmd: &CommentCmd,
+    now: i64,
+) -> anyhow::Result<CommentOutcome> {
+    match cmd {
+        CommentCmd::Post(post) => {
+            let parent = match post.parent {
+                None => None,
+                Some(parent) => {
+                    let row: Option<(i64, i64, String, String, bool)> = sqlx::query_as(
+                        "SELECT c.root_id, c.depth, c.path, c.author, c.deleted_at IS NOT NULL
+                           FROM comments c JOIN articles a ON a.id = c.article_id
+                          WHERE c.id = ?1 AND a.key = ?2",
+                    )
+                    .bind(parent.0)
+                    .bind(post.article.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    match row {
+                        Some((root, depth, path, author, false)) => Some((parent, root, depth, path, author)),
+                        _ => return Ok(CommentOutcome::Comment(Err(CommentError::ParentNotFound))),
+                    }
+                }
+            };
+            let id = *next_id;
+            let (root, depth, path, reply_to) = match &parent {
+                None => (id, 0, path_segment(id), None),
+                Some((_, root, depth, path, author)) => {
+                    (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
+                }
+            };
+            sqlx::query(
+                "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
+                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                  title = coalesce(articles.title, excluded.title);
+                 INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, ip_hash,
+                                       created_at)
+                   VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?4);
+                 UPDATE articles SET comment_count = comment_count + 1 WHERE key = ?1;
+                 UPDATE comments SET replies = replies + 1 WHERE id = ?7 AND ?6 IS NOT NULL;",
+            )
+            .bind(post.article.as_str())
+            .bind(post.page.url.as_deref())
+            .bind(post.page.title.as_deref())
+            .bind(now)
+            .bind(id)
+            .bind(parent.as_ref().map(|p| p.0.0))
+            .bind(root)
+            .bind(depth)
+            .bind(&path)
+            .bind(&post.author)
+            .bind(&post.text)
+            .bind(&post.reader.0[..])
+            .bind(&post.ip[..])
+            .execute(&mut *conn)
+            .await?;
+            *next_id += 1;
+            Ok(CommentOutcome::Comment(Ok(Comment {
+                id: CommentId(id),
+                parent: post.parent,
+                depth: depth as u32,
+                reply_to,
+                author: post.author.clone(),
+                text: post.text.clone(),
+                created: now,
+                edited: None,
+                deleted: false,
+                likes: 0,
+                liked: false,
+                mine: true,
+                editable_until: Some(now + EDIT_WINDOW_SECS),
+                replies: 0,
+            })))
+        }
+        CommentCmd::Edit { article, id, reader, text } => {
+            if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
+                return Ok(CommentOutcome::Comment(Err(e)));
+            }
+            sqlx::query("UPDATE comments SET text = ?1, edited_at = ?2 WHERE id = ?3")
+                .bind(text)
+                .bind(now)
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await?;
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                comment_columns!(),
+                " FROM comments c ",
+                comment_joins!(),
+                " WHERE c.id = ?3"
+            ))
+            .bind(article.as_str())
+            .bind(&reader.0[..])
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+            Ok(CommentOutcome::Comment(Ok(comment_from_row(&row)?.comment)))
+        }
+        CommentCmd::Delete { article, id, reader } => {
+            if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
+                return Ok(CommentOutcome::Deleted(Err(e)));
+            }
+            // With replies it stays as a placeholder (text and name removed); without, it goes entirely.
+            sqlx::query(
+                "UPDATE articles SET comment_count = comment_count - 1 WHERE key = ?2;
+                 UPDATE comments SET deleted_at = ?3, text = '', author = ''
+                  WHERE id = ?1 AND EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+                 UPDATE comments SET replies = replies - 1
+                  WHERE id = (SELECT root_id FROM comments WHERE id = ?1 AND depth > 0 AND deleted_at IS NULL);
+                 DELETE FROM comment_likes WHERE comment_id = ?1
+                   AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+                 DELETE FROM comments WHERE id = ?1 AND deleted_at IS NULL;",
+            )
+            .bind(id.0)
+            .bind(article.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(CommentOutcome::Deleted(Ok(())))
+        }
+        CommentCmd::Like { article, id, reader, like } => {
+            let change = if *like {
+                "INSERT INTO comment_likes (comment_id, reader)
+                   SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
+                                                WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL)
+                   ON CONFLICT DO NOTHING;
+                 UPDATE comments SET likes = likes + changes() WHERE id = ?1;"
+            } else {
+                "DELETE FROM comment_likes WHERE comment_id = ?1 AND reader = ?2;
+                 UPDATE comments SET likes = likes - changes() WHERE id = ?1;"
+            };
+            sqlx::query(change).bind(id.0).bind(&reader.0[..]).bind(article.as_str()).execute(&mut *conn).await?;
+            let row: Option<(i64, bool)> = sqlx::query_as(
+                "SELECT c.likes, EXISTS (SELECT 1 FROM comment_likes WHERE comment_id = ?1 AND reader = ?2)
+                   FROM comments c JOIN articles a ON a.id = c.article_id
+                  WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL",
+            )
+            .bind(id.0)
+            .bind(&reader.0[..])
+            .bind(article.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(CommentOutcome::Like(match row {
+                Some((likes, liked)) => Ok(LikeView { likes: likes.max(0) as u64, liked }),
+                None => Err(CommentError::NotFound),
+            }))
+        }
+    }
+}
+
+/// Whether `reader` wrote comment `id` on `article`, it is not deleted, and the edit window is open.
+async fn own_and_open(
+    conn: &mut SqliteConnection,
+    article: &ArticleId,
+    id: CommentId,
+    reader: &ReaderHash,
+    now: i64,
+) -> anyhow::Result<Result<(), CommentError>> {
+    let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT c.reader, c.created_at FROM comments c JOIN articles a ON a.id = c.article_id
+          WHERE c.id = ?1 AND a.key = ?2 AND c.deleted_at IS NULL",
+    )
+    .bind(id.0)
+    .bind(article.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        None => Err(CommentError::NotFound),
+        Some((author, _)) if author != reader.0 => Err(CommentError::NotYours),
+        Some((_, created)) if now - created > EDIT_WINDOW_SECS => Err(CommentError::WindowClosed),
+        Some(_) => Ok(()),
+    })
+}
