@@ -1,6 +1,7 @@
 //! `make bench`: the release server under load from this separate process, over real HTTP on loopback.
 //!
-//! It starts `otklik serve` on a fresh database with no rate limits in the way, then runs each scenario
+//! It starts `otklik serve` on a fresh database, then runs each scenario (reaction writes and reads, comment
+//! posts, and first pages of a seeded 10,000-comment thread)
 //! for a fixed time with 64 concurrent clients, each on its own keep-alive connection and with its own
 //! readers, and reports throughput and latency percentiles. Reaction writes are checked afterwards: the
 //! server's totals must equal what the clients' last writes imply, or the benchmark fails.
@@ -24,6 +25,9 @@ const CLIENTS: u64 = 64;
 /// Readers per client: each write changes one reader's reaction, cycling through them.
 const READERS_PER_CLIENT: u64 = 200;
 const ARTICLE: &str = "bench-article";
+const POSTS_ARTICLE: &str = "bench-posts";
+const THREAD_ARTICLE: &str = "bench-thread";
+const THREAD_SIZE: u64 = 10_000;
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let bin = flag(args, "--server").unwrap_or("target/server/otklik").to_owned();
@@ -77,6 +81,21 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
     .await?;
     reads.print("reaction reads (GET)");
 
+    let posts = load(addr, duration, |client, i| {
+        let body = format!(r#"{{"text":"Benchmark comment {i} from client {client}","author":"Bench {client}"}}"#);
+        post(&format!("/api/v1/articles/{POSTS_ARTICLE}/comments"), &token(client, 0), body)
+    })
+    .await?;
+    posts.print("comment posts (POST)");
+
+    seed_thread(addr).await?;
+    let thread = load(addr, duration, |client, i| {
+        let reader = token(client, i % READERS_PER_CLIENT);
+        get(&format!("/api/v1/articles/{THREAD_ARTICLE}/comments"), Some(&reader))
+    })
+    .await?;
+    thread.print("first page of 10k thread");
+
     println!(
         "\nexactness: server totals {:?}\n           expected     {:?} -> {}",
         actual.counts,
@@ -105,6 +124,49 @@ fn put(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
         .header("x-otklik-reader", reader)
         .body(Full::new(Bytes::from(body)))
         .expect("valid request")
+}
+
+fn post(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
+    let mut req = put(path, reader, body);
+    *req.method_mut() = hyper::Method::POST;
+    req
+}
+
+/// Writes a 10,000-comment thread: every fourth comment a top-level one, the rest replies under the
+/// latest top-level comment of the same client, so the first page carries full reply previews.
+async fn seed_thread(addr: SocketAddr) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let share = THREAD_SIZE / CLIENTS + u64::from(client < THREAD_SIZE % CLIENTS);
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(addr).await?;
+            let mut root: Option<i64> = None;
+            for i in 0..share {
+                let parent = match (i % 4, root) {
+                    (0, _) | (_, None) => String::new(),
+                    (_, Some(id)) => format!(r#","parent":{id}"#),
+                };
+                let body = format!(r#"{{"text":"Seeded comment {i} of client {client}","author":"Seed"{parent}}}"#);
+                sender.ready().await?;
+                let path = format!("/api/v1/articles/{THREAD_ARTICLE}/comments");
+                let resp = sender.send_request(post(&path, &token(client, 1), body)).await?;
+                anyhow::ensure!(resp.status() == StatusCode::CREATED, "seeding: {}", resp.status());
+                let created: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await?.to_bytes())?;
+                if i % 4 == 0 {
+                    root = created["id"].as_i64();
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let page: serde_json::Value = get_json(addr, &format!("/api/v1/articles/{THREAD_ARTICLE}/comments")).await?;
+    anyhow::ensure!(page["total"] == THREAD_SIZE, "the seeded thread has {} comments", page["total"]);
+    println!("{:<28} {THREAD_SIZE:>10} comments seeded in {:.1}s", "", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn get(path: &str, reader: Option<&str>) -> Request<Full<Bytes>> {
@@ -155,7 +217,7 @@ async fn load(
                 let t = Instant::now();
                 sender.ready().await?;
                 let resp = sender.send_request(make(client, i)).await?;
-                let ok = resp.status() == StatusCode::OK;
+                let ok = resp.status().is_success();
                 resp.into_body().collect().await?;
                 hist.record(t.elapsed().as_micros().max(1) as u64)?;
                 errors += u64::from(!ok);

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context as _;
+
 use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView};
 use sqlx::sqlite::SqliteRow;
@@ -10,11 +12,14 @@ use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use crate::reader::ReaderHash;
 use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor};
 
-/// The columns every comment query selects, in `comment_from_row` order. `?2` is the requesting reader.
+/// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in
+/// [`RawComment`] order), and the article's visible total. sqlx hands each result row across threads
+/// separately, so one row instead of eighty is what makes a page cheap. `?2` is the requesting reader.
 macro_rules! comment_columns {
     () => {
-        "c.id, c.parent_id, c.depth, p.author, c.author, c.text, c.created_at, c.edited_at,
-         c.deleted_at IS NOT NULL, c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies, c.root_id, c.path,
+        "json_group_array(json_array(c.id, c.parent_id, c.depth, p.author, c.author, c.text, c.created_at,
+           c.edited_at, c.deleted_at IS NOT NULL, c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies,
+           c.root_id, c.path)),
          (SELECT comment_count FROM articles WHERE key = ?1)"
     };
 }
@@ -56,48 +61,72 @@ const PAGE_OLDEST: &str = page_sql!("id > ?4", "id");
 const PAGE_NEWEST: &str = page_sql!("id < ?4", "id DESC");
 const PAGE_POPULAR: &str = page_sql!("(likes, id) < (?5, ?4)", "likes DESC, id DESC");
 const REPLIES: &str = concat!(
-    "SELECT ",
+    "WITH shown AS (SELECT id FROM comments
+                    WHERE root_id = ?4 AND depth > 0 AND path > ?5
+                      AND article_id = (SELECT id FROM articles WHERE key = ?1)
+                    ORDER BY path LIMIT ?3)
+     SELECT ",
     comment_columns!(),
-    " FROM comments c ",
-    comment_joins!(),
-    " WHERE c.root_id = ?4 AND c.depth > 0 AND c.path > ?5
-        AND c.article_id = (SELECT id FROM articles WHERE key = ?1)
-      ORDER BY c.path LIMIT ?3"
+    " FROM shown CROSS JOIN comments c ON c.id = shown.id ",
+    comment_joins!()
+);
+
+/// One comment as the queries return it (see `comment_columns!`).
+#[derive(serde::Deserialize)]
+struct RawComment(
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    String,
 );
 
 struct Row {
     comment: Comment,
     root: i64,
     path: String,
-    total: u64,
 }
 
-fn comment_from_row(row: &SqliteRow) -> Result<Row, sqlx::Error> {
-    let deleted: bool = row.try_get(8)?;
-    let mine = !deleted && row.try_get::<Option<bool>, _>(11)?.unwrap_or(false);
-    let created: i64 = row.try_get(6)?;
-    let comment = Comment {
-        id: CommentId(row.try_get(0)?),
-        parent: row.try_get::<Option<i64>, _>(1)?.map(CommentId),
-        depth: row.try_get::<i64, _>(2)?.max(0) as u32,
-        reply_to: row.try_get(3)?,
-        author: row.try_get(4)?,
-        text: row.try_get(5)?,
-        created,
-        edited: row.try_get(7)?,
-        deleted,
-        likes: row.try_get::<i64, _>(9)?.max(0) as u64,
-        liked: row.try_get(10)?,
-        mine,
-        editable_until: (mine && !deleted).then_some(created + EDIT_WINDOW_SECS),
-        replies: row.try_get::<i64, _>(12)?.max(0) as u64,
-    };
-    Ok(Row {
-        comment,
-        root: row.try_get(13)?,
-        path: row.try_get(14)?,
-        total: row.try_get::<Option<i64>, _>(15)?.unwrap_or(0).max(0) as u64,
-    })
+impl From<RawComment> for Row {
+    fn from(r: RawComment) -> Self {
+        let deleted = r.8 != 0;
+        let mine = !deleted && r.11 == Some(1);
+        let comment = Comment {
+            id: CommentId(r.0),
+            parent: r.1.map(CommentId),
+            depth: r.2.max(0) as u32,
+            reply_to: r.3,
+            author: r.4,
+            text: r.5,
+            created: r.6,
+            edited: r.7,
+            deleted,
+            likes: r.9.max(0) as u64,
+            liked: r.10 != 0,
+            mine,
+            editable_until: mine.then_some(r.6 + EDIT_WINDOW_SECS),
+            replies: r.12.max(0) as u64,
+        };
+        Row { comment, root: r.13, path: r.14 }
+    }
+}
+
+/// Decodes the one row a comment query returns: the comments and the article's total.
+fn rows_and_total(row: &SqliteRow) -> anyhow::Result<(Vec<Row>, u64)> {
+    let json: String = row.try_get(0)?;
+    let raw: Vec<RawComment> = serde_json::from_str(&json)?;
+    let total: Option<i64> = row.try_get(1)?;
+    Ok((raw.into_iter().map(Row::from).collect(), total.unwrap_or(0).max(0) as u64))
 }
 
 /// A page of the thread: top-level comments in the asked order, each followed by its first replies.
@@ -110,21 +139,20 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
             Some(Cursor::Path(p)) => p.clone(),
             Some(_) => return Ok(Err(CommentError::BadCursor)),
         };
-        let rows = sqlx::query(REPLIES)
+        let row = sqlx::query(REPLIES)
             .bind(q.article.as_str())
             .bind(reader)
             .bind(fetch)
             .bind(root.0)
             .bind(after)
-            .fetch_all(pool)
+            .fetch_one(pool)
             .await?;
-        let mut rows = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
-        let total = rows.first().map_or(0, |r| r.total);
+        let (mut rows, total) = rows_and_total(&row)?;
+        rows.sort_by(|a, b| a.path.cmp(&b.path));
         let next = (rows.len() > q.limit).then(|| {
             rows.truncate(q.limit);
             Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
         });
-        let total = if rows.is_empty() { comment_total(pool, &q.article).await? } else { total };
         return Ok(Ok(CommentPage { comments: rows.into_iter().map(|r| r.comment).collect(), next, total }));
     }
 
@@ -137,20 +165,16 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         (CommentSort::Popular, Some(Cursor::Liked { likes, id })) => (PAGE_POPULAR, *id, *likes),
         _ => return Ok(Err(CommentError::BadCursor)),
     };
-    let rows = sqlx::query(sql)
+    let row = sqlx::query(sql)
         .bind(q.article.as_str())
         .bind(reader)
         .bind(fetch)
         .bind(id)
         .bind(likes)
         .bind(REPLY_PREVIEW as i64)
-        .fetch_all(pool)
+        .fetch_one(pool)
         .await?;
-    let rows = rows.iter().map(comment_from_row).collect::<Result<Vec<_>, _>>()?;
-    let total = match rows.first() {
-        Some(r) => r.total,
-        None => comment_total(pool, &q.article).await?,
-    };
+    let (rows, total) = rows_and_total(&row)?;
 
     // One statement gave the top-level comments and their replies in no particular order: arrange them.
     let (mut top, replies): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.comment.depth == 0);
@@ -180,14 +204,6 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         comments.extend(thread.into_iter().map(|r| r.comment));
     }
     Ok(Ok(CommentPage { comments, next, total }))
-}
-
-async fn comment_total(pool: &SqlitePool, article: &ArticleId) -> anyhow::Result<u64> {
-    let n: Option<i64> = sqlx::query_scalar("SELECT comment_count FROM articles WHERE key = ?1")
-        .bind(article.as_str())
-        .fetch_optional(pool)
-        .await?;
-    Ok(n.unwrap_or(0).max(0) as u64)
 }
 
 /// Visible comment counts for several articles in one query; unknown articles count 0.
@@ -307,7 +323,9 @@ pub async fn apply(
             .bind(id.0)
             .fetch_one(&mut *conn)
             .await?;
-            Ok(CommentOutcome::Comment(Ok(comment_from_row(&row)?.comment)))
+            let (rows, _) = rows_and_total(&row)?;
+            let edited = rows.into_iter().next().context("the edited comment")?;
+            Ok(CommentOutcome::Comment(Ok(edited.comment)))
         }
         CommentCmd::Delete { article, id, reader } => {
             if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
