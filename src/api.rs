@@ -1,7 +1,11 @@
 //! The only place the widget does HTTP: typed calls to the otklik JSON API.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use otklik_api::{API_PREFIX, ArticleId, ErrorBody, READER_HEADER, ReactionKind, ReactionsView, SetReaction};
+use otklik_api::{
+    API_PREFIX, ArticleId, Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorBody, ErrorCode, LikeView,
+    NewComment, READER_HEADER, ReactionKind, ReactionsView, SetReaction,
+};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -61,6 +65,60 @@ impl Api {
         }
     }
 
+    /// A page of the thread; with `root`, the replies under that top-level comment.
+    pub async fn comments(
+        &self,
+        article: &ArticleId,
+        sort: CommentSort,
+        root: Option<CommentId>,
+        cursor: Option<&str>,
+    ) -> Result<CommentPage, ApiError> {
+        // Cursors are made of digits, letters, '.' and '/', all safe in a query string.
+        let mut url = format!("{}?sort={}", self.comments_url(article, ""), sort.as_str());
+        if let Some(root) = root {
+            url.push_str(&format!("&root={root}&limit=100"));
+        }
+        if let Some(cursor) = cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        self.send(Request::get(&url)).await
+    }
+
+    pub async fn post_comment(&self, article: &ArticleId, comment: &NewComment) -> Result<Comment, ApiError> {
+        self.send_json(Request::post(&self.comments_url(article, "")), comment).await
+    }
+
+    pub async fn edit_comment(&self, article: &ArticleId, id: CommentId, text: String) -> Result<Comment, ApiError> {
+        self.send_json(Request::patch(&self.comments_url(article, &format!("/{id}"))), &EditComment { text }).await
+    }
+
+    pub async fn delete_comment(&self, article: &ArticleId, id: CommentId) -> Result<(), ApiError> {
+        let url = self.comments_url(article, &format!("/{id}"));
+        let response =
+            Request::delete(&url).header(READER_HEADER, &self.reader).send().await.map_err(|_| ApiError::Network)?;
+        if response.ok() { Ok(()) } else { decode::<()>(response).await }
+    }
+
+    pub async fn like_comment(&self, article: &ArticleId, id: CommentId, like: bool) -> Result<LikeView, ApiError> {
+        let url = self.comments_url(article, &format!("/{id}/like"));
+        self.send(if like { Request::put(&url) } else { Request::delete(&url) }).await
+    }
+
+    fn comments_url(&self, article: &ArticleId, rest: &str) -> String {
+        format!("{}/articles/{article}/comments{rest}", self.base)
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let body = serde_json::to_string(body).map_err(|_| ApiError::BadResponse)?;
+        let request = request.header(READER_HEADER, &self.reader).header("Content-Type", "application/json");
+        decode(request.body(body).map_err(|_| ApiError::BadResponse)?.send().await.map_err(|_| ApiError::Network)?)
+            .await
+    }
+
     fn reactions_url(&self, article: &ArticleId, rest: &str) -> String {
         // Article ids are restricted to URL-safe characters, so they need no escaping.
         format!("{}/articles/{article}/reactions{rest}", self.base)
@@ -68,6 +126,16 @@ impl Api {
 
     async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
         decode(request.header(READER_HEADER, &self.reader).send().await.map_err(|_| ApiError::Network)?).await
+    }
+}
+
+impl ApiError {
+    /// The API's error code, when the server sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Status { body: Some(body), .. } => Some(body.error.code),
+            _ => None,
+        }
     }
 }
 

@@ -52,6 +52,39 @@ pub struct Texts {
     pub save_refused: &'static str,
     pub save_server: &'static str,
     pub dismiss: &'static str,
+    pub comments: &'static str,
+    pub empty_title: &'static str,
+    pub empty_body: &'static str,
+    pub comments_loading: &'static str,
+    pub comments_failed: &'static str,
+    pub sort: &'static str,
+    /// In `CommentSort::ALL` order.
+    pub sorts: [&'static str; 3],
+    pub show_more: &'static str,
+    pub name: &'static str,
+    pub anonymous: &'static str,
+    pub comment: &'static str,
+    pub placeholder: &'static str,
+    pub post: &'static str,
+    pub posting: &'static str,
+    pub send_hint: &'static str,
+    pub reply: &'static str,
+    pub cancel: &'static str,
+    pub edit: &'static str,
+    pub save: &'static str,
+    pub delete: &'static str,
+    pub confirm_delete: &'static str,
+    pub deleted: &'static str,
+    pub edited: &'static str,
+    pub in_reply_to: &'static str,
+    pub like: &'static str,
+    pub post_offline: &'static str,
+    pub post_server: &'static str,
+    pub post_refused: &'static str,
+    pub text_empty: &'static str,
+    pub text_too_long: &'static str,
+    pub too_late: &'static str,
+    pub action_failed: &'static str,
 }
 
 static RU: Texts = Texts {
@@ -64,6 +97,38 @@ static RU: Texts = Texts {
     save_refused: "Сервер не принял реакцию. Обновите страницу и попробуйте ещё раз.",
     save_server: "Сервер временно недоступен — реакция не сохранена. Попробуйте чуть позже.",
     dismiss: "Закрыть сообщение",
+    comments: "Комментарии",
+    empty_title: "Комментариев пока нет",
+    empty_body: "Начните обсуждение — ваш комментарий будет первым.",
+    comments_loading: "Загружаем комментарии…",
+    comments_failed: "Не удалось загрузить комментарии.",
+    sort: "Порядок",
+    sorts: ["Сначала старые", "Сначала новые", "Популярные"],
+    show_more: "Показать ещё комментарии",
+    name: "Имя",
+    anonymous: "Гость",
+    comment: "Комментарий",
+    placeholder: "Что вы об этом думаете?",
+    post: "Отправить",
+    posting: "Отправляем…",
+    send_hint: "Ctrl+Enter — отправить",
+    reply: "Ответить",
+    cancel: "Отмена",
+    edit: "Изменить",
+    save: "Сохранить",
+    delete: "Удалить",
+    confirm_delete: "Точно удалить?",
+    deleted: "Комментарий удалён",
+    edited: "изменён",
+    in_reply_to: "в ответ",
+    like: "Нравится",
+    post_offline: "Нет связи с сервером. Текст сохранён — попробуйте ещё раз.",
+    post_server: "Сервер временно недоступен. Текст сохранён — попробуйте чуть позже.",
+    post_refused: "Сервер не принял комментарий. Текст сохранён.",
+    text_empty: "Напишите что-нибудь перед отправкой.",
+    text_too_long: "Комментарий слишком длинный: сократите его до 4000 знаков.",
+    too_late: "Изменить или удалить комментарий можно только в первые 15 минут.",
+    action_failed: "Не получилось. Попробуйте ещё раз.",
 };
 
 static EN: Texts = Texts {
@@ -76,6 +141,38 @@ static EN: Texts = Texts {
     save_refused: "The server did not accept your reaction. Reload the page and try again.",
     save_server: "The server is unavailable right now, so your reaction was not saved. Please try again shortly.",
     dismiss: "Dismiss message",
+    comments: "Comments",
+    empty_title: "No comments yet",
+    empty_body: "Start the discussion: yours will be the first.",
+    comments_loading: "Loading comments…",
+    comments_failed: "Comments could not be loaded.",
+    sort: "Order",
+    sorts: ["Oldest first", "Newest first", "Most liked"],
+    show_more: "Show more comments",
+    name: "Name",
+    anonymous: "Guest",
+    comment: "Comment",
+    placeholder: "What do you think?",
+    post: "Post",
+    posting: "Posting…",
+    send_hint: "Ctrl+Enter to post",
+    reply: "Reply",
+    cancel: "Cancel",
+    edit: "Edit",
+    save: "Save",
+    delete: "Delete",
+    confirm_delete: "Delete for good?",
+    deleted: "Comment deleted",
+    edited: "edited",
+    in_reply_to: "in reply to",
+    like: "Like",
+    post_offline: "No connection to the server. Your text is kept: try again.",
+    post_server: "The server is unavailable right now. Your text is kept: try again shortly.",
+    post_refused: "The server did not accept the comment. Your text is kept.",
+    text_empty: "Write something before posting.",
+    text_too_long: "The comment is too long: shorten it to 4,000 characters.",
+    too_late: "Comments can be edited or deleted only in the first 15 minutes.",
+    action_failed: "That did not work. Please try again.",
 };
 
 impl Texts {
@@ -98,14 +195,76 @@ pub fn format_count(lang: Lang, n: u64) -> String {
         .unwrap_or_else(|| n.to_string())
 }
 
+/// The plural category `Intl.PluralRules` selects for `n`: 0 = one, 1 = few, 2 = many/other.
+fn plural(lang: Lang, n: u64) -> usize {
+    let category = String::from(Intl::PluralRules::new(&locales(lang), &Object::new()).select(n as f64));
+    match category.as_str() {
+        "one" => 0,
+        "few" => 1,
+        _ => 2,
+    }
+}
+
+/// Nouns in their plural forms: [one, few, many] in Russian, [one, other, other] in English.
+fn noun(lang: Lang, n: u64, ru: [&'static str; 3], en: [&'static str; 2]) -> &'static str {
+    match lang {
+        Lang::Ru => ru[plural(lang, n)],
+        Lang::En => en[plural(lang, n).min(1)],
+    }
+}
+
 /// "reaction"/"reactions", or "реакция"/"реакции"/"реакций", as `Intl.PluralRules` selects for `n`.
 pub fn reactions_noun(lang: Lang, n: u64) -> &'static str {
-    let category = Intl::PluralRules::new(&locales(lang), &Object::new()).select(n as f64);
-    match (lang, String::from(category).as_str()) {
-        (Lang::Ru, "one") => "реакция",
-        (Lang::Ru, "few") => "реакции",
-        (Lang::Ru, _) => "реакций",
-        (Lang::En, "one") => "reaction",
-        (Lang::En, _) => "reactions",
+    noun(lang, n, ["реакция", "реакции", "реакций"], ["reaction", "reactions"])
+}
+
+/// "5 комментариев", "1 comment".
+pub fn comments_count(lang: Lang, n: u64) -> String {
+    let word = noun(lang, n, ["комментарий", "комментария", "комментариев"], ["comment", "comments"]);
+    format!("{} {word}", format_count(lang, n))
+}
+
+/// "Показать ещё 3 ответа", "Show 3 more replies".
+pub fn more_replies(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Показать ещё {} {}",
+            format_count(lang, n),
+            noun(lang, n, ["ответ", "ответа", "ответов"], ["", ""])
+        ),
+        Lang::En => {
+            format!("Show {} more {}", format_count(lang, n), noun(lang, n, ["", "", ""], ["reply", "replies"]))
+        }
     }
+}
+
+/// "3 минуты назад", "yesterday": how long ago `unix` seconds was, via `Intl.RelativeTimeFormat`.
+pub fn relative_time(lang: Lang, unix: i64) -> String {
+    let ago = (js_sys::Date::now() / 1000.0) as i64 - unix;
+    let (value, unit) = match ago.max(0) {
+        s if s < 45 => (0, "second"),
+        s if s < 3_600 => ((s + 30) / 60, "minute"),
+        s if s < 86_400 => ((s + 1_800) / 3_600, "hour"),
+        s if s < 30 * 86_400 => ((s + 43_200) / 86_400, "day"),
+        s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
+        s => (s / (365 * 86_400), "year"),
+    };
+    let options = Object::new();
+    let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
+    Intl::RelativeTimeFormat::new(&locales(lang), &options).format(-(value as f64), unit).into()
+}
+
+/// The full date and time, for the tooltip ("25 ноября 2026 г., 14:03").
+pub fn absolute_time(lang: Lang, unix: i64) -> String {
+    let options = Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"long".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    let format = Intl::DateTimeFormat::new(&locales(lang), &options).format();
+    let date = js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0));
+    format.call1(&JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default()
+}
+
+/// The machine-readable time for `<time datetime>`.
+pub fn iso_time(unix: i64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0)).to_iso_string().into()
 }

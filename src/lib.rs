@@ -7,14 +7,16 @@ mod api;
 mod components;
 mod i18n;
 mod json;
+mod linkify;
 mod reader;
+mod storage;
 
 use otklik_api::ArticleId;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
 
 pub use api::Api;
-pub use i18n::{Lang, format_count, reactions_noun};
+pub use i18n::{Lang, comments_count, format_count, more_replies, reactions_noun};
 pub use reader::reader_token;
 
 const STYLE: &str = include_str!("../style/widget.css");

@@ -1,5 +1,8 @@
 //! The widget's components, one per file.
 
+pub mod comment_form;
+pub mod comment_item;
+pub mod comment_thread;
 pub mod reaction_bar;
 pub mod reaction_button;
 pub mod widget;

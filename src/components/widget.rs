@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::comment_thread::CommentThread;
 use super::reaction_bar::ReactionBar;
 use crate::Config;
 use crate::api::Api;
@@ -12,7 +13,8 @@ pub fn Widget(config: Config) -> impl IntoView {
     let api = Api::new(&config.origin, reader_token());
     view! {
         <section class="otk" lang=config.lang.tag()>
-            <ReactionBar api article=config.article lang=config.lang />
+            <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang />
+            <CommentThread api article=config.article lang=config.lang />
         </section>
     }
 }

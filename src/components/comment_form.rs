@@ -1,0 +1,154 @@
+//! `CommentForm`: name and text, with a live counter near the limit, Ctrl+Enter to send, and a draft
+//! kept in localStorage on every keystroke, so neither a reload nor a failed send loses what was typed.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use otklik_api::limits::{AUTHOR_MAX, COMMENT_TEXT_MAX};
+use otklik_api::{CommentId, ErrorCode, InvalidText, NewComment, PageInfo, check_comment_text};
+
+use super::comment_thread::Thread;
+use crate::api::ApiError;
+use crate::i18n::Texts;
+use crate::storage;
+
+const NAME_KEY: &str = "otklik.name";
+/// Show the counter once fewer than this many characters are left.
+const COUNTER_FROM: usize = 500;
+
+#[component]
+pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<Callback<()>>) -> impl IntoView {
+    let thread = expect_context::<Thread>();
+    let texts = thread.lang.texts();
+    let draft_key =
+        format!("otklik.draft.{}.{}", thread.article, parent.map_or_else(|| "top".to_owned(), |p| p.to_string()));
+    let text = RwSignal::new(storage::load(&draft_key).unwrap_or_default());
+    let name = RwSignal::new(storage::load(NAME_KEY).unwrap_or_default());
+    let sending = RwSignal::new(false);
+    let error = RwSignal::new(None::<&'static str>);
+
+    let submit = {
+        let draft_key = draft_key.clone();
+        move || {
+            if sending.get_untracked() {
+                return;
+            }
+            let body = text.get_untracked();
+            if let Err(e) = check_comment_text(&body) {
+                error.set(Some(match e {
+                    InvalidText::Empty => texts.text_empty,
+                    InvalidText::TooLong => texts.text_too_long,
+                }));
+                return;
+            }
+            let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
+            let new = NewComment { text: body, author, parent, page: Some(page_info()) };
+            let (thread, draft_key) = (thread.clone(), draft_key.clone());
+            sending.set(true);
+            error.set(None);
+            spawn_local(async move {
+                match thread.api.post_comment(&thread.article, &new).await {
+                    Ok(comment) => {
+                        thread.insert(comment);
+                        text.set(String::new());
+                        storage::save(&draft_key, "");
+                        if let Some(done) = on_done {
+                            done.run(());
+                        }
+                    }
+                    Err(e) => error.set(Some(failure(texts, &e))),
+                }
+                sending.set(false);
+            });
+        }
+    };
+    let on_key = {
+        let submit = submit.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                ev.prevent_default();
+                submit();
+            }
+        }
+    };
+    let left = move || text.with(|t| COMMENT_TEXT_MAX as i64 - t.trim().chars().count() as i64);
+    let retry = submit.clone();
+
+    view! {
+        <form class="otk-form" novalidate on:submit=move |ev| {
+            ev.prevent_default();
+            submit();
+        }>
+            <label class="otk-field otk-name">
+                <span>{texts.name}</span>
+                <input
+                    type="text"
+                    autocomplete="nickname"
+                    maxlength=AUTHOR_MAX.to_string()
+                    placeholder=texts.anonymous
+                    prop:value=name
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        storage::save(NAME_KEY, &value);
+                        name.set(value);
+                    }
+                />
+            </label>
+            <label class="otk-field">
+                <span>{texts.comment}</span>
+                <textarea
+                    rows="3"
+                    placeholder=texts.placeholder
+                    prop:value=text
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        storage::save(&draft_key, &value);
+                        text.set(value);
+                    }
+                    on:keydown=on_key
+                ></textarea>
+            </label>
+            <div class="otk-form-foot">
+                <span class="otk-hint">{texts.send_hint}</span>
+                <span class=move || if left() < 0 { "otk-counter otk-over" } else { "otk-counter" } aria-live="polite">
+                    {move || (left() < COUNTER_FROM as i64).then(|| left().to_string())}
+                </span>
+                {on_done.map(|done| view! {
+                    <button type="button" class="otk-button" on:click=move |_| done.run(())>{texts.cancel}</button>
+                })}
+                <button type="submit" class="otk-button otk-primary" disabled=move || sending.get() aria-busy=move || sending.get().to_string()>
+                    {move || if sending.get() { texts.posting } else { texts.post }}
+                </button>
+            </div>
+            {move || error.get().map(|message| {
+                let retry = retry.clone();
+                view! {
+                    <p class="otk-note otk-error" role="alert">
+                        {message} " "
+                        <button type="button" class="otk-link" on:click=move |_| retry()>{texts.retry}</button>
+                    </p>
+                }
+            })}
+        </form>
+    }
+}
+
+/// What the page says about itself: its canonical URL and title.
+fn page_info() -> PageInfo {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return PageInfo::default() };
+    let canonical = doc.query_selector("link[rel=canonical]").ok().flatten().and_then(|l| l.get_attribute("href"));
+    let url = canonical
+        .or_else(|| doc.location().and_then(|l| l.href().ok()))
+        .map(|u| u.split('#').next().unwrap_or("").to_owned());
+    PageInfo { url, title: Some(doc.title()).filter(|t| !t.is_empty()) }
+}
+
+/// The reader-facing reason a send failed; the text itself always stays in the form.
+pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
+    match (error, error.code()) {
+        (ApiError::Network, _) => texts.post_offline,
+        (_, Some(ErrorCode::InvalidText)) => texts.text_too_long,
+        (_, Some(ErrorCode::EditWindowClosed)) => texts.too_late,
+        (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,
+        _ => texts.post_refused,
+    }
+}

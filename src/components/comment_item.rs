@@ -1,0 +1,203 @@
+//! `CommentItem`: one comment with its author, time, text (links made clickable, never HTML), like,
+//! reply, and for its author the edit and delete actions during the edit window.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use otklik_api::{Comment, InvalidText, check_comment_text};
+
+use super::comment_form::{CommentForm, failure};
+use super::comment_thread::Thread;
+use crate::i18n::{absolute_time, format_count, iso_time, more_replies, relative_time};
+use crate::linkify::segments;
+
+/// Deeper replies are drawn at this indent, with "in reply to NAME".
+const MAX_INDENT: u32 = 3;
+
+#[component]
+pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
+    let thread = expect_context::<Thread>();
+    let (lang, texts) = (thread.lang, thread.lang.texts());
+    let (id, depth) = comment.with_untracked(|c| (c.id, c.depth));
+    let replying = RwSignal::new(false);
+    let editing = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<&'static str>);
+    let changeable = move || {
+        let now = js_sys::Date::now() / 1000.0;
+        comment.with(|c| c.editable_until.is_some_and(|until| now < until as f64))
+    };
+
+    let like = {
+        let thread = thread.clone();
+        move |_| {
+            if busy.get_untracked() {
+                return;
+            }
+            let before = comment.with_untracked(|c| (c.likes, c.liked));
+            let want = !before.1;
+            comment.update(|c| {
+                c.liked = want;
+                c.likes = if want { c.likes + 1 } else { c.likes.saturating_sub(1) };
+            });
+            busy.set(true);
+            let thread = thread.clone();
+            spawn_local(async move {
+                match thread.api.like_comment(&thread.article, id, want).await {
+                    Ok(v) => comment.update(|c| (c.likes, c.liked) = (v.likes, v.liked)),
+                    Err(e) => {
+                        comment.update(|c| (c.likes, c.liked) = before);
+                        error.set(Some(failure(texts, &e)));
+                    }
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let delete = {
+        let thread = thread.clone();
+        move |_| {
+            if !confirming.get_untracked() {
+                confirming.set(true);
+                return;
+            }
+            let thread = thread.clone();
+            busy.set(true);
+            spawn_local(async move {
+                match thread.api.delete_comment(&thread.article, id).await {
+                    Ok(()) => thread.deleted(id),
+                    Err(e) => error.set(Some(failure(texts, &e))),
+                }
+                confirming.set(false);
+                busy.set(false);
+            });
+        }
+    };
+    let save = {
+        let thread = thread.clone();
+        move || {
+            let Some(text) = editing.get_untracked() else { return };
+            if let Err(e) = check_comment_text(&text) {
+                error.set(Some(if e == InvalidText::Empty { texts.text_empty } else { texts.text_too_long }));
+                return;
+            }
+            let thread = thread.clone();
+            busy.set(true);
+            spawn_local(async move {
+                match thread.api.edit_comment(&thread.article, id, text).await {
+                    Ok(updated) => {
+                        comment.set(updated);
+                        editing.set(None);
+                        error.set(None);
+                    }
+                    Err(e) => error.set(Some(failure(texts, &e))),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let more = {
+        let thread = thread.clone();
+        move || comment.with(|c| c.replies).saturating_sub(thread.shown_replies(id))
+    };
+    let load_replies = {
+        let thread = thread.clone();
+        move |_| {
+            let thread = thread.clone();
+            busy.set(true);
+            spawn_local(async move {
+                match thread.api.comments(&thread.article, Default::default(), Some(id), None).await {
+                    Ok(page) => thread.show_replies(id, page.comments),
+                    Err(e) => error.set(Some(failure(texts, &e))),
+                }
+                busy.set(false);
+            });
+        }
+    };
+
+    let meta = move || {
+        comment.with(|c| {
+            let author = if c.author.is_empty() { texts.anonymous.to_owned() } else { c.author.clone() };
+            (author, c.created, c.edited.is_some(), c.reply_to.clone())
+        })
+    };
+    let deep = depth > MAX_INDENT;
+    let indent = format!("--otk-depth:{}", depth.min(MAX_INDENT));
+    view! {
+        <li class="otk-comment" style=indent>
+            {move || if comment.with(|c| c.deleted) {
+                view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
+            } else {
+                let (author, created, edited, reply_to) = meta();
+                view! {
+                    <div class="otk-meta">
+                        <span class="otk-author">{author}</span>
+                        <time datetime=iso_time(created) title=absolute_time(lang, created)>{relative_time(lang, created)}</time>
+                        {edited.then(|| view! { <span class="otk-edited">{texts.edited}</span> })}
+                        {deep.then(|| reply_to.map(|name| view! {
+                            <span class="otk-reply-to">{texts.in_reply_to} " " {name}</span>
+                        }))}
+                    </div>
+                    <p class="otk-text">
+                        {move || comment.with(|c| segments(&c.text).into_iter().map(|(link, piece)| if link {
+                            let href = piece.to_owned();
+                            view! { <a href=href rel="nofollow ugc noopener" target="_blank">{piece.to_owned()}</a> }.into_any()
+                        } else {
+                            piece.to_owned().into_any()
+                        }).collect_view())}
+                    </p>
+                }.into_any()
+            }}
+            {move || editing.get().is_some().then(|| {
+                let save = save.clone();
+                view! {
+                    <div class="otk-form">
+                        <textarea rows="3" aria-label=texts.comment
+                            prop:value=move || editing.get().unwrap_or_default()
+                            on:input=move |ev| editing.set(Some(event_target_value(&ev)))
+                        ></textarea>
+                        <div class="otk-form-foot">
+                            <button type="button" class="otk-button" on:click=move |_| editing.set(None)>{texts.cancel}</button>
+                            <button type="button" class="otk-button otk-primary" disabled=move || busy.get() on:click=move |_| save()>{texts.save}</button>
+                        </div>
+                    </div>
+                }
+            })}
+            {move || (!comment.with(|c| c.deleted)).then(|| {
+                let (like, delete) = (like.clone(), delete.clone());
+                view! {
+                    <div class="otk-actions">
+                        <button type="button" class="otk-action otk-like"
+                            aria-pressed=move || comment.with(|c| c.liked).to_string()
+                            aria-label=move || format!("{}: {}", texts.like, format_count(lang, comment.with(|c| c.likes)))
+                            on:click=like
+                        >
+                            "♥ " {move || format_count(lang, comment.with(|c| c.likes))}
+                        </button>
+                        <button type="button" class="otk-action" aria-expanded=move || replying.get().to_string()
+                            on:click=move |_| replying.update(|r| *r = !*r)>{texts.reply}</button>
+                        {changeable().then(|| view! {
+                            <button type="button" class="otk-action"
+                                on:click=move |_| editing.set(Some(comment.with_untracked(|c| c.text.clone())))>{texts.edit}</button>
+                            <button type="button" class="otk-action otk-danger" disabled=move || busy.get() on:click=delete>
+                                {move || if confirming.get() { texts.confirm_delete } else { texts.delete }}
+                            </button>
+                        })}
+                    </div>
+                }
+            })}
+            {move || error.get().map(|message| view! { <p class="otk-note otk-error" role="alert">{message}</p> })}
+            {move || replying.get().then(|| view! {
+                <CommentForm parent=Some(id) on_done=Callback::new(move |()| replying.set(false)) />
+            })}
+            {move || (depth == 0 && more() > 0).then(|| {
+                let load_replies = load_replies.clone();
+                view! {
+                    <button type="button" class="otk-link otk-more-replies" disabled=move || busy.get() on:click=load_replies>
+                        {more_replies(lang, more())}
+                    </button>
+                }
+            })}
+        </li>
+    }
+}

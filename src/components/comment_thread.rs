@@ -1,0 +1,222 @@
+//! `CommentThread`: the heading with the count, the empty state, the form, the list and "show more".
+//!
+//! The list is a vector of per-comment signals in display order (each top-level comment followed by its
+//! replies depth-first), so a like or an edit redraws one comment. The list itself is redrawn only when
+//! comments are added or removed; it is not keyed (`<For>` costs the bundle ~5 KB), which is safe because
+//! every form keeps its text in a localStorage draft.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use otklik_api::{ArticleId, Comment, CommentId, CommentSort};
+
+use super::comment_form::CommentForm;
+use super::comment_item::CommentItem;
+use crate::api::Api;
+use crate::i18n::{Lang, comments_count};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Load {
+    Loading,
+    Failed,
+    Ready,
+}
+
+/// What the thread's parts share: the list, its paging state, and how to reach the server.
+#[derive(Clone)]
+pub struct Thread {
+    pub api: Api,
+    pub article: ArticleId,
+    pub lang: Lang,
+    pub items: RwSignal<Vec<RwSignal<Comment>>>,
+    pub total: RwSignal<u64>,
+    sort: RwSignal<CommentSort>,
+}
+
+impl Thread {
+    /// Puts a comment the reader just posted where it belongs: replies after their parent's last reply,
+    /// top-level comments first in the newest order and last otherwise.
+    pub fn insert(&self, comment: Comment) {
+        let sort = self.sort.get_untracked();
+        self.items.update(|items| {
+            let at = match comment.parent {
+                None if sort == CommentSort::Newest => 0,
+                None => items.len(),
+                Some(parent) => {
+                    let Some(p) = items.iter().position(|c| c.with_untracked(|c| c.id == parent)) else {
+                        return;
+                    };
+                    let depth = items[p].with_untracked(|c| c.depth);
+                    if let Some(root) = items[..=p].iter().rev().find(|c| c.with_untracked(|c| c.depth == 0)) {
+                        root.update(|r| r.replies += 1);
+                    }
+                    p + 1 + items[p + 1..].iter().take_while(|c| c.with_untracked(|c| c.depth > depth)).count()
+                }
+            };
+            items.insert(at, RwSignal::new(comment));
+        });
+        self.total.update(|t| *t += 1);
+    }
+
+    /// After a delete: a comment with replies shown becomes a placeholder, one without disappears.
+    pub fn deleted(&self, id: CommentId) {
+        self.items.update(|items| {
+            let Some(i) = items.iter().position(|c| c.with_untracked(|c| c.id == id)) else { return };
+            let depth = items[i].with_untracked(|c| c.depth);
+            let has_replies = items.get(i + 1).is_some_and(|n| n.with_untracked(|n| n.depth > depth))
+                || items[i].with_untracked(|c| c.depth == 0 && c.replies > 0);
+            if has_replies {
+                items[i].update(|c| {
+                    c.deleted = true;
+                    c.text.clear();
+                    c.author.clear();
+                    c.mine = false;
+                });
+            } else {
+                items.remove(i);
+            }
+        });
+        self.total.update(|t| *t = t.saturating_sub(1));
+    }
+
+    /// How many replies of top-level comment `root` are on screen.
+    pub fn shown_replies(&self, root: CommentId) -> u64 {
+        self.items.with(|items| {
+            let Some(i) = items.iter().position(|c| c.with(|c| c.id == root)) else { return 0 };
+            items[i + 1..].iter().take_while(|c| c.with(|c| c.depth > 0)).count() as u64
+        })
+    }
+
+    /// Replaces the replies shown under `root` with `replies` (the server's full, ordered list).
+    pub fn show_replies(&self, root: CommentId, replies: Vec<Comment>) {
+        self.items.update(|items| {
+            let Some(i) = items.iter().position(|c| c.with_untracked(|c| c.id == root)) else { return };
+            let end = i + 1 + items[i + 1..].iter().take_while(|c| c.with_untracked(|c| c.depth > 0)).count();
+            let keep: Vec<_> = items.drain(i + 1..end).collect();
+            let fresh = replies.into_iter().map(|r| {
+                // Keep the signal of a reply already on screen, so its open forms survive.
+                match keep.iter().find(|k| k.with_untracked(|k| k.id == r.id)) {
+                    Some(k) => {
+                        k.set(r);
+                        *k
+                    }
+                    None => RwSignal::new(r),
+                }
+            });
+            let tail = items.split_off(i + 1);
+            items.extend(fresh);
+            items.extend(tail);
+        });
+    }
+}
+
+#[component]
+pub fn CommentThread(api: Api, article: ArticleId, lang: Lang) -> impl IntoView {
+    let texts = lang.texts();
+    let thread = Thread {
+        api,
+        article,
+        lang,
+        items: RwSignal::new(Vec::new()),
+        total: RwSignal::new(0),
+        sort: RwSignal::new(CommentSort::default()),
+    };
+    provide_context(thread.clone());
+    let load = RwSignal::new(Load::Loading);
+    let next = RwSignal::new(None::<String>);
+    let more_busy = RwSignal::new(false);
+
+    // `more`: append the next page; otherwise start over (first load, retry, new order).
+    let fetch = {
+        let thread = thread.clone();
+        move |more: bool| {
+            let thread = thread.clone();
+            let cursor = if more { next.get_untracked() } else { None };
+            if more {
+                more_busy.set(true);
+            } else {
+                load.set(Load::Loading);
+            }
+            spawn_local(async move {
+                let page =
+                    thread.api.comments(&thread.article, thread.sort.get_untracked(), None, cursor.as_deref()).await;
+                match page {
+                    Ok(page) => {
+                        let fresh = page.comments.into_iter().map(RwSignal::new);
+                        if more {
+                            thread.items.update(|items| items.extend(fresh));
+                        } else {
+                            thread.items.set(fresh.collect());
+                        }
+                        thread.total.set(page.total);
+                        next.set(page.next);
+                        load.set(Load::Ready);
+                    }
+                    Err(_) if more => {}
+                    Err(_) => load.set(Load::Failed),
+                }
+                more_busy.set(false);
+            });
+        }
+    };
+    fetch(false);
+
+    let heading = move || match thread.total.get() {
+        0 => texts.comments.to_owned(),
+        n => comments_count(lang, n),
+    };
+    let empty = move || load.get() == Load::Ready && thread.items.with(Vec::is_empty);
+    let (fetch_more, fetch_again, fetch_sorted) = (fetch.clone(), fetch.clone(), fetch);
+
+    view! {
+        <section class="otk-comments" aria-labelledby="otk-comments-heading">
+            <div class="otk-comments-head">
+                <h2 id="otk-comments-heading" class="otk-heading">{heading}</h2>
+                <label class="otk-sort">
+                    <span class="otk-sort-label">{texts.sort}</span>
+                    <select on:change=move |ev| {
+                        let order = CommentSort::ALL.into_iter().find(|s| s.as_str() == event_target_value(&ev));
+                        thread.sort.set(order.unwrap_or_default());
+                        fetch_sorted(false);
+                    }>
+                        {CommentSort::ALL
+                            .into_iter()
+                            .zip(texts.sorts)
+                            .map(|(s, label)| view! { <option value=s.as_str()>{label}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+            </div>
+            <CommentForm parent=None />
+            {move || empty().then(|| view! {
+                <div class="otk-empty">
+                    <p class="otk-empty-title">{texts.empty_title}</p>
+                    <p class="otk-note">{texts.empty_body}</p>
+                </div>
+            })}
+            {move || match load.get() {
+                Load::Loading => Some(view! { <p class="otk-note" role="status">{texts.comments_loading}</p> }.into_any()),
+                Load::Failed => {
+                    let again = fetch_again.clone();
+                    Some(view! {
+                        <p class="otk-note otk-error" role="status">
+                            {texts.comments_failed} " "
+                            <button type="button" class="otk-link" on:click=move |_| again(false)>{texts.retry}</button>
+                        </p>
+                    }.into_any())
+                }
+                Load::Ready => None,
+            }}
+            <ol class="otk-list">
+                {move || thread.items.get().into_iter().map(|comment| view! { <CommentItem comment /> }).collect_view()}
+            </ol>
+            {move || next.with(Option::is_some).then(|| {
+                let more = fetch_more.clone();
+                view! {
+                    <button type="button" class="otk-button otk-more" disabled=move || more_busy.get() on:click=move |_| more(true)>
+                        {texts.show_more}
+                    </button>
+                }
+            })}
+        </section>
+    }
+}
