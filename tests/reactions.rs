@@ -3,60 +3,15 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use std::time::Duration;
+mod common;
 
-use js_sys::{Function, Promise, Reflect};
+use common::*;
 use otklik_widget::{Lang, format_count, mount, reactions_noun};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Element, HtmlElement};
+use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// The server the script started for these tests; without it the tests fail rather than skip.
-fn server() -> &'static str {
-    match option_env!("OTKLIK_TEST_SERVER") {
-        Some(origin) => origin,
-        None => panic!("OTKLIK_TEST_SERVER was not set when these tests were built: run `make test-widget`"),
-    }
-}
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-async fn sleep(ms: i32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
-    });
-    JsFuture::from(promise).await.unwrap();
-}
-
-/// Polls `check` every 20 ms for up to 5 s.
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Duration::from_secs(5).as_millis() as i32;
-    let mut waited = 0;
-    while !check() {
-        assert!(waited < deadline, "timed out waiting for {what}");
-        sleep(20).await;
-        waited += 20;
-    }
-}
-
-/// A fresh host element for `article`, mounted with the widget.
-fn mounted(article: &str, lang: &str) -> HtmlElement {
-    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
-    host.set_attribute("data-otklik-article", article).unwrap();
-    host.set_attribute("data-otklik-lang", lang).unwrap();
-    document().body().unwrap().append_child(&host).unwrap();
-    mount(&host, server());
-    host
-}
-
-fn find(host: &HtmlElement, css: &str) -> Option<Element> {
-    host.shadow_root()?.query_selector(css).ok().flatten()
-}
 
 fn button(host: &HtmlElement, kind: &str) -> HtmlElement {
     find(host, &format!("button[data-kind={kind}]")).expect("reaction button").unchecked_into()
@@ -76,11 +31,6 @@ fn pressed(host: &HtmlElement, kind: &str) -> bool {
 
 fn status(host: &HtmlElement) -> String {
     find(host, "[role=status]").and_then(|s| s.text_content()).unwrap_or_default()
-}
-
-/// A unique article id per test run, so reruns against one server start from zero.
-fn article(name: &str) -> String {
-    format!("widget-{name}-{}", js_sys::Date::now() as u64)
 }
 
 #[wasm_bindgen_test]
@@ -150,24 +100,14 @@ async fn a_failed_write_rolls_back_and_says_why() {
     let host = mounted(&article("offline"), "en");
     until("the reactions to load", || ready(&host)).await;
 
-    // Cut the network for writes only: the page's fetch rejects anything but GET, as an offline browser would.
-    let window = web_sys::window().unwrap();
-    let real_fetch = Reflect::get(&window, &"fetch".into()).unwrap();
-    let offline = Function::new_with_args(
-        "input, init",
-        "if (input instanceof Request ? input.method !== 'GET' : (init && init.method && init.method !== 'GET')) \
-         { return Promise.reject(new TypeError('Failed to fetch')); } return this.__otklikRealFetch(input, init);",
-    );
-    Reflect::set(&window, &"__otklikRealFetch".into(), &real_fetch).unwrap();
-    Reflect::set(&window, &"fetch".into(), &offline.bind0(&window)).unwrap();
-
+    let network = Network::writes_fail();
     button(&host, "angry").click();
     leptos::task::tick().await;
     assert!(pressed(&host, "angry"), "optimistic before the failure");
     until("the rollback", || !pressed(&host, "angry") && label(&host, "angry") == "Angry: 0 reactions").await;
     until("the explanation", || status(&host).contains("No connection to the server")).await;
 
-    Reflect::set(&window, &"fetch".into(), &real_fetch).unwrap();
+    network.restore();
     button(&host, "angry").click();
     until("the retry to succeed", || pressed(&host, "angry") && status(&host).is_empty()).await;
     sleep(200).await;

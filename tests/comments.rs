@@ -1,0 +1,158 @@
+//! Comment thread tests in headless Chromium against the real test server: the empty state, plural forms,
+//! posting, replying, Ctrl+Enter, and a draft that survives a failed send and a reload.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use otklik_widget::{Lang, comments_count, more_replies};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Event, EventInit, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn text_of(host: &HtmlElement, css: &str) -> String {
+    find(host, css).and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+fn loaded(host: &HtmlElement) -> bool {
+    find(host, ".otk-comments").is_some() && !text_of(host, ".otk-comments").contains("…")
+}
+
+/// The comment texts on screen, in order, with their depth.
+fn shown(host: &HtmlElement) -> Vec<(String, String)> {
+    let list = host.shadow_root().unwrap().query_selector_all(".otk-comment").unwrap();
+    (0..list.length())
+        .map(|i| {
+            let item: HtmlElement = list.item(i).unwrap().unchecked_into();
+            let text = item.query_selector(".otk-text").unwrap().and_then(|t| t.text_content()).unwrap_or_default();
+            (text, item.style().get_property_value("--otk-depth").unwrap())
+        })
+        .collect()
+}
+
+/// Types `text` into the `index`-th comment box as a person would (value, then an input event).
+fn type_into(host: &HtmlElement, index: u32, text: &str) -> HtmlTextAreaElement {
+    let boxes = host.shadow_root().unwrap().query_selector_all("textarea").unwrap();
+    let area: HtmlTextAreaElement = boxes.item(index).expect("a comment box").unchecked_into();
+    area.set_value(text);
+    let init = EventInit::new();
+    init.set_bubbles(true);
+    area.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    area
+}
+
+fn click(host: &HtmlElement, css: &str) {
+    find(host, css).unwrap_or_else(|| panic!("no {css}")).unchecked_into::<HtmlElement>().click();
+}
+
+fn ctrl_enter(area: &HtmlTextAreaElement) {
+    let init = KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_ctrl_key(true);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    area.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn counts_take_the_right_plural_form() {
+    let ru: Vec<String> = [1, 3, 5, 21, 112].iter().map(|&n| comments_count(Lang::Ru, n)).collect();
+    assert_eq!(ru, ["1 комментарий", "3 комментария", "5 комментариев", "21 комментарий", "112 комментариев"]);
+    assert_eq!(comments_count(Lang::En, 1), "1 comment");
+    assert_eq!(comments_count(Lang::En, 2), "2 comments");
+    assert_eq!(more_replies(Lang::Ru, 2), "Показать ещё 2 ответа");
+    assert_eq!(more_replies(Lang::En, 1), "Show 1 more reply");
+}
+
+#[wasm_bindgen_test]
+async fn an_empty_thread_invites_the_first_comment_in_both_languages() {
+    let ru = mounted(&article("empty-ru"), "ru");
+    let en = mounted(&article("empty-en"), "en");
+    until("the empty states", || {
+        text_of(&ru, ".otk-empty").contains("Комментариев пока нет")
+            && text_of(&en, ".otk-empty").contains("No comments yet")
+    })
+    .await;
+    assert_eq!(text_of(&ru, ".otk-heading"), "Комментарии");
+    assert!(text_of(&en, ".otk-empty").contains("Start the discussion"));
+}
+
+#[wasm_bindgen_test]
+async fn posting_and_replying_appear_in_place() {
+    let host = mounted(&article("post"), "ru");
+    until("the thread to load", || loaded(&host)).await;
+
+    type_into(&host, 0, "Первый комментарий\nсо второй строкой");
+    click(&host, ".otk-form button[type=submit]");
+    until("the new comment", || shown(&host).len() == 1).await;
+    assert_eq!(shown(&host)[0], ("Первый комментарий\nсо второй строкой".to_owned(), "0".to_owned()));
+    assert_eq!(text_of(&host, ".otk-heading"), "1 комментарий");
+    assert!(find(&host, ".otk-empty").is_none());
+    let top_box: HtmlTextAreaElement = find(&host, "textarea").unwrap().unchecked_into();
+    assert_eq!(top_box.value(), "", "the form is cleared after a successful send");
+
+    // Reply: opens a form under the comment; Ctrl+Enter in it sends.
+    click(&host, ".otk-comment .otk-actions button[aria-expanded]");
+    until("the reply form", || host.shadow_root().unwrap().query_selector_all("textarea").unwrap().length() == 2).await;
+    let reply_box = type_into(&host, 1, "Ответ");
+    ctrl_enter(&reply_box);
+    until("the reply", || shown(&host).len() == 2).await;
+    assert_eq!(shown(&host)[1], ("Ответ".to_owned(), "1".to_owned()));
+    assert_eq!(text_of(&host, ".otk-heading"), "2 комментария");
+
+    // A fresh widget, as after a reload, shows both from the server.
+    let again = mounted(&host.get_attribute("data-otklik-article").unwrap(), "ru");
+    until("the reloaded thread", || shown(&again).len() == 2).await;
+    assert_eq!(shown(&again), shown(&host));
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_send_keeps_the_text_and_the_draft_survives_a_reload() {
+    let id = article("draft");
+    let host = mounted(&id, "en");
+    until("the thread to load", || loaded(&host)).await;
+
+    let network = Network::writes_fail();
+    type_into(&host, 0, "Do not lose me");
+    click(&host, ".otk-form button[type=submit]");
+    until("the failure message", || text_of(&host, ".otk-form [role=alert]").contains("No connection")).await;
+    let area: HtmlTextAreaElement = find(&host, "textarea").unwrap().unchecked_into();
+    assert_eq!(area.value(), "Do not lose me");
+    assert!(shown(&host).is_empty());
+
+    let stored = web_sys::window()
+        .unwrap()
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .get_item(&format!("otklik.draft.{id}.top"))
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some("Do not lose me"), "the draft is in localStorage");
+    let reloaded = mounted(&id, "en");
+    let restored = || find(&reloaded, "textarea").map(|t| t.unchecked_into::<HtmlTextAreaElement>().value());
+    until("the draft to come back from localStorage", || restored().as_deref() == Some("Do not lose me")).await;
+
+    network.restore();
+    click(&reloaded, ".otk-form button[type=submit]");
+    until("the retried send", || shown(&reloaded).len() == 1).await;
+    let after: HtmlTextAreaElement = find(&reloaded, "textarea").unwrap().unchecked_into();
+    assert_eq!(after.value(), "");
+}
+
+#[wasm_bindgen_test]
+async fn empty_and_overlong_texts_are_refused_before_sending() {
+    let host = mounted(&article("limits"), "en");
+    until("the thread to load", || loaded(&host)).await;
+    type_into(&host, 0, "   ");
+    click(&host, ".otk-form button[type=submit]");
+    until("the empty-text message", || text_of(&host, ".otk-form [role=alert]").contains("Write something")).await;
+    type_into(&host, 0, &"x".repeat(4_001));
+    until("the counter to show the excess", || text_of(&host, ".otk-counter") == "-1").await;
+    click(&host, ".otk-form button[type=submit]");
+    until("the too-long message", || text_of(&host, ".otk-form [role=alert]").contains("too long")).await;
+    sleep(200).await;
+    assert!(shown(&host).is_empty());
+}

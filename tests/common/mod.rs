@@ -1,0 +1,84 @@
+//! Helpers shared by the widget tests: the test server, waiting, mounting and finding things in the widget.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use js_sys::{Function, Promise, Reflect};
+use otklik_widget::mount;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, HtmlElement};
+
+/// The server the script started for these tests; without it the tests fail rather than skip.
+pub fn server() -> &'static str {
+    match option_env!("OTKLIK_TEST_SERVER") {
+        Some(origin) => origin,
+        None => panic!("OTKLIK_TEST_SERVER was not set when these tests were built: run `make test-widget`"),
+    }
+}
+
+pub fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Polls `check` every 20 ms for up to 5 s.
+pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Duration::from_secs(5).as_millis() as i32;
+    let mut waited = 0;
+    while !check() {
+        assert!(waited < deadline, "timed out waiting for {what}");
+        sleep(20).await;
+        waited += 20;
+    }
+}
+
+/// A fresh host element for `article`, mounted with the widget.
+pub fn mounted(article: &str, lang: &str) -> HtmlElement {
+    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-otklik-article", article).unwrap();
+    host.set_attribute("data-otklik-lang", lang).unwrap();
+    document().body().unwrap().append_child(&host).unwrap();
+    mount(&host, server());
+    host
+}
+
+pub fn find(host: &HtmlElement, css: &str) -> Option<Element> {
+    host.shadow_root()?.query_selector(css).ok().flatten()
+}
+
+/// A unique article id per test run, so reruns against one server start from zero.
+pub fn article(name: &str) -> String {
+    format!("widget-{name}-{}", js_sys::Date::now() as u64)
+}
+
+/// Cuts the page's network for writes only: `fetch` rejects anything but GET, as an offline browser would.
+pub struct Network {
+    real: JsValue,
+}
+
+impl Network {
+    pub fn writes_fail() -> Self {
+        let window = web_sys::window().unwrap();
+        let real = Reflect::get(&window, &"fetch".into()).unwrap();
+        let offline = Function::new_with_args(
+            "input, init",
+            "if (input instanceof Request ? input.method !== 'GET' : (init && init.method && init.method !== 'GET')) \
+             { return Promise.reject(new TypeError('Failed to fetch')); } return this.__otklikRealFetch(input, init);",
+        );
+        Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
+        Reflect::set(&window, &"fetch".into(), &offline.bind0(&window)).unwrap();
+        Self { real }
+    }
+
+    pub fn restore(self) {
+        Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &self.real).unwrap();
+    }
+}
