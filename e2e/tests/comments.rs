@@ -1,0 +1,69 @@
+//! The demo page's comment thread in a real browser: empty state, post, reply, reload shows both.
+
+use fantoccini::Locator;
+use otklik_e2e::{Browser, Server};
+
+const HOST: &str = "[data-otklik-article]";
+
+async fn texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
+    let root = browser.client.find(Locator::Css(HOST)).await?.shadow_root().await?;
+    let mut out = Vec::new();
+    for item in root.find_all(Locator::Css(".otk-comment .otk-text")).await? {
+        out.push(item.text().await?);
+    }
+    Ok(out)
+}
+
+async fn heading(browser: &Browser) -> anyhow::Result<String> {
+    Ok(browser.in_widget(HOST, ".otk-heading").await?.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start().await?;
+    let result = async {
+        browser.client.goto(&server.url("/")).await?;
+        let empty = browser
+            .until("the empty state", || async {
+                Ok(match browser.in_widget(HOST, ".otk-empty").await {
+                    Ok(e) => Some(e.text().await?),
+                    Err(_) => None,
+                })
+            })
+            .await?;
+        assert!(empty.contains("Комментариев пока нет"), "{empty}");
+
+        let name = browser.in_widget(HOST, ".otk-form input").await?;
+        name.send_keys("Вера").await?;
+        let text = browser.in_widget(HOST, ".otk-form textarea").await?;
+        text.send_keys("Когда появится расписание?").await?;
+        browser.in_widget(HOST, ".otk-form button[type=submit]").await?.click().await?;
+        browser.until("the comment", || async { Ok((texts(&browser).await?.len() == 1).then_some(())) }).await?;
+        assert_eq!(heading(&browser).await?, "1 комментарий");
+
+        browser.in_widget(HOST, ".otk-comment .otk-actions button[aria-expanded]").await?.click().await?;
+        let reply = browser
+            .until("the reply form", || async { Ok(browser.in_widget(HOST, ".otk-comment textarea").await.ok()) })
+            .await?;
+        reply.send_keys("С первого декабря, на табло у причала.").await?;
+        browser.in_widget(HOST, ".otk-comment button[type=submit]").await?.click().await?;
+        browser.until("the reply", || async { Ok((texts(&browser).await?.len() == 2).then_some(())) }).await?;
+
+        browser.client.refresh().await?;
+        let after = browser
+            .until("both after a reload", || async {
+                let t = texts(&browser).await?;
+                Ok((t.len() == 2).then_some(t))
+            })
+            .await?;
+        assert_eq!(after, ["Когда появится расписание?", "С первого декабря, на табло у причала."]);
+        assert_eq!(heading(&browser).await?, "2 комментария");
+        let author = browser.in_widget(HOST, ".otk-comment .otk-author").await?.text().await?;
+        assert_eq!(author, "Вера");
+        anyhow::Ok(())
+    }
+    .await;
+    browser.stop().await;
+    result
+}
