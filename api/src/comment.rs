@@ -57,7 +57,7 @@ pub struct CommentPage {
 }
 
 /// Orders of the top-level comments.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CommentSort {
     #[default]

@@ -359,3 +359,32 @@ async fn first_seen_page_info_and_client_ip_hashes() {
     assert_ne!(ips[1], ips[2], "the right-most untrusted address, not the forged one");
     assert!(ips.iter().all(|h| h.len() == 16));
 }
+
+/// First pages are cached; posts racing with reads must never leave a stale page behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_first_pages_follow_every_write_under_concurrency() {
+    use futures::StreamExt as _;
+    let s = TestServer::start().await;
+    let results: Vec<()> = futures::stream::iter(0..400u64)
+        .map(|i| {
+            let s = &s;
+            async move {
+                if i % 2 == 0 {
+                    say(s, "race", &reader(i), &format!("c{i}"), None).await;
+                } else {
+                    page(s, "race", "sort=newest", None).await;
+                }
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 400);
+    let newest = page(&s, "race", "sort=newest&limit=100", None).await;
+    assert_eq!(newest.total, 200);
+    assert_eq!(newest.comments.len(), 100);
+    let oldest = page(&s, "race", "limit=100", None).await;
+    let max_id = newest.comments.iter().map(|c| c.id).max().unwrap();
+    assert_eq!(newest.comments[0].id, max_id, "the newest comment heads the cached newest page");
+    assert!(oldest.comments[0].id < max_id);
+}

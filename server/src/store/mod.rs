@@ -124,6 +124,15 @@ pub enum CommentCmd {
     Like { article: ArticleId, id: CommentId, reader: ReaderHash, like: bool },
 }
 
+impl CommentCmd {
+    pub fn article(&self) -> &ArticleId {
+        match self {
+            Self::Post(post) => &post.article,
+            Self::Edit { article, .. } | Self::Delete { article, .. } | Self::Like { article, .. } => article,
+        }
+    }
+}
+
 /// The answer to a [`CommentCmd`], of the kind the command asks for.
 #[derive(Clone, Debug)]
 pub enum CommentOutcome {

@@ -206,6 +206,21 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
     Ok(Ok(CommentPage { comments, next, total }))
 }
 
+/// Which of `ids` the reader likes and which they wrote: the per-reader part of a shared cached page.
+pub async fn overlay(pool: &SqlitePool, reader: &ReaderHash, ids: &[i64]) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+    let (liked, mine): (String, String) = sqlx::query_as(
+        "SELECT (SELECT json_group_array(comment_id) FROM comment_likes
+                  WHERE reader = ?1 AND comment_id IN (SELECT value FROM json_each(?2))),
+                (SELECT json_group_array(id) FROM comments
+                  WHERE id IN (SELECT value FROM json_each(?2)) AND reader = ?1 AND deleted_at IS NULL)",
+    )
+    .bind(&reader.0[..])
+    .bind(serde_json::to_string(ids)?)
+    .fetch_one(pool)
+    .await?;
+    Ok((serde_json::from_str(&liked)?, serde_json::from_str(&mine)?))
+}
+
 /// Visible comment counts for several articles in one query; unknown articles count 0.
 pub async fn counts(pool: &SqlitePool, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>> {
     let keys = serde_json::to_string(&articles.iter().map(ArticleId::as_str).collect::<Vec<_>>())?;

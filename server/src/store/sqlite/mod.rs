@@ -63,6 +63,7 @@ enum Op {
 }
 
 pub struct SqliteStore {
+    pages: Arc<std::sync::Mutex<PageCache>>,
     options: SqliteConnectOptions,
     read: SqlitePool,
     reads: mpsc::Sender<ReadOp>,
@@ -86,13 +87,14 @@ impl SqliteStore {
             .context("opening read connections")?;
 
         let (writer, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run_writer(conn, rx));
+        let pages = Arc::new(std::sync::Mutex::new(PageCache::default()));
+        let task = tokio::spawn(run_writer(conn, rx, pages.clone()));
         let (reads, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..READERS {
             tokio::spawn(run_reader(read.clone(), rx.clone()));
         }
-        Ok(Self { options, read, reads, writer, writer_task: Mutex::new(Some(task)) })
+        Ok(Self { pages, options, read, reads, writer, writer_task: Mutex::new(Some(task)) })
     }
 }
 
@@ -161,7 +163,35 @@ impl Store for SqliteStore {
     }
 
     async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
-        comments::page(&self.read, query).await
+        if query.cursor.is_some() || query.root.is_some() {
+            return comments::page(&self.read, query).await;
+        }
+        // First pages are most of the traffic: serve their shared part from the cache, then add what is
+        // particular to this reader.
+        let key = (query.article.as_str().to_owned(), query.sort, query.limit);
+        let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+        let mut page = match cached {
+            Some(page) => CommentPage::clone(&page),
+            None => {
+                let shared = CommentQuery { reader: None, ..query.clone() };
+                let page = match comments::page(&self.read, &shared).await? {
+                    Ok(page) => page,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                self.pages.lock().expect("page cache lock").put(key, generation, Arc::new(page.clone()));
+                page
+            }
+        };
+        if let Some(reader) = &query.reader {
+            let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
+            let (liked, mine) = comments::overlay(&self.read, reader, &ids).await?;
+            for c in &mut page.comments {
+                c.liked = liked.contains(&c.id.0);
+                c.mine = mine.contains(&c.id.0);
+                c.editable_until = c.mine.then_some(c.created + otklik_api::limits::EDIT_WINDOW_SECS);
+            }
+        }
+        Ok(Ok(page))
     }
 
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
@@ -258,8 +288,53 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Article, order and page size of a cached first page.
+type PageKey = (String, otklik_api::CommentSort, usize);
+
+/// First pages of threads, without any reader's likes or own comments, per (article, order, size).
+///
+/// Correctness rests on a generation per article that the writer bumps after every committed comment
+/// write: a page is stored only if its article's generation did not move while it was being read, so a
+/// page read before a commit can never be stored after it, and entries older than a bump are ignored.
+#[derive(Default)]
+struct PageCache {
+    generations: HashMap<String, u64>,
+    pages: HashMap<PageKey, (u64, Arc<CommentPage>)>,
+}
+
+/// Entries kept before the cache starts over (a crude bound; hot articles refill it at once).
+const PAGE_CACHE_MAX: usize = 4_096;
+
+impl PageCache {
+    /// The article's current generation, and the cached page if it is of that generation.
+    fn get(&self, key: &PageKey) -> (u64, Option<Arc<CommentPage>>) {
+        let generation = self.generations.get(&key.0).copied().unwrap_or(0);
+        let page = self.pages.get(key).filter(|(g, _)| *g == generation).map(|(_, p)| p.clone());
+        (generation, page)
+    }
+
+    fn put(&mut self, key: PageKey, generation: u64, page: Arc<CommentPage>) {
+        if self.generations.get(&key.0).copied().unwrap_or(0) != generation {
+            return;
+        }
+        if self.pages.len() >= PAGE_CACHE_MAX {
+            self.pages.clear();
+        }
+        self.pages.insert(key, (generation, page));
+    }
+
+    fn changed(&mut self, article: &str) {
+        *self.generations.entry(article.to_owned()).or_default() += 1;
+        if self.generations.len() > 16 * PAGE_CACHE_MAX {
+            // Forgetting generations would let old pages look current: drop the pages with them.
+            self.generations.clear();
+            self.pages.clear();
+        }
+    }
+}
+
 /// The single writer: drains the queue in batches until told to close, then finishes what was queued.
-async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
+async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, pages: Arc<std::sync::Mutex<PageCache>>) {
     // The batch is staged here so that each step below is one set-based statement, whatever its size.
     if let Err(err) = sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS batch (
@@ -293,6 +368,12 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
         let first_id = next_comment;
         match apply_batch(&mut conn, &batch, &comment_ops, &mut next_comment).await {
             Ok((counts, outcomes)) => {
+                if !comment_ops.is_empty() {
+                    let mut pages = pages.lock().expect("page cache lock");
+                    for (cmd, _) in &comment_ops {
+                        pages.changed(cmd.article().as_str());
+                    }
+                }
                 for op in batch {
                     let counts = counts.get(op.article.as_str()).copied().unwrap_or_default();
                     let _ = op.reply.send(Ok(ReactionsView { counts, mine: op.kind }));
