@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::client_ip::ClientIpHash;
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
-use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, NewCommentCmd};
+use crate::store::{CommentError, CommentQuery, Cursor, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,10 +89,8 @@ async fn create(
             .map(|t| t.chars().take(PAGE_TITLE_MAX).collect()),
     };
     let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page };
-    match state.store.comment_write(CommentCmd::Post(cmd)).await? {
-        CommentOutcome::Comment(result) => Ok((StatusCode::CREATED, JsonBody(result.map_err(refusal)?))),
-        _ => Err(mismatch()),
-    }
+    let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
+    Ok((StatusCode::CREATED, JsonBody(comment)))
 }
 
 async fn edit(
@@ -103,11 +101,7 @@ async fn edit(
     Json(body): Json<EditComment>,
 ) -> Result<JsonBody<Comment>, AppError> {
     let text = checked_text(&body.text)?;
-    let cmd = CommentCmd::Edit { article, id: comment_id(&id)?, reader, text };
-    match state.store.comment_write(cmd).await? {
-        CommentOutcome::Comment(result) => Ok(JsonBody(result.map_err(refusal)?)),
-        _ => Err(mismatch()),
-    }
+    Ok(JsonBody(state.store.edit_comment(article, comment_id(&id)?, reader, text).await?.map_err(refusal)?))
 }
 
 async fn remove(
@@ -116,10 +110,8 @@ async fn remove(
     Path((_, id)): Path<(String, String)>,
     Reader(reader): Reader,
 ) -> Result<StatusCode, AppError> {
-    match state.store.comment_write(CommentCmd::Delete { article, id: comment_id(&id)?, reader }).await? {
-        CommentOutcome::Deleted(result) => result.map(|()| StatusCode::NO_CONTENT).map_err(refusal),
-        _ => Err(mismatch()),
-    }
+    state.store.delete_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn like(state: State<AppState>, article: Article, path: Path<(String, String)>, reader: Reader) -> LikeResult {
@@ -139,10 +131,7 @@ async fn set_like(
     Reader(reader): Reader,
     like: bool,
 ) -> LikeResult {
-    match state.store.comment_write(CommentCmd::Like { article, id: comment_id(&id)?, reader, like }).await? {
-        CommentOutcome::Like(result) => Ok(JsonBody(result.map_err(refusal)?)),
-        _ => Err(mismatch()),
-    }
+    Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
 }
 
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
@@ -198,8 +187,4 @@ fn refusal(e: CommentError) -> AppError {
         CommentError::BadCursor => (StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, "the cursor is not valid here"),
     };
     AppError::client(status, code, message)
-}
-
-fn mismatch() -> AppError {
-    AppError::Internal(anyhow::anyhow!("the store answered a comment write with the wrong kind of outcome"))
 }

@@ -45,8 +45,34 @@ pub trait Store: Send + Sync + 'static {
     /// Visible comment counts for several articles; unknown articles count 0.
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>>;
 
-    /// Applies a comment write: post, edit, delete or (un)like.
-    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome>;
+    /// Posts a comment (or a reply).
+    async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>>;
+
+    /// Replaces the text of the reader's own comment, within the edit window.
+    async fn edit_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+        text: String,
+    ) -> anyhow::Result<Result<Comment, CommentError>>;
+
+    /// Deletes the reader's own comment, within the edit window.
+    async fn delete_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>>;
+
+    /// Sets (`like`) or clears the reader's like on a comment.
+    async fn like_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+        like: bool,
+    ) -> anyhow::Result<Result<LikeView, CommentError>>;
 
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);

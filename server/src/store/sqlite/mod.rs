@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{ArticleId, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{ArticleId, Comment, CommentId, CommentPage, LikeView, ReactionCounts, ReactionKind, ReactionsView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 mod comments;
 
-use super::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Store};
+use super::{CommentCmd, CommentError, CommentOutcome, CommentQuery, NewCommentCmd, Store};
 use crate::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -198,10 +198,49 @@ impl Store for SqliteStore {
         comments::counts(&self.read, articles).await
     }
 
-    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+    async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
+        match self.comment_write(CommentCmd::Post(post)).await? {
+            CommentOutcome::Comment(result) => Ok(result),
+            _ => Err(mismatched()),
+        }
+    }
+
+    async fn edit_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+        text: String,
+    ) -> anyhow::Result<Result<Comment, CommentError>> {
+        match self.comment_write(CommentCmd::Edit { article, id, reader, text }).await? {
+            CommentOutcome::Comment(result) => Ok(result),
+            _ => Err(mismatched()),
+        }
+    }
+
+    async fn delete_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>> {
+        match self.comment_write(CommentCmd::Delete { article, id, reader }).await? {
+            CommentOutcome::Deleted(result) => Ok(result),
+            _ => Err(mismatched()),
+        }
+    }
+
+    async fn like_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+        like: bool,
+    ) -> anyhow::Result<Result<LikeView, CommentError>> {
+        match self.comment_write(CommentCmd::Like { article, id, reader, like }).await? {
+            CommentOutcome::Like(result) => Ok(result),
+            _ => Err(mismatched()),
+        }
     }
 
     async fn close(&self) {
@@ -214,6 +253,20 @@ impl Store for SqliteStore {
         }
         self.read.close().await;
     }
+}
+
+impl SqliteStore {
+    /// Hands a comment write to the writer and waits for its outcome.
+    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
+    }
+}
+
+/// `comments::apply` answers each command with the outcome of its own kind; anything else is a bug.
+fn mismatched() -> anyhow::Error {
+    anyhow::anyhow!("a comment write was answered with another kind of outcome")
 }
 
 fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
