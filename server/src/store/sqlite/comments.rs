@@ -206,19 +206,37 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
     Ok(Ok(CommentPage { comments, next, total }))
 }
 
-/// Which of `ids` the reader likes and which they wrote: the per-reader part of a shared cached page.
-pub async fn overlay(pool: &SqlitePool, reader: &ReaderHash, ids: &[i64]) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+/// For each (reader, comment ids) request: which of the ids the reader likes and which they wrote, the
+/// per-reader part of a shared cached page. All waiting requests are answered by one statement.
+pub async fn overlays(
+    pool: &SqlitePool,
+    requests: &[(&ReaderHash, &[i64])],
+) -> anyhow::Result<Vec<(Vec<i64>, Vec<i64>)>> {
+    // One (request, reader, comment) triple per id: a flat list SQLite walks once, seeking each table by key.
+    let mut triples: Vec<(usize, String, i64)> = Vec::new();
+    for (i, (reader, ids)) in requests.iter().enumerate() {
+        let reader = super::hex(&reader.0);
+        triples.extend(ids.iter().map(|id| (i, reader.clone(), *id)));
+    }
     let (liked, mine): (String, String) = sqlx::query_as(
-        "SELECT (SELECT json_group_array(comment_id) FROM comment_likes
-                  WHERE reader = ?1 AND comment_id IN (SELECT value FROM json_each(?2))),
-                (SELECT json_group_array(id) FROM comments
-                  WHERE id IN (SELECT value FROM json_each(?2)) AND reader = ?1 AND deleted_at IS NULL)",
+        "WITH req AS MATERIALIZED (
+           SELECT j.value ->> 0 AS k, unhex(j.value ->> 1) AS reader, j.value ->> 2 AS id FROM json_each(?1) j)
+         SELECT (SELECT json_group_array(json_array(req.k, req.id))
+                   FROM req CROSS JOIN comment_likes l ON l.comment_id = req.id AND l.reader = req.reader),
+                (SELECT json_group_array(json_array(req.k, req.id))
+                   FROM req CROSS JOIN comments c ON c.id = req.id AND c.reader = req.reader AND c.deleted_at IS NULL)",
     )
-    .bind(&reader.0[..])
-    .bind(serde_json::to_string(ids)?)
+    .bind(serde_json::to_string(&triples)?)
     .fetch_one(pool)
     .await?;
-    Ok((serde_json::from_str(&liked)?, serde_json::from_str(&mine)?))
+    let mut out = vec![(Vec::new(), Vec::new()); requests.len()];
+    for (i, id) in serde_json::from_str::<Vec<(usize, i64)>>(&liked)? {
+        out.get_mut(i).context("overlay row index")?.0.push(id);
+    }
+    for (i, id) in serde_json::from_str::<Vec<(usize, i64)>>(&mine)? {
+        out.get_mut(i).context("overlay row index")?.1.push(id);
+    }
+    Ok(out)
 }
 
 /// Visible comment counts for several articles in one query; unknown articles count 0.

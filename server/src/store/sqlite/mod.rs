@@ -50,10 +50,10 @@ impl std::error::Error for StoreClosed {}
 
 type Reply = oneshot::Sender<anyhow::Result<ReactionsView>>;
 
-struct ReadOp {
-    article: ArticleId,
-    reader: Option<ReaderHash>,
-    reply: Reply,
+/// Reads answered in batches: one article's reactions, or which comments of a page a reader likes and wrote.
+enum ReadOp {
+    Reactions { article: ArticleId, reader: Option<ReaderHash>, reply: Reply },
+    Overlay { reader: ReaderHash, ids: Vec<i64>, reply: oneshot::Sender<anyhow::Result<(Vec<i64>, Vec<i64>)>> },
 }
 
 enum Op {
@@ -146,7 +146,10 @@ impl Store for SqliteStore {
 
     async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
         let (reply, answer) = oneshot::channel();
-        self.reads.send(ReadOp { article: article.clone(), reader, reply }).await.map_err(|_| StoreClosed)?;
+        self.reads
+            .send(ReadOp::Reactions { article: article.clone(), reader, reply })
+            .await
+            .map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
 
@@ -184,7 +187,9 @@ impl Store for SqliteStore {
         };
         if let Some(reader) = &query.reader {
             let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
-            let (liked, mine) = comments::overlay(&self.read, reader, &ids).await?;
+            let (reply, answer) = oneshot::channel();
+            self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
+            let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
             for c in &mut page.comments {
                 c.liked = liked.contains(&c.id.0);
                 c.mine = mine.contains(&c.id.0);
@@ -278,39 +283,63 @@ fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
 /// Each query crosses to SQLite's worker thread and back; under load that hand-off, not the lookup, is
 /// the cost, so sharing it among all waiting readers multiplies throughput. When idle a batch is one read.
 async fn run_reader(pool: SqlitePool, queue: Arc<Mutex<mpsc::Receiver<ReadOp>>>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut ops = Vec::with_capacity(MAX_BATCH);
     loop {
-        if queue.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+        if queue.lock().await.recv_many(&mut ops, MAX_BATCH).await == 0 {
             return;
         }
-        match read_batch(&pool, &batch).await {
-            Ok(views) => {
-                for (op, view) in batch.drain(..).zip(views) {
-                    let _ = op.reply.send(Ok(view));
-                }
+        let (mut reactions, mut overlays) = (Vec::new(), Vec::new());
+        for op in ops.drain(..) {
+            match op {
+                ReadOp::Reactions { article, reader, reply } => reactions.push((article, reader, reply)),
+                ReadOp::Overlay { reader, ids, reply } => overlays.push((reader, ids, reply)),
             }
-            Err(err) => {
-                let closed = matches!(err.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolClosed));
-                if !closed {
-                    tracing::error!(error = %format!("{err:#}"), reads = batch.len(), "reaction read batch failed");
-                }
-                for op in batch.drain(..) {
-                    let err = if closed {
-                        anyhow::Error::new(StoreClosed)
-                    } else {
-                        anyhow::anyhow!("reading reactions failed")
-                    };
-                    let _ = op.reply.send(Err(err));
-                }
+        }
+        if !reactions.is_empty() {
+            let result = read_batch(&pool, &reactions).await;
+            answer(reactions.into_iter().map(|(.., reply)| reply), result, "reactions");
+        }
+        if !overlays.is_empty() {
+            let requests: Vec<_> = overlays.iter().map(|(reader, ids, _)| (reader, ids.as_slice())).collect();
+            let result = comments::overlays(&pool, &requests).await;
+            answer(overlays.into_iter().map(|(.., reply)| reply), result, "comment overlays");
+        }
+    }
+}
+
+/// Sends each waiting reader its answer from a batch, or the batch's failure.
+fn answer<T>(
+    replies: impl Iterator<Item = oneshot::Sender<anyhow::Result<T>>>,
+    result: anyhow::Result<Vec<T>>,
+    what: &str,
+) {
+    match result {
+        Ok(values) => {
+            for (reply, value) in replies.zip(values) {
+                let _ = reply.send(Ok(value));
+            }
+        }
+        Err(err) => {
+            let closed = matches!(err.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolClosed));
+            if !closed {
+                tracing::error!(error = %format!("{err:#}"), what, "read batch failed");
+            }
+            for reply in replies {
+                let err =
+                    if closed { anyhow::Error::new(StoreClosed) } else { anyhow::anyhow!("reading {what} failed") };
+                let _ = reply.send(Err(err));
             }
         }
     }
 }
 
 /// One statement for the whole batch, so each view's counts and own choice come from the same snapshot.
-async fn read_batch(pool: &SqlitePool, batch: &[ReadOp]) -> anyhow::Result<Vec<ReactionsView>> {
+async fn read_batch(
+    pool: &SqlitePool,
+    batch: &[(ArticleId, Option<ReaderHash>, Reply)],
+) -> anyhow::Result<Vec<ReactionsView>> {
     let requests: Vec<(&str, Option<String>)> =
-        batch.iter().map(|op| (op.article.as_str(), op.reader.map(|r| hex(&r.0)))).collect();
+        batch.iter().map(|(article, reader, _)| (article.as_str(), reader.map(|r| hex(&r.0)))).collect();
     // CROSS JOIN fixes the order: the requests drive, and every other table is reached by its key.
     let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(
         "SELECT j.key, c.kind, c.count, 0 FROM json_each(?1) j
@@ -337,7 +366,7 @@ async fn read_batch(pool: &SqlitePool, batch: &[ReadOp]) -> anyhow::Result<Vec<R
     Ok(views)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
