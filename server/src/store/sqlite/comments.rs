@@ -239,6 +239,38 @@ pub async fn overlays(
     Ok(out)
 }
 
+/// Every reader who wrote a visible comment on the article or liked one of its comments. One row of JSON
+/// rather than a row per reader: sqlx hands rows across threads one at a time.
+pub async fn active_readers(
+    pool: &SqlitePool,
+    article: &ArticleId,
+) -> anyhow::Result<std::collections::HashSet<[u8; 16]>> {
+    let json: String = sqlx::query_scalar(
+        "SELECT json_group_array(hex(reader)) FROM (
+           SELECT c.reader FROM comments c
+            WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1) AND c.deleted_at IS NULL
+           UNION
+           SELECT l.reader FROM comment_likes l JOIN comments c ON c.id = l.comment_id
+            WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1))",
+    )
+    .bind(article.as_str())
+    .fetch_one(pool)
+    .await?;
+    let readers: Vec<String> = serde_json::from_str(&json)?;
+    Ok(readers.iter().filter_map(|hex| unhex16(hex)).collect())
+}
+
+fn unhex16(hex: &str) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    if hex.len() != 32 {
+        return None;
+    }
+    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// Visible comment counts for several articles in one query; unknown articles count 0.
 pub async fn counts(pool: &SqlitePool, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>> {
     let keys = serde_json::to_string(&articles.iter().map(ArticleId::as_str).collect::<Vec<_>>())?;

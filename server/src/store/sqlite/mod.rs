@@ -173,19 +173,23 @@ impl Store for SqliteStore {
         // particular to this reader.
         let key = (query.article.as_str().to_owned(), query.sort, query.limit);
         let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
-        let mut page = match cached {
-            Some(page) => CommentPage::clone(&page),
+        let cached = match cached {
+            Some(cached) => cached,
             None => {
                 let shared = CommentQuery { reader: None, ..query.clone() };
                 let page = match comments::page(&self.read, &shared).await? {
                     Ok(page) => page,
                     Err(refusal) => return Ok(Err(refusal)),
                 };
-                self.pages.lock().expect("page cache lock").put(key, generation, Arc::new(page.clone()));
-                page
+                let active = comments::active_readers(&self.read, &query.article).await?;
+                let cached = Arc::new(CachedPage { page, active });
+                self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
+                cached
             }
         };
-        if let Some(reader) = &query.reader {
+        let mut page = cached.page.clone();
+        // Most readers never wrote or liked anything on the article: the shared page is already theirs.
+        if let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) {
             let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
             let (reply, answer) = oneshot::channel();
             self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
@@ -381,7 +385,14 @@ type PageKey = (String, otklik_api::CommentSort, usize);
 #[derive(Default)]
 struct PageCache {
     generations: HashMap<String, u64>,
-    pages: HashMap<PageKey, (u64, Arc<CommentPage>)>,
+    pages: HashMap<PageKey, (u64, Arc<CachedPage>)>,
+}
+
+/// A first page as everyone sees it, and every reader who wrote or liked a comment on the article (only
+/// they need their likes and authorship looked up). Both were read under the same generation.
+struct CachedPage {
+    page: CommentPage,
+    active: std::collections::HashSet<[u8; 16]>,
 }
 
 /// Entries kept before the cache starts over (a crude bound; hot articles refill it at once).
@@ -389,13 +400,13 @@ const PAGE_CACHE_MAX: usize = 4_096;
 
 impl PageCache {
     /// The article's current generation, and the cached page if it is of that generation.
-    fn get(&self, key: &PageKey) -> (u64, Option<Arc<CommentPage>>) {
+    fn get(&self, key: &PageKey) -> (u64, Option<Arc<CachedPage>>) {
         let generation = self.generations.get(&key.0).copied().unwrap_or(0);
         let page = self.pages.get(key).filter(|(g, _)| *g == generation).map(|(_, p)| p.clone());
         (generation, page)
     }
 
-    fn put(&mut self, key: PageKey, generation: u64, page: Arc<CommentPage>) {
+    fn put(&mut self, key: PageKey, generation: u64, page: Arc<CachedPage>) {
         if self.generations.get(&key.0).copied().unwrap_or(0) != generation {
             return;
         }
