@@ -17,8 +17,9 @@ fn text_of(host: &HtmlElement, css: &str) -> String {
     find(host, css).and_then(|e| e.text_content()).unwrap_or_default()
 }
 
+/// The thread has loaded: its loading note is hidden.
 fn loaded(host: &HtmlElement) -> bool {
-    find(host, ".otk-comments").is_some() && !text_of(host, ".otk-comments").contains("…")
+    find(host, ".otk-comments > p[role=status]:not(.otk-error)").is_some_and(|note| note.has_attribute("hidden"))
 }
 
 /// The comment texts on screen, in order, with their depth.
@@ -71,11 +72,10 @@ fn counts_take_the_right_plural_form() {
 async fn an_empty_thread_invites_the_first_comment_in_both_languages() {
     let ru = mounted(&article("empty-ru"), "ru");
     let en = mounted(&article("empty-en"), "en");
-    until("the empty states", || {
-        text_of(&ru, ".otk-empty").contains("Комментариев пока нет")
-            && text_of(&en, ".otk-empty").contains("No comments yet")
-    })
-    .await;
+    let shown_empty = |host: &HtmlElement| find(host, ".otk-empty").is_some_and(|e| !e.has_attribute("hidden"));
+    until("the empty states", || shown_empty(&ru) && shown_empty(&en)).await;
+    assert!(text_of(&ru, ".otk-empty").contains("Комментариев пока нет"));
+    assert!(text_of(&en, ".otk-empty").contains("No comments yet"));
     assert_eq!(text_of(&ru, ".otk-heading"), "Комментарии");
     assert!(text_of(&en, ".otk-empty").contains("Start the discussion"));
 }
@@ -90,7 +90,7 @@ async fn posting_and_replying_appear_in_place() {
     until("the new comment", || shown(&host).len() == 1).await;
     assert_eq!(shown(&host)[0], ("Первый комментарий\nсо второй строкой".to_owned(), "0".to_owned()));
     assert_eq!(text_of(&host, ".otk-heading"), "1 комментарий");
-    assert!(find(&host, ".otk-empty").is_none());
+    assert!(find(&host, ".otk-empty").unwrap().has_attribute("hidden"), "the empty state goes away");
     let top_box: HtmlTextAreaElement = find(&host, "textarea").unwrap().unchecked_into();
     assert_eq!(top_box.value(), "", "the form is cleared after a successful send");
 

@@ -119,15 +119,10 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                     {move || if sending.get() { texts.posting } else { texts.post }}
                 </button>
             </div>
-            {move || error.get().map(|message| {
-                let retry = retry.clone();
-                view! {
-                    <p class="otk-note otk-error" role="alert">
-                        {message} " "
-                        <button type="button" class="otk-link" on:click=move |_| retry()>{texts.retry}</button>
-                    </p>
-                }
-            })}
+            <p class="otk-note otk-error" role="alert" hidden=move || error.with(Option::is_none)>
+                {move || error.get().unwrap_or_default()} " "
+                <button type="button" class="otk-link" on:click=move |_| retry()>{texts.retry}</button>
+            </p>
         </form>
     }
 }

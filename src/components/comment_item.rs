@@ -100,9 +100,13 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         let thread = thread.clone();
         move || comment.with(|c| c.replies).saturating_sub(thread.shown_replies(id))
     };
+    let no_more = {
+        let more = more.clone();
+        move || depth > 0 || more() == 0
+    };
     let load_replies = {
         let thread = thread.clone();
-        move |_| {
+        move |_: leptos::ev::MouseEvent| {
             let thread = thread.clone();
             busy.set(true);
             spawn_local(async move {
@@ -163,41 +167,33 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                     </div>
                 }
             })}
-            {move || (!comment.with(|c| c.deleted)).then(|| {
-                let (like, delete) = (like.clone(), delete.clone());
-                view! {
-                    <div class="otk-actions">
-                        <button type="button" class="otk-action otk-like"
-                            aria-pressed=move || comment.with(|c| c.liked).to_string()
-                            aria-label=move || format!("{}: {}", texts.like, format_count(lang, comment.with(|c| c.likes)))
-                            on:click=like
-                        >
-                            "♥ " {move || format_count(lang, comment.with(|c| c.likes))}
-                        </button>
-                        <button type="button" class="otk-action" aria-expanded=move || replying.get().to_string()
-                            on:click=move |_| replying.update(|r| *r = !*r)>{texts.reply}</button>
-                        {changeable().then(|| view! {
-                            <button type="button" class="otk-action"
-                                on:click=move |_| editing.set(Some(comment.with_untracked(|c| c.text.clone())))>{texts.edit}</button>
-                            <button type="button" class="otk-action otk-danger" disabled=move || busy.get() on:click=delete>
-                                {move || if confirming.get() { texts.confirm_delete } else { texts.delete }}
-                            </button>
-                        })}
-                    </div>
-                }
-            })}
-            {move || error.get().map(|message| view! { <p class="otk-note otk-error" role="alert">{message}</p> })}
+            <div class="otk-actions" hidden=move || comment.with(|c| c.deleted)>
+                <button type="button" class="otk-action otk-like"
+                    aria-pressed=move || comment.with(|c| c.liked).to_string()
+                    aria-label=move || format!("{}: {}", texts.like, format_count(lang, comment.with(|c| c.likes)))
+                    on:click=like
+                >
+                    "♥ " {move || format_count(lang, comment.with(|c| c.likes))}
+                </button>
+                <button type="button" class="otk-action" aria-expanded=move || replying.get().to_string()
+                    on:click=move |_| replying.update(|r| *r = !*r)>{texts.reply}</button>
+                <button type="button" class="otk-action" hidden=move || !changeable()
+                    on:click=move |_| editing.set(Some(comment.with_untracked(|c| c.text.clone())))>{texts.edit}</button>
+                <button type="button" class="otk-action otk-danger" hidden=move || !changeable()
+                    disabled=move || busy.get() on:click=delete>
+                    {move || if confirming.get() { texts.confirm_delete } else { texts.delete }}
+                </button>
+            </div>
+            <p class="otk-note otk-error" role="alert" hidden=move || error.with(Option::is_none)>
+                {move || error.get().unwrap_or_default()}
+            </p>
             {move || replying.get().then(|| view! {
                 <CommentForm parent=Some(id) on_done=Callback::new(move |()| replying.set(false)) />
             })}
-            {move || (depth == 0 && more() > 0).then(|| {
-                let load_replies = load_replies.clone();
-                view! {
-                    <button type="button" class="otk-link otk-more-replies" disabled=move || busy.get() on:click=load_replies>
-                        {more_replies(lang, more())}
-                    </button>
-                }
-            })}
+            <button type="button" class="otk-link otk-more-replies" hidden=no_more
+                disabled=move || busy.get() on:click=load_replies>
+                {move || more_replies(lang, more())}
+            </button>
         </li>
     }
 }

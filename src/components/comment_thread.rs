@@ -187,36 +187,24 @@ pub fn CommentThread(api: Api, article: ArticleId, lang: Lang) -> impl IntoView 
                 </label>
             </div>
             <CommentForm parent=None />
-            {move || empty().then(|| view! {
-                <div class="otk-empty">
-                    <p class="otk-empty-title">{texts.empty_title}</p>
-                    <p class="otk-note">{texts.empty_body}</p>
-                </div>
-            })}
-            {move || match load.get() {
-                Load::Loading => Some(view! { <p class="otk-note" role="status">{texts.comments_loading}</p> }.into_any()),
-                Load::Failed => {
-                    let again = fetch_again.clone();
-                    Some(view! {
-                        <p class="otk-note otk-error" role="status">
-                            {texts.comments_failed} " "
-                            <button type="button" class="otk-link" on:click=move |_| again(false)>{texts.retry}</button>
-                        </p>
-                    }.into_any())
-                }
-                Load::Ready => None,
-            }}
+            // States are toggled with `hidden` rather than built on demand: each conditional view is its own
+            // generic instantiation in the bundle, an attribute binding is not.
+            <div class="otk-empty" hidden=move || !empty()>
+                <p class="otk-empty-title">{texts.empty_title}</p>
+                <p class="otk-note">{texts.empty_body}</p>
+            </div>
+            <p class="otk-note" role="status" hidden=move || load.get() != Load::Loading>{texts.comments_loading}</p>
+            <p class="otk-note otk-error" role="status" hidden=move || load.get() != Load::Failed>
+                {texts.comments_failed} " "
+                <button type="button" class="otk-link" on:click=move |_| fetch_again(false)>{texts.retry}</button>
+            </p>
             <ol class="otk-list">
                 {move || thread.items.get().into_iter().map(|comment| view! { <CommentItem comment /> }).collect_view()}
             </ol>
-            {move || next.with(Option::is_some).then(|| {
-                let more = fetch_more.clone();
-                view! {
-                    <button type="button" class="otk-button otk-more" disabled=move || more_busy.get() on:click=move |_| more(true)>
-                        {texts.show_more}
-                    </button>
-                }
-            })}
+            <button type="button" class="otk-button otk-more" hidden=move || next.with(Option::is_none)
+                disabled=move || more_busy.get() on:click=move |_| fetch_more(true)>
+                {texts.show_more}
+            </button>
         </section>
     }
 }
