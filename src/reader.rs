@@ -4,6 +4,8 @@ use std::cell::RefCell;
 
 use otklik_api::ReaderToken;
 
+use crate::storage;
+
 const KEY: &str = "otklik.reader";
 
 thread_local! {
@@ -13,18 +15,13 @@ thread_local! {
 
 /// This browser's reader token (base64url), creating and storing it on first use.
 pub fn reader_token() -> String {
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-    if let Some(stored) = storage.as_ref().and_then(|s| s.get_item(KEY).ok().flatten())
-        && ReaderToken::parse(&stored).is_ok()
-    {
+    if let Some(stored) = storage::load(KEY).filter(|t| ReaderToken::parse(t).is_ok()) {
         return stored;
     }
     PAGE_TOKEN.with_borrow_mut(|page| {
         page.get_or_insert_with(|| {
             let token = fresh_token().encode();
-            if let Some(s) = &storage {
-                let _ = s.set_item(KEY, &token);
-            }
+            storage::save(KEY, &token);
             token
         })
         .clone()

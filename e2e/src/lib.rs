@@ -141,6 +141,17 @@ impl Browser {
     }
 }
 
+/// Runs `test` against a fresh server and browser, always ending the browser session afterwards.
+pub async fn with_server_and_browser(
+    test: impl AsyncFnOnce(&Server, &Browser) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let browser = Browser::start().await?;
+    let result = test(&server, &browser).await;
+    browser.stop().await;
+    result
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();

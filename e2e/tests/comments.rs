@@ -1,7 +1,7 @@
 //! The demo page's comment thread in a real browser: empty state, post, reply, reload shows both.
 
 use fantoccini::Locator;
-use otklik_e2e::{Browser, Server};
+use otklik_e2e::{Browser, with_server_and_browser};
 
 const HOST: &str = "[data-otklik-article]";
 
@@ -20,9 +20,7 @@ async fn heading(browser: &Browser) -> anyhow::Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
-    let server = Server::start().await?;
-    let browser = Browser::start().await?;
-    let result = async {
+    with_server_and_browser(async |server, browser| {
         browser.client.goto(&server.url("/")).await?;
         let empty = browser
             .until("the empty state", || async {
@@ -39,8 +37,8 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
         let text = browser.in_widget(HOST, ".otk-form textarea").await?;
         text.send_keys("Когда появится расписание?").await?;
         browser.in_widget(HOST, ".otk-form button[type=submit]").await?.click().await?;
-        browser.until("the comment", || async { Ok((texts(&browser).await?.len() == 1).then_some(())) }).await?;
-        assert_eq!(heading(&browser).await?, "1 комментарий");
+        browser.until("the comment", || async { Ok((texts(browser).await?.len() == 1).then_some(())) }).await?;
+        assert_eq!(heading(browser).await?, "1 комментарий");
 
         browser.in_widget(HOST, ".otk-comment .otk-actions button[aria-expanded]").await?.click().await?;
         let reply = browser
@@ -48,22 +46,20 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
             .await?;
         reply.send_keys("С первого декабря, на табло у причала.").await?;
         browser.in_widget(HOST, ".otk-comment button[type=submit]").await?.click().await?;
-        browser.until("the reply", || async { Ok((texts(&browser).await?.len() == 2).then_some(())) }).await?;
+        browser.until("the reply", || async { Ok((texts(browser).await?.len() == 2).then_some(())) }).await?;
 
         browser.client.refresh().await?;
         let after = browser
             .until("both after a reload", || async {
-                let t = texts(&browser).await?;
+                let t = texts(browser).await?;
                 Ok((t.len() == 2).then_some(t))
             })
             .await?;
         assert_eq!(after, ["Когда появится расписание?", "С первого декабря, на табло у причала."]);
-        assert_eq!(heading(&browser).await?, "2 комментария");
+        assert_eq!(heading(browser).await?, "2 комментария");
         let author = browser.in_widget(HOST, ".otk-comment .otk-author").await?.text().await?;
         assert_eq!(author, "Вера");
-        anyhow::Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+        Ok(())
+    })
+    .await
 }

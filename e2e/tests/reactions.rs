@@ -1,6 +1,6 @@
 //! The demo page in a real browser: react, see the count move, reload, see it kept, undo.
 
-use otklik_e2e::{Browser, Server};
+use otklik_e2e::{Browser, Server, with_server_and_browser};
 use otklik_server::DEMO_ARTICLE;
 
 const HOST: &str = "[data-otklik-article]";
@@ -34,33 +34,29 @@ async fn server_likes(server: &Server) -> anyhow::Result<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reacting_on_the_demo_page_persists_and_can_be_undone() -> anyhow::Result<()> {
-    let server = Server::start().await?;
-    let browser = Browser::start().await?;
-    let result = async {
+    with_server_and_browser(async |server, browser| {
         browser.client.goto(&server.url("/")).await?;
-        let name = wait_for(&browser, "0", "false").await?;
+        let name = wait_for(browser, "0", "false").await?;
         assert_eq!(name, "Лайк: 0 реакций", "the accessible name carries the label and the count");
 
         browser.in_widget(HOST, LIKE).await?.click().await?;
-        let name = wait_for(&browser, "1", "true").await?;
+        let name = wait_for(browser, "1", "true").await?;
         assert_eq!(name, "Лайк: 1 реакция");
         browser
-            .until("the server to store the like", || async { Ok((server_likes(&server).await? == 1).then_some(())) })
+            .until("the server to store the like", || async { Ok((server_likes(server).await? == 1).then_some(())) })
             .await?;
 
         browser.client.refresh().await?;
-        wait_for(&browser, "1", "true").await?;
+        wait_for(browser, "1", "true").await?;
 
         browser.in_widget(HOST, LIKE).await?.click().await?;
-        wait_for(&browser, "0", "false").await?;
+        wait_for(browser, "0", "false").await?;
         browser
-            .until("the server to drop the like", || async { Ok((server_likes(&server).await? == 0).then_some(())) })
+            .until("the server to drop the like", || async { Ok((server_likes(server).await? == 0).then_some(())) })
             .await?;
         browser.client.refresh().await?;
-        wait_for(&browser, "0", "false").await?;
-        anyhow::Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+        wait_for(browser, "0", "false").await?;
+        Ok(())
+    })
+    .await
 }

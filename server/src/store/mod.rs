@@ -167,6 +167,34 @@ pub enum CommentOutcome {
     Like(Result<LikeView, CommentError>),
 }
 
+impl CommentOutcome {
+    pub fn into_comment(self) -> anyhow::Result<Result<Comment, CommentError>> {
+        match self {
+            Self::Comment(result) => Ok(result),
+            other => Err(other.mismatched()),
+        }
+    }
+
+    pub fn into_deleted(self) -> anyhow::Result<Result<(), CommentError>> {
+        match self {
+            Self::Deleted(result) => Ok(result),
+            other => Err(other.mismatched()),
+        }
+    }
+
+    pub fn into_like(self) -> anyhow::Result<Result<LikeView, CommentError>> {
+        match self {
+            Self::Like(result) => Ok(result),
+            other => Err(other.mismatched()),
+        }
+    }
+
+    /// A backend answers each command with the outcome of its own kind; anything else is a bug.
+    fn mismatched(&self) -> anyhow::Error {
+        anyhow::anyhow!("a comment write was answered with the wrong kind of outcome: {self:?}")
+    }
+}
+
 /// Refusals a comment request can meet; each maps to a 4xx answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommentError {

@@ -208,10 +208,7 @@ impl Store for SqliteStore {
     }
 
     async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
-        match self.comment_write(CommentCmd::Post(post)).await? {
-            CommentOutcome::Comment(result) => Ok(result),
-            _ => Err(mismatched()),
-        }
+        self.comment_write(CommentCmd::Post(post)).await?.into_comment()
     }
 
     async fn edit_comment(
@@ -221,10 +218,7 @@ impl Store for SqliteStore {
         reader: ReaderHash,
         text: String,
     ) -> anyhow::Result<Result<Comment, CommentError>> {
-        match self.comment_write(CommentCmd::Edit { article, id, reader, text }).await? {
-            CommentOutcome::Comment(result) => Ok(result),
-            _ => Err(mismatched()),
-        }
+        self.comment_write(CommentCmd::Edit { article, id, reader, text }).await?.into_comment()
     }
 
     async fn delete_comment(
@@ -233,10 +227,7 @@ impl Store for SqliteStore {
         id: CommentId,
         reader: ReaderHash,
     ) -> anyhow::Result<Result<(), CommentError>> {
-        match self.comment_write(CommentCmd::Delete { article, id, reader }).await? {
-            CommentOutcome::Deleted(result) => Ok(result),
-            _ => Err(mismatched()),
-        }
+        self.comment_write(CommentCmd::Delete { article, id, reader }).await?.into_deleted()
     }
 
     async fn like_comment(
@@ -246,10 +237,7 @@ impl Store for SqliteStore {
         reader: ReaderHash,
         like: bool,
     ) -> anyhow::Result<Result<LikeView, CommentError>> {
-        match self.comment_write(CommentCmd::Like { article, id, reader, like }).await? {
-            CommentOutcome::Like(result) => Ok(result),
-            _ => Err(mismatched()),
-        }
+        self.comment_write(CommentCmd::Like { article, id, reader, like }).await?.into_like()
     }
 
     async fn close(&self) {
@@ -271,11 +259,6 @@ impl SqliteStore {
         self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
-}
-
-/// `comments::apply` answers each command with the outcome of its own kind; anything else is a bug.
-fn mismatched() -> anyhow::Error {
-    anyhow::anyhow!("a comment write was answered with another kind of outcome")
 }
 
 fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
