@@ -10,6 +10,7 @@ mod comment;
 mod error;
 mod reaction;
 mod reader;
+mod typo;
 
 pub use article::{ArticleId, InvalidArticleId};
 pub use comment::{
@@ -19,6 +20,9 @@ pub use comment::{
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use reaction::{ReactionCounts, ReactionKind, ReactionsView, SetReaction, UnknownReactionKind};
 pub use reader::{InvalidReaderToken, ReaderToken};
+pub use typo::{
+    InvalidTypo, NewTypo, SetTypoStatus, TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
+};
 
 /// The path prefix of every API route; bumped only for incompatible changes.
 pub const API_PREFIX: &str = "/api/v1";
@@ -50,4 +54,12 @@ pub mod limits {
     pub const REPLY_PREVIEW: usize = 3;
     /// Most article ids in one `GET /api/v1/counts` request.
     pub const COUNTS_MAX: usize = 100;
+    /// Longest selection a typo report accepts, in characters (white space runs counted as one).
+    pub const TYPO_FRAGMENT_MAX: usize = 250;
+    /// Context kept on each side of a typo, in characters.
+    pub const TYPO_CONTEXT_MAX: usize = 60;
+    /// Longest correction or comment a reader may add to a typo report, in characters.
+    pub const TYPO_NOTE_MAX: usize = 500;
+    /// Largest JSON body the typo route accepts, in bytes.
+    pub const TYPO_BODY_MAX: usize = 8 * 1024;
 }

@@ -10,6 +10,9 @@ use anyhow::Context as _;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use otklik_server::{App, Settings};
+
+/// The editors' token of every end-to-end server.
+pub const ADMIN_TOKEN: &str = "e2e-editor-token";
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -34,9 +37,8 @@ impl Server {
         let settings = Settings {
             database: dir.path().join("e2e.db").to_string_lossy().into_owned(),
             assets: dist,
-            secret: None,
-            allowed_origins: Vec::new(),
-            trusted_proxies: Vec::new(),
+            admin_token: Some(ADMIN_TOKEN.to_owned()),
+            ..Settings::default()
         };
         let app = App::open(&settings).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -1,7 +1,7 @@
 //! `AppError`: every way a request can fail, and the one JSON body each failure answers with.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use otklik_api::{ErrorBody, ErrorCode};
 
@@ -11,7 +11,18 @@ use crate::store::StoreClosed;
 /// carry their cause only into the log, never into the response.
 #[derive(Debug)]
 pub enum AppError {
-    Client { status: StatusCode, code: ErrorCode, message: String },
+    Client {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
+    /// Over a rate limit: answered with `Retry-After`.
+    RateLimited {
+        retry_after: std::time::Duration,
+        message: String,
+    },
+    /// An admin route without a valid credential: answered with `WWW-Authenticate`.
+    Unauthorized,
     Unavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
@@ -51,6 +62,18 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = match self {
             Self::Client { status, code, message } => (status, ErrorBody::new(code, message)),
+            Self::RateLimited { retry_after, message } => {
+                // Whole seconds, rounded up: a client that waits exactly this long is let through.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let body = ErrorBody::new(ErrorCode::RateLimited, message);
+                let headers = [(header::RETRY_AFTER, seconds.max(1).to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response();
+            }
+            Self::Unauthorized => {
+                let body = ErrorBody::new(ErrorCode::Unauthorized, "this route needs Authorization: Bearer <token>");
+                let headers = [(header::WWW_AUTHENTICATE, "Bearer realm=\"otklik\"")];
+                return (StatusCode::UNAUTHORIZED, headers, Json(body)).into_response();
+            }
             Self::Unavailable(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "request refused: service unavailable");
                 (

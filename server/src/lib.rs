@@ -1,13 +1,16 @@
 //! The otklik server as a library: open the store, build the router, serve. `main.rs` is the CLI over it,
 //! and the integration tests drive the same code on port 0.
 
+mod admin;
 pub mod assets;
 mod client_ip;
 mod error;
 mod extract;
+pub mod rate_limit;
 mod reader;
 mod routes;
 pub mod store;
+mod webhook;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -24,7 +27,7 @@ pub use routes::DEMO_ARTICLE;
 pub use store::{DynStore, Store};
 
 /// Everything the server needs to start, however it was given (CLI flags, environment, tests).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Settings {
     /// A file path or a `sqlite:` URL.
     pub database: String,
@@ -36,6 +39,14 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<String>,
+    /// Bearer token of the editors' API (`/api/v1/admin`); without it the admin routes do not exist.
+    pub admin_token: Option<String>,
+    /// Where to POST event notifications (new typo reports); none are queued without it.
+    pub webhook_url: Option<String>,
+    /// Key for the `X-Otklik-Signature` HMAC of each webhook body.
+    pub webhook_secret: Option<String>,
+    /// Rate limits: `off`, `KIND=off` or `KIND=N/PERIOD` entries (see `rate_limit`).
+    pub rate_limits: Vec<String>,
 }
 
 /// What every handler can reach. Cheap to clone: everything inside is shared.
@@ -46,6 +57,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<[client_ip::IpNet]>,
     pub reader_key: Arc<ReaderKey>,
     pub assets: Arc<Assets>,
+    pub admin_token: Option<admin::AdminToken>,
+    pub limits: Arc<rate_limit::RateLimiter>,
+    pub webhook: Option<Arc<webhook::Webhook>>,
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
@@ -79,7 +93,25 @@ impl App {
             .map(|p| p.parse::<client_ip::IpNet>().map_err(|e| anyhow::anyhow!("OTKLIK_TRUSTED_PROXIES: {e}")))
             .collect::<Result<Arc<[_]>, _>>()?;
         let reader_key = Arc::new(ReaderKey::new(&secret));
-        Ok(Self { state: AppState { store, allowed_origins, trusted_proxies, reader_key, assets: Arc::new(assets) } })
+        let admin_token = settings.admin_token.as_deref().filter(|t| !t.is_empty()).map(admin::AdminToken::new);
+        let limits = rate_limit::LimitSettings::parse(&settings.rate_limits)
+            .map_err(|e| anyhow::anyhow!("OTKLIK_RATE_LIMITS: {e}"))?;
+        let webhook = match settings.webhook_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
+            None => None,
+        };
+        Ok(Self {
+            state: AppState {
+                store,
+                allowed_origins,
+                trusted_proxies,
+                reader_key,
+                assets: Arc::new(assets),
+                admin_token,
+                limits: Arc::new(rate_limit::RateLimiter::new(limits)),
+                webhook,
+            },
+        })
     }
 
     pub fn router(&self) -> Router {
@@ -98,8 +130,21 @@ impl App {
     ) -> anyhow::Result<()> {
         // The peer address feeds the client IP (see `client_ip`).
         let service = self.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+        let deliveries =
+            self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
+        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        // An interrupted delivery is simply made again after the restart (at least once).
+        if let Some(task) = deliveries {
+            task.abort();
+            let _ = task.await;
+        }
         self.state.store.close().await;
+        served?;
         Ok(())
     }
+}
+
+/// Seconds since the Unix epoch: the time unit of every stored timestamp.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }

@@ -53,6 +53,23 @@ struct ServeArgs {
     /// them are attributed to the right-most untrusted address in X-Forwarded-For.
     #[arg(long, env = "OTKLIK_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<String>,
+
+    /// Bearer token for the editors' API (/api/v1/admin/...). Unset: the admin routes answer 404.
+    #[arg(long, env = "OTKLIK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// URL that receives a JSON POST for each event (e.g. {"event": "typo.created", ...}). Unset: no webhooks.
+    #[arg(long, env = "OTKLIK_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+
+    /// Key for signing webhook bodies: X-Otklik-Signature: sha256=<hex HMAC-SHA256 of the body>.
+    #[arg(long, env = "OTKLIK_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+
+    /// Comma-separated rate limits: `off` for none, or KIND=N/PERIOD or KIND=off, e.g.
+    /// typos.reader=5/5m,typos.ip=20/5m (the defaults).
+    #[arg(long, env = "OTKLIK_RATE_LIMITS", value_delimiter = ',')]
+    rate_limits: Vec<String>,
 }
 
 #[tokio::main]
@@ -72,6 +89,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret,
         allowed_origins: args.allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
         trusted_proxies: args.trusted_proxies.into_iter().filter(|p| !p.trim().is_empty()).collect(),
+        admin_token: args.admin_token,
+        webhook_url: args.webhook_url,
+        webhook_secret: args.webhook_secret,
+        rate_limits: args.rate_limits,
     };
     let app = App::open(&settings).await?;
     let listener =

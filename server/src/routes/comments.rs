@@ -4,9 +4,9 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
-use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX, PAGE_SIZE, PAGE_SIZE_MAX, PAGE_TITLE_MAX, PAGE_URL_MAX};
+use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX};
 use otklik_api::{
-    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment, PageInfo,
+    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment,
     check_comment_text,
 };
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::client_ip::ClientIpHash;
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
+use crate::routes::{clean_line, clean_page, page_limit};
 use crate::store::{CommentError, CommentQuery, Cursor, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
@@ -47,14 +48,7 @@ async fn list(
             .find(|k| k.as_str() == s)
             .ok_or_else(|| bad("sort must be oldest, newest or popular"))?,
     };
-    let limit = match params.limit.as_deref() {
-        None | Some("") => PAGE_SIZE,
-        Some(l) => l
-            .parse()
-            .ok()
-            .filter(|n| (1..=PAGE_SIZE_MAX).contains(n))
-            .ok_or_else(|| bad("limit must be a number from 1 to 100"))?,
-    };
+    let limit = page_limit(params.limit.as_deref())?;
     let cursor = match params.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad("the cursor is not valid"))?),
@@ -79,15 +73,7 @@ async fn create(
     if author.chars().count() > AUTHOR_MAX {
         return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
     }
-    let page = body.page.unwrap_or_default();
-    let page = PageInfo {
-        url: page.url.map(|u| clean_line(&u)).filter(|u| u.starts_with("http") && u.len() <= PAGE_URL_MAX),
-        title: page
-            .title
-            .map(|t| clean_line(&t))
-            .filter(|t| !t.is_empty())
-            .map(|t| t.chars().take(PAGE_TITLE_MAX).collect()),
-    };
+    let page = clean_page(body.page);
     let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page };
     let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
     Ok((StatusCode::CREATED, JsonBody(comment)))
@@ -155,11 +141,6 @@ fn checked_text(text: &str) -> Result<String, AppError> {
     })?;
     // Keep line breaks (readers use them); drop other control characters, which only ever hide things.
     Ok(text.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>().replace("\r\n", "\n"))
-}
-
-/// One line of plain text: control characters removed, white space collapsed.
-fn clean_line(raw: &str) -> String {
-    raw.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 fn invalid_body(message: String) -> AppError {

@@ -5,6 +5,7 @@ mod counts;
 mod health;
 mod pages;
 mod reactions;
+mod typos;
 
 pub use pages::DEMO_ARTICLE;
 
@@ -17,6 +18,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::error::AppError;
+use otklik_api::ErrorCode;
+use otklik_api::PageInfo;
+use otklik_api::limits::{PAGE_SIZE, PAGE_SIZE_MAX, PAGE_TITLE_MAX, PAGE_URL_MAX};
 
 /// The whole application: API under `/api/v1`, health, widget assets and the demo article.
 pub fn router(state: AppState) -> Router {
@@ -24,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reactions::router())
         .merge(comments::router())
         .merge(counts::router())
+        .merge(typos::router())
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async { AppError::method_not_allowed() });
     if !state.allowed_origins.is_empty() {
@@ -48,4 +53,37 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::POST, Method::PATCH])
         .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-otklik-reader")])
         .max_age(Duration::from_secs(86_400))
+}
+
+/// One line of plain text: control characters removed, white space collapsed.
+fn clean_line(raw: &str) -> String {
+    raw.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Text with control characters removed, line breaks and other white space kept.
+fn without_controls(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control() || c.is_whitespace()).collect()
+}
+
+/// What a page says about itself, kept only if it looks like a page URL and a title.
+fn clean_page(page: Option<PageInfo>) -> PageInfo {
+    let page = page.unwrap_or_default();
+    PageInfo {
+        url: page.url.map(|u| clean_line(&u)).filter(|u| u.starts_with("http") && u.len() <= PAGE_URL_MAX),
+        title: page
+            .title
+            .map(|t| clean_line(&t))
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(PAGE_TITLE_MAX).collect()),
+    }
+}
+
+/// The `limit` query parameter of a paged list: the default page size when absent.
+fn page_limit(raw: Option<&str>) -> Result<usize, AppError> {
+    match raw {
+        None | Some("") => Ok(PAGE_SIZE),
+        Some(l) => l.parse().ok().filter(|n| (1..=PAGE_SIZE_MAX).contains(n)).ok_or_else(|| {
+            AppError::bad_request(ErrorCode::InvalidQuery, format!("limit must be a number from 1 to {PAGE_SIZE_MAX}"))
+        }),
+    }
 }

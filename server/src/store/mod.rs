@@ -11,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use otklik_api::{
     ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, PageInfo, ReactionKind, ReactionsView,
+    TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
 };
 
 use crate::reader::ReaderHash;
@@ -73,6 +74,24 @@ pub trait Store: Send + Sync + 'static {
         reader: ReaderHash,
         like: bool,
     ) -> anyhow::Result<Result<LikeView, CommentError>>;
+
+    /// Stores a typo report, or merges it into the open report of the same fragment in the same context.
+    async fn report_typo(&self, report: NewTypoCmd) -> anyhow::Result<TypoReceipt>;
+
+    /// A page of typo reports for the editors, newest first.
+    async fn typos(&self, query: &TypoQuery) -> anyhow::Result<TypoList>;
+
+    /// Moves a typo report to another status.
+    async fn set_typo_status(&self, id: TypoId, status: TypoStatus) -> anyhow::Result<Result<TypoReport, TypoError>>;
+
+    /// Webhook deliveries due at `now` (unix seconds) with ids above `after`, oldest first.
+    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>>;
+
+    /// When the next webhook delivery falls due, if any waits.
+    async fn outbox_next(&self) -> anyhow::Result<Option<i64>>;
+
+    /// Records a delivery attempt: `None` = delivered (the row goes), else when to try again.
+    async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()>;
 
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
@@ -203,4 +222,59 @@ pub enum CommentError {
     NotYours,
     WindowClosed,
     BadCursor,
+}
+
+/// A typo report, validated and normalised by the route.
+#[derive(Clone, Debug)]
+pub struct NewTypoCmd {
+    pub article: ArticleId,
+    pub reader: ReaderHash,
+    pub ip: [u8; 16],
+    pub context: TypoContext,
+    pub note: Option<String>,
+    pub page: PageInfo,
+    /// Queue a `typo.created` webhook delivery if this report is new (a webhook is configured).
+    pub announce: bool,
+}
+
+/// Which typo reports to list: by status (all when `None`), older than `before`.
+#[derive(Clone, Copy, Debug)]
+pub struct TypoQuery {
+    pub status: Option<TypoStatus>,
+    pub before: Option<TypoId>,
+    pub limit: usize,
+}
+
+/// Writes to typo reports and the webhook outbox, applied by a backend's writer.
+#[derive(Clone, Debug)]
+pub enum TypoCmd {
+    Report(NewTypoCmd),
+    SetStatus { id: TypoId, status: TypoStatus },
+    Attempted { id: i64, retry_at: Option<i64> },
+}
+
+#[derive(Clone, Debug)]
+pub enum TypoOutcome {
+    Receipt(TypoReceipt),
+    Status(Result<TypoReport, TypoError>),
+    Attempted,
+}
+
+/// Refusals a status change can meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypoError {
+    NotFound,
+    /// Reopening would make two open reports of the same fragment in the same context.
+    Conflict,
+}
+
+/// A webhook delivery waiting in the outbox.
+#[derive(Clone, Debug)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub event: String,
+    /// The JSON body to POST.
+    pub payload: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
 }

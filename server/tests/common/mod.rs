@@ -66,9 +66,7 @@ pub fn settings_in(dir: &Path) -> Settings {
     Settings {
         database: dir.join("otklik.db").to_string_lossy().into_owned(),
         assets: PathBuf::from(dir).join("no-assets"),
-        secret: None,
-        allowed_origins: Vec::new(),
-        trusted_proxies: Vec::new(),
+        ..Settings::default()
     }
 }
 

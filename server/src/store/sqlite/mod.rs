@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -21,13 +21,18 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 mod comments;
+mod typos;
 
-use super::{CommentCmd, CommentError, CommentOutcome, CommentQuery, NewCommentCmd, Store};
+use super::{
+    CommentCmd, CommentError, CommentOutcome, CommentQuery, NewCommentCmd, NewTypoCmd, OutboxItem, Store, TypoCmd,
+    TypoError, TypoOutcome, TypoQuery,
+};
 use crate::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 type CommentReply = oneshot::Sender<anyhow::Result<CommentOutcome>>;
+type TypoReply = oneshot::Sender<anyhow::Result<TypoOutcome>>;
 
 /// Most writes applied in one transaction; bounds the latency a batch adds to its last member.
 const MAX_BATCH: usize = 512;
@@ -59,6 +64,7 @@ enum ReadOp {
 enum Op {
     React { article: ArticleId, reader: ReaderHash, kind: Option<ReactionKind>, reply: Reply },
     Comment(CommentCmd, CommentReply),
+    Typo(TypoCmd, TypoReply),
     Close(oneshot::Sender<()>),
 }
 
@@ -117,10 +123,6 @@ fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true)
         .pragma("temp_store", "memory"))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 #[async_trait]
@@ -240,6 +242,40 @@ impl Store for SqliteStore {
         self.comment_write(CommentCmd::Like { article, id, reader, like }).await?.into_like()
     }
 
+    async fn report_typo(&self, report: NewTypoCmd) -> anyhow::Result<otklik_api::TypoReceipt> {
+        match self.typo_write(TypoCmd::Report(report)).await? {
+            TypoOutcome::Receipt(receipt) => Ok(receipt),
+            other => Err(anyhow::anyhow!("a typo report was answered with {other:?}")),
+        }
+    }
+
+    async fn typos(&self, query: &TypoQuery) -> anyhow::Result<otklik_api::TypoList> {
+        typos::list(&self.read, query).await
+    }
+
+    async fn set_typo_status(
+        &self,
+        id: otklik_api::TypoId,
+        status: otklik_api::TypoStatus,
+    ) -> anyhow::Result<Result<otklik_api::TypoReport, TypoError>> {
+        match self.typo_write(TypoCmd::SetStatus { id, status }).await? {
+            TypoOutcome::Status(result) => Ok(result),
+            other => Err(anyhow::anyhow!("a typo status change was answered with {other:?}")),
+        }
+    }
+
+    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
+        typos::due(&self.read, now, after, limit).await
+    }
+
+    async fn outbox_next(&self) -> anyhow::Result<Option<i64>> {
+        typos::next_due(&self.read).await
+    }
+
+    async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
+        self.typo_write(TypoCmd::Attempted { id, retry_at }).await.map(drop)
+    }
+
     async fn close(&self) {
         let (done, finished) = oneshot::channel();
         if self.writer.send(Op::Close(done)).await.is_ok() {
@@ -257,6 +293,13 @@ impl SqliteStore {
     async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
+    }
+
+    /// Hands a typo or outbox write to the writer and waits for its outcome.
+    async fn typo_write(&self, cmd: TypoCmd) -> anyhow::Result<TypoOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Op::Typo(cmd, reply)).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
 }
@@ -428,22 +471,24 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
     while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
         let mut batch = Vec::with_capacity(ops.len());
         let mut comment_ops = Vec::new();
+        let mut typo_ops = Vec::new();
         for op in ops.drain(..) {
             match op {
                 Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
                 Op::Comment(cmd, reply) => comment_ops.push((cmd, reply)),
+                Op::Typo(cmd, reply) => typo_ops.push((cmd, reply)),
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
                 }
             }
         }
-        if batch.is_empty() && comment_ops.is_empty() {
+        if batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() {
             continue;
         }
         let first_id = next_comment;
-        match apply_batch(&mut conn, &batch, &comment_ops, &mut next_comment).await {
-            Ok((counts, outcomes)) => {
+        match apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut next_comment).await {
+            Ok((counts, outcomes, typo_outcomes)) => {
                 if !comment_ops.is_empty() {
                     let mut pages = pages.lock().expect("page cache lock");
                     for (cmd, _) in &comment_ops {
@@ -457,16 +502,23 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
                 for ((_, reply), outcome) in comment_ops.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
+                for ((_, reply), outcome) in typo_ops.into_iter().zip(typo_outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
             }
             Err(err) => {
                 // The transaction rolled back: the ids handed out in it are free again.
                 next_comment = first_id;
-                tracing::error!(error = %format!("{err:#}"), ops = batch.len() + comment_ops.len(), "write batch failed");
+                let ops = batch.len() + comment_ops.len() + typo_ops.len();
+                tracing::error!(error = %format!("{err:#}"), ops, "write batch failed");
                 for op in batch {
                     let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
                 }
                 for (_, reply) in comment_ops {
                     let _ = reply.send(Err(anyhow::anyhow!("storing the comment failed")));
+                }
+                for (_, reply) in typo_ops {
+                    let _ = reply.send(Err(anyhow::anyhow!("storing the typo report failed")));
                 }
             }
         }
@@ -499,24 +551,40 @@ async fn next_comment_id(conn: &mut SqliteConnection) -> i64 {
 }
 
 type CommentOp = (CommentCmd, CommentReply);
+type TypoOp = (TypoCmd, TypoReply);
+type BatchOutcome = (HashMap<String, ReactionCounts>, Vec<CommentOutcome>, Vec<TypoOutcome>);
 
-/// Applies a batch in one transaction: comment writes one by one, then all reaction writes together.
-/// Returns the new reaction counts of every article touched and each comment write's outcome.
+/// Applies a batch in one transaction: comment and typo writes one by one, then all reaction writes
+/// together. Returns the new reaction counts of every article touched and each other write's outcome.
 async fn apply_batch(
     conn: &mut SqliteConnection,
     batch: &[Pending],
     comment_ops: &[CommentOp],
+    typo_ops: &[TypoOp],
     next_comment: &mut i64,
-) -> anyhow::Result<(HashMap<String, ReactionCounts>, Vec<CommentOutcome>)> {
-    let now = unix_now();
+) -> anyhow::Result<BatchOutcome> {
+    let now = crate::unix_now();
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(comment_ops.len());
     for (cmd, _) in comment_ops {
         outcomes.push(comments::apply(&mut tx, next_comment, cmd, now).await?);
     }
+    let mut typo_outcomes = Vec::with_capacity(typo_ops.len());
+    for (cmd, _) in typo_ops {
+        typo_outcomes.push(match cmd {
+            TypoCmd::Report(report) => TypoOutcome::Receipt(typos::report(&mut tx, report, now).await?),
+            TypoCmd::SetStatus { id, status } => {
+                TypoOutcome::Status(typos::set_status(&mut tx, *id, *status, now).await?)
+            }
+            TypoCmd::Attempted { id, retry_at } => {
+                typos::attempted(&mut tx, *id, *retry_at).await?;
+                TypoOutcome::Attempted
+            }
+        });
+    }
     let counts = if batch.is_empty() { HashMap::new() } else { apply_reactions(&mut tx, batch, now).await? };
     tx.commit().await?;
-    Ok((counts, outcomes))
+    Ok((counts, outcomes, typo_outcomes))
 }
 
 /// Applies the reaction writes of a batch and returns the new counts of every article it touched.

@@ -1,0 +1,119 @@
+//! `/articles/{article}/typos` for readers, and `/admin/typos` for editors.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use axum::{Json as JsonBody, Router};
+use otklik_api::limits::{TYPO_BODY_MAX, TYPO_NOTE_MAX};
+use otklik_api::{
+    ErrorCode, InvalidTypo, NewTypo, SetTypoStatus, TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
+};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::admin::Editor;
+use crate::client_ip::ClientIpHash;
+use crate::error::AppError;
+use crate::extract::{Article, Json, Reader};
+use crate::rate_limit::LimitKind;
+use crate::routes::{clean_page, page_limit, without_controls};
+use crate::store::{NewTypoCmd, TypoError, TypoQuery};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/articles/{article}/typos", post(report))
+        .route("/admin/typos", get(list))
+        .route("/admin/typos/{id}", patch(set_status))
+        .layer(DefaultBodyLimit::max(TYPO_BODY_MAX))
+}
+
+async fn report(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
+    Json(body): Json<NewTypo>,
+) -> Result<(StatusCode, JsonBody<TypoReceipt>), AppError> {
+    let [before, fragment, after] = [&body.before, &body.fragment, &body.after].map(|s| without_controls(s));
+    let context = TypoContext::new(&before, &fragment, &after).map_err(|e| {
+        AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidTypo,
+            match e {
+                InvalidTypo::Empty => "the fragment is empty".to_owned(),
+                InvalidTypo::TooLong => format!(
+                    "the fragment may be at most {} characters: select just the mistake",
+                    otklik_api::limits::TYPO_FRAGMENT_MAX
+                ),
+            },
+        )
+    })?;
+    let note = body.note.as_deref().map(without_controls).map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > TYPO_NOTE_MAX) {
+        return Err(AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidTypo,
+            format!("the note may be at most {TYPO_NOTE_MAX} characters"),
+        ));
+    }
+    // Counted only for reports that could be stored: a reader fixing a bad request is not penalised.
+    for (kind, key) in [(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)] {
+        state.limits.check(kind, key).map_err(|retry_after| AppError::RateLimited {
+            retry_after,
+            message: "too many typo reports in a short time; please try again later".to_owned(),
+        })?;
+    }
+    let page = clean_page(body.page);
+    let announce = state.webhook.is_some();
+    let cmd = NewTypoCmd { article, reader, ip, context, note, page, announce };
+    let receipt = state.store.report_typo(cmd).await?;
+    if let (Some(hook), false) = (&state.webhook, receipt.merged) {
+        hook.wake();
+    }
+    let status = if receipt.merged { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, JsonBody(receipt)))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+async fn list(
+    _: Editor,
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<JsonBody<TypoList>, AppError> {
+    let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
+    let status = match params.status.as_deref() {
+        None | Some("" | "all") => None,
+        Some(s) => Some(TypoStatus::parse(s).ok_or_else(|| bad("status must be new, fixed, rejected or all"))?),
+    };
+    let limit = page_limit(params.limit.as_deref())?;
+    let before = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(TypoId(c.parse().map_err(|_| bad("the cursor is not valid"))?)),
+    };
+    Ok(JsonBody(state.store.typos(&TypoQuery { status, before, limit }).await?))
+}
+
+async fn set_status(
+    _: Editor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<SetTypoStatus>,
+) -> Result<JsonBody<TypoReport>, AppError> {
+    let not_found = || AppError::client(StatusCode::NOT_FOUND, ErrorCode::TypoNotFound, "there is no such typo report");
+    let id = id.parse().map(TypoId).map_err(|_| not_found())?;
+    match state.store.set_typo_status(id, body.status).await? {
+        Ok(report) => Ok(JsonBody(report)),
+        Err(TypoError::NotFound) => Err(not_found()),
+        Err(TypoError::Conflict) => Err(AppError::client(
+            StatusCode::CONFLICT,
+            ErrorCode::InvalidTypo,
+            "another open report covers the same fragment; close that one instead",
+        )),
+    }
+}

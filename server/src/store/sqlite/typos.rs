@@ -1,0 +1,165 @@
+//! Typo report and webhook outbox SQL for SQLite: the writes the writer applies and the editors' reads.
+
+use anyhow::Context as _;
+use otklik_api::{PageInfo, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::store::{NewTypoCmd, OutboxItem, TypoError, TypoQuery};
+
+/// Most notes kept on one report; later merged reports still count, their notes are dropped.
+const NOTES_MAX: i64 = 20;
+
+/// Stores a report, or merges it into the open report of the same fragment in the same context. A new
+/// report that is to be announced gets its webhook delivery queued in the same transaction.
+pub async fn report(conn: &mut SqliteConnection, cmd: &NewTypoCmd, now: i64) -> anyhow::Result<TypoReceipt> {
+    let (id, reports): (i64, i64) = sqlx::query_as(
+        "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                          title = coalesce(articles.title, excluded.title);
+         INSERT INTO typos (article_id, fragment, before, after, notes, reader, ip_hash, created_at, updated_at)
+           VALUES ((SELECT id FROM articles WHERE key = ?1), ?5, ?6, ?7,
+                   CASE WHEN ?8 IS NULL THEN '[]' ELSE json_array(?8) END, ?9, ?10, ?4, ?4)
+           ON CONFLICT (article_id, fragment, before, after) WHERE status = 'new'
+           DO UPDATE SET reports = reports + 1, updated_at = excluded.updated_at,
+                         notes = CASE WHEN ?8 IS NULL OR json_array_length(notes) >= ?11 THEN notes
+                                      ELSE json_insert(notes, '$[#]', ?8) END
+           RETURNING id, reports",
+    )
+    .bind(cmd.article.as_str())
+    .bind(cmd.page.url.as_deref())
+    .bind(cmd.page.title.as_deref())
+    .bind(now)
+    .bind(&cmd.context.fragment)
+    .bind(&cmd.context.before)
+    .bind(&cmd.context.after)
+    .bind(cmd.note.as_deref())
+    .bind(&cmd.reader.0[..])
+    .bind(&cmd.ip[..])
+    .bind(NOTES_MAX)
+    .fetch_one(&mut *conn)
+    .await?;
+    let merged = reports > 1;
+    if cmd.announce && !merged {
+        let report = by_id(&mut *conn, id).await?.context("the report just stored")?;
+        let payload = serde_json::json!({
+            "event": "typo.created",
+            "typo": report,
+            "article": { "id": report.article, "url": report.page.url, "title": report.page.title },
+        });
+        sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES (?1, ?2, ?3, ?3)")
+            .bind("typo.created")
+            .bind(payload.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(TypoReceipt { id: TypoId(id), reports: reports.max(1) as u64, merged })
+}
+
+/// Columns of a report with its article, in [`RawReport`] order.
+const REPORT_COLUMNS: &str = "t.id, a.key, t.fragment, t.before, t.after, t.notes, t.status, t.reports, t.created_at,
+                              t.updated_at, a.url, a.title FROM typos t JOIN articles a ON a.id = t.article_id";
+
+type RawReport = (i64, String, String, String, String, String, String, i64, i64, i64, Option<String>, Option<String>);
+
+fn decode(raw: RawReport) -> anyhow::Result<TypoReport> {
+    let (id, article, fragment, before, after, notes, status, reports, created, updated, url, title) = raw;
+    Ok(TypoReport {
+        id: TypoId(id),
+        article,
+        fragment,
+        before,
+        after,
+        notes: serde_json::from_str(&notes).context("stored typo notes")?,
+        status: TypoStatus::parse(&status).with_context(|| format!("stored typo status {status}"))?,
+        reports: reports.max(1) as u64,
+        created,
+        updated,
+        page: PageInfo { url, title },
+    })
+}
+
+async fn by_id(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<TypoReport>> {
+    let row: Option<RawReport> =
+        sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} WHERE t.id = ?1")).bind(id).fetch_optional(&mut *conn).await?;
+    row.map(decode).transpose()
+}
+
+/// Moves a report to `status` (a no-op when it is there already).
+pub async fn set_status(
+    conn: &mut SqliteConnection,
+    id: TypoId,
+    status: TypoStatus,
+    now: i64,
+) -> anyhow::Result<Result<TypoReport, TypoError>> {
+    let changed = sqlx::query("UPDATE typos SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status <> ?2")
+        .bind(id.0)
+        .bind(status.as_str())
+        .bind(now)
+        .execute(&mut *conn)
+        .await;
+    match changed {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(Err(TypoError::Conflict)),
+        other => other?,
+    };
+    Ok(by_id(conn, id.0).await?.ok_or(TypoError::NotFound))
+}
+
+/// A page of reports, newest first.
+pub async fn list(pool: &SqlitePool, query: &TypoQuery) -> anyhow::Result<TypoList> {
+    let rows: Vec<RawReport> = sqlx::query_as(&format!(
+        "SELECT {REPORT_COLUMNS} WHERE (?1 IS NULL OR t.status = ?1) AND t.id < ?2 ORDER BY t.id DESC LIMIT ?3"
+    ))
+    .bind(query.status.map(TypoStatus::as_str))
+    .bind(query.before.map_or(i64::MAX, |id| id.0))
+    .bind(query.limit as i64 + 1)
+    .fetch_all(pool)
+    .await?;
+    let mut typos = rows.into_iter().map(decode).collect::<anyhow::Result<Vec<_>>>()?;
+    let next = if typos.len() > query.limit {
+        typos.truncate(query.limit);
+        typos.last().map(|t| t.id.to_string())
+    } else {
+        None
+    };
+    Ok(TypoList { typos, next })
+}
+
+/// Deliveries due at `now` with ids above `after`, oldest first.
+pub async fn due(pool: &SqlitePool, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, event, payload, attempts FROM outbox WHERE next_attempt <= ?1 AND id > ?3 ORDER BY id LIMIT ?2",
+    )
+    .bind(now)
+    .bind(limit as i64)
+    .bind(after)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, event, payload, attempts)| OutboxItem { id, event, payload, attempts: attempts.max(0) as u32 })
+        .collect())
+}
+
+/// When the next delivery falls due, if any is waiting.
+pub async fn next_due(pool: &SqlitePool) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT min(next_attempt) FROM outbox WHERE next_attempt < ?1")
+        .bind(i64::MAX)
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Records a delivery attempt: delivered rows go; failed ones wait until `retry_at` (`i64::MAX`: never).
+pub async fn attempted(conn: &mut SqliteConnection, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
+    match retry_at {
+        None => sqlx::query("DELETE FROM outbox WHERE id = ?1").bind(id).execute(&mut *conn).await?,
+        Some(at) => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(())
+}
