@@ -18,6 +18,10 @@ step "rustfmt and clippy"
 if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then echo "present"
 else rustup component add rustfmt clippy; fi
 
+step "rust-src (the shipped widget rebuilds the standard library for size)"
+if [ -f "$(rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.lock" ]; then echo "present"
+else rustup component add rust-src; fi
+
 step "Chromium and ChromeDriver (Debian packages)"
 if have chromium && have chromedriver; then chromium --version 2>/dev/null | head -1
 else

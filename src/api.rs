@@ -3,7 +3,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use otklik_api::{
     API_PREFIX, ArticleId, Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorBody, ErrorCode, LikeView,
-    NewComment, READER_HEADER, ReactionKind, ReactionsView, SetReaction,
+    NewComment, NewTypo, READER_HEADER, ReactionKind, ReactionsView, SetReaction, TypoReceipt,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -102,6 +102,10 @@ impl Api {
     pub async fn like_comment(&self, article: &ArticleId, id: CommentId, like: bool) -> Result<LikeView, ApiError> {
         let url = self.comments_url(article, &format!("/{id}/like"));
         self.send(if like { Request::put(&url) } else { Request::delete(&url) }).await
+    }
+
+    pub async fn report_typo(&self, article: &ArticleId, typo: &NewTypo) -> Result<TypoReceipt, ApiError> {
+        self.send_json(Request::post(&format!("{}/articles/{article}/typos", self.base)), typo).await
     }
 
     fn comments_url(&self, article: &ArticleId, rest: &str) -> String {

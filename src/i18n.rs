@@ -85,6 +85,18 @@ pub struct Texts {
     pub text_too_long: &'static str,
     pub too_late: &'static str,
     pub action_failed: &'static str,
+    pub rate_limited: &'static str,
+    /// Followed by the key combination.
+    pub typo_hint: &'static str,
+    pub typo_hint_touch: &'static str,
+    pub typo_title: &'static str,
+    pub typo_note: &'static str,
+    pub typo_sent: &'static str,
+    pub typo_too_long: &'static str,
+    pub typo_none: &'static str,
+    pub close: &'static str,
+    pub send: &'static str,
+    pub sending: &'static str,
 }
 
 static RU: Texts = Texts {
@@ -129,6 +141,17 @@ static RU: Texts = Texts {
     text_too_long: "Комментарий слишком длинный: сократите его до 4000 знаков.",
     too_late: "Изменить или удалить комментарий можно только в первые 15 минут.",
     action_failed: "Не получилось. Попробуйте ещё раз.",
+    rate_limited: "Слишком много отправок подряд. Текст сохранён — попробуйте через несколько минут.",
+    typo_hint: "Заметили опечатку? Выделите её и нажмите",
+    typo_hint_touch: "Заметили опечатку? Выделите её и нажмите появившуюся кнопку «Сообщить об опечатке».",
+    typo_title: "Сообщить об опечатке",
+    typo_note: "Как правильно или ваш комментарий (необязательно)",
+    typo_sent: "Спасибо! Сообщение получено, редакция всё проверит.",
+    typo_too_long: "Выделен слишком длинный фрагмент. Выделите только слово или фразу с ошибкой — до 250 знаков.",
+    typo_none: "Выделите в тексте статьи слово или фразу с ошибкой и нажмите Ctrl+Enter — откроется это окно.",
+    close: "Закрыть",
+    send: "Отправить",
+    sending: "Отправляем…",
 };
 
 static EN: Texts = Texts {
@@ -173,6 +196,17 @@ static EN: Texts = Texts {
     text_too_long: "The comment is too long: shorten it to 4,000 characters.",
     too_late: "Comments can be edited or deleted only in the first 15 minutes.",
     action_failed: "That did not work. Please try again.",
+    rate_limited: "Too many in a row. Your text is kept: please try again in a few minutes.",
+    typo_hint: "Spotted a typo? Select it and press",
+    typo_hint_touch: "Spotted a typo? Select it, then tap the “Report a typo” button that appears.",
+    typo_title: "Report a typo",
+    typo_note: "The correct version, or a comment (optional)",
+    typo_sent: "Thank you! Your report is in, and the editors will look at it.",
+    typo_too_long: "That selection is too long. Select just the word or phrase with the mistake (up to 250 characters).",
+    typo_none: "Select the word or phrase with the mistake in the article and press Ctrl+Enter to open this window.",
+    close: "Close",
+    send: "Send",
+    sending: "Sending…",
 };
 
 impl Texts {

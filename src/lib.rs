@@ -10,6 +10,7 @@ mod json;
 mod linkify;
 mod reader;
 mod storage;
+mod typo;
 
 use otklik_api::ArticleId;
 use wasm_bindgen::prelude::*;
@@ -27,6 +28,9 @@ pub struct Config {
     pub article: ArticleId,
     pub lang: Lang,
     pub origin: String,
+    pub host: HtmlElement,
+    /// `data-otklik-typo-scope`: a CSS selector for the text whose typos this widget takes.
+    pub typo_scope: Option<String>,
 }
 
 /// Mounts a widget into each `[data-otklik-article]` element on the page that has none yet.
@@ -59,7 +63,14 @@ pub fn mount(host: &HtmlElement, origin: &str) {
             return;
         }
     };
-    let config = Config { article, lang: Lang::for_host(host), origin: origin.trim_end_matches('/').to_owned() };
+    let typo_scope = host.get_attribute("data-otklik-typo-scope").filter(|s| !s.trim().is_empty());
+    let config = Config {
+        article,
+        lang: Lang::for_host(host),
+        origin: origin.trim_end_matches('/').to_owned(),
+        host: host.clone(),
+        typo_scope,
+    };
     let Ok(shadow) = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) else {
         return;
     };

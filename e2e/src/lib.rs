@@ -53,6 +53,13 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    /// A GET of the editors' API with the admin token, decoded as JSON.
+    pub async fn admin_get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let response = reqwest::Client::new().get(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await?;
+        anyhow::ensure!(response.status().is_success(), "GET {path}: {}", response.status());
+        Ok(response.json().await?)
+    }
 }
 
 /// ChromeDriver (from `$CHROMEDRIVER`, default `/usr/bin/chromedriver`) and a headless Chromium session.
@@ -119,6 +126,46 @@ impl Browser {
     pub async fn in_widget(&self, host_css: &str, css: &str) -> anyhow::Result<Element> {
         let host = self.client.find(Locator::Css(host_css)).await?;
         Ok(host.shadow_root().await?.find(Locator::Css(css)).await?)
+    }
+
+    /// Presses Ctrl+Enter as a person would: real key events through WebDriver, sent to whatever has focus.
+    pub async fn ctrl_enter(&self) -> anyhow::Result<()> {
+        use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let (ctrl, enter): (char, char) = (Key::Control.into(), Key::Enter.into());
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: ctrl })
+            .then(KeyAction::Down { value: enter })
+            .then(KeyAction::Up { value: enter })
+            .then(KeyAction::Up { value: ctrl });
+        self.client.perform_actions(keys).await?;
+        Ok(())
+    }
+
+    /// Selects the first occurrence of `word` in the page's `<article>`, as a reader's drag would.
+    pub async fn select_in_article(&self, word: &str) -> anyhow::Result<()> {
+        let found = self
+            .client
+            .execute(
+                "const word = arguments[0];
+                 const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+                 for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                   const at = node.data.indexOf(word);
+                   if (at < 0) continue;
+                   const range = document.createRange();
+                   range.setStart(node, at);
+                   range.setEnd(node, at + word.length);
+                   const selection = getSelection();
+                   selection.removeAllRanges();
+                   selection.addRange(range);
+                   return true;
+                 }
+                 return false;",
+                vec![serde_json::Value::from(word)],
+            )
+            .await?;
+        anyhow::ensure!(found == serde_json::Value::Bool(true), "`{word}` is not in the article");
+        Ok(())
     }
 
     /// Polls `check` until it yields `Some`, or fails after 10 s saying what was awaited.

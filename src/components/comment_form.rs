@@ -128,7 +128,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
 }
 
 /// What the page says about itself: its canonical URL and title.
-fn page_info() -> PageInfo {
+pub fn page_info() -> PageInfo {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return PageInfo::default() };
     let canonical = doc.query_selector("link[rel=canonical]").ok().flatten().and_then(|l| l.get_attribute("href"));
     let url = canonical
@@ -137,12 +137,13 @@ fn page_info() -> PageInfo {
     PageInfo { url, title: Some(doc.title()).filter(|t| !t.is_empty()) }
 }
 
-/// The reader-facing reason a send failed; the text itself always stays in the form.
+/// The reader-facing reason a send failed (a comment or a typo report); the text itself always stays.
 pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
     match (error, error.code()) {
         (ApiError::Network, _) => texts.post_offline,
         (_, Some(ErrorCode::InvalidText)) => texts.text_too_long,
         (_, Some(ErrorCode::EditWindowClosed)) => texts.too_late,
+        (_, Some(ErrorCode::RateLimited)) => texts.rate_limited,
         (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,
         _ => texts.post_refused,
     }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::comment_thread::CommentThread;
 use super::reaction_bar::ReactionBar;
+use super::typo_reporter::TypoReporter;
 use crate::Config;
 use crate::api::Api;
 use crate::reader::reader_token;
@@ -13,6 +14,7 @@ pub fn Widget(config: Config) -> impl IntoView {
     let api = Api::new(&config.origin, reader_token());
     view! {
         <section class="otk" lang=config.lang.tag()>
+            <TypoReporter api=api.clone() article=config.article.clone() lang=config.lang host=config.host scope=config.typo_scope />
             <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang />
             <CommentThread api article=config.article lang=config.lang />
         </section>

@@ -1,0 +1,174 @@
+//! `TypoReporter`: the "spotted a typo?" hint, the report dialog, and on touch screens the button that
+//! appears next to a selection. The page-wide listening is in `crate::typo`.
+//!
+//! The dialog is a native `<dialog>` opened with `showModal()`: the browser makes the rest of the page
+//! inert (so focus stays inside), closes it on Esc and puts it in the top layer, at no cost in code. The
+//! state reuses the signal types the other components already have: each new type adds generic code.
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use otklik_api::limits::TYPO_NOTE_MAX;
+use otklik_api::{ArticleId, NewTypo};
+use web_sys::HtmlElement;
+
+use super::comment_form::{failure, page_info};
+use crate::api::Api;
+use crate::i18n::Lang;
+use crate::typo::{self, Capture};
+
+#[component]
+pub fn TypoReporter(
+    api: Api,
+    article: ArticleId,
+    lang: Lang,
+    host: HtmlElement,
+    scope: Option<String>,
+) -> impl IntoView {
+    let texts = lang.texts();
+    let dialog = NodeRef::<html::Dialog>::new();
+    let [before, fragment, after, note] = [(); 4].map(|()| RwSignal::new(String::new()));
+    // The fragment and the note field are shown (else only a message).
+    let form = RwSignal::new(false);
+    let sending = RwSignal::new(false);
+    // Progress, thanks, or why the report cannot be or was not sent.
+    let message = RwSignal::new(None::<&'static str>);
+    // Touch screens: the report button's position, empty when hidden.
+    let touch_at = RwSignal::new(String::new());
+
+    let open = move |capture: Capture| {
+        typo::remember_focus();
+        touch_at.set(String::new());
+        message.set(None);
+        form.set(false);
+        match capture {
+            Capture::Report(context) => {
+                // A note typed for this very fragment (say, before a failed send) is kept.
+                if fragment.get_untracked() != context.fragment || before.get_untracked() != context.before {
+                    note.set(String::new());
+                }
+                before.set(context.before);
+                fragment.set(context.fragment);
+                after.set(context.after);
+                form.set(true);
+            }
+            Capture::TooLong => message.set(Some(texts.typo_too_long)),
+            Capture::Nothing => message.set(Some(texts.typo_none)),
+        }
+        if let Some(d) = dialog.get_untracked().filter(|d| !d.open()) {
+            let _ = d.show_modal();
+        }
+    };
+    typo::register(host, scope, open, move |at| touch_at.set(at));
+
+    let send = move || {
+        if sending.get_untracked() || !form.get_untracked() {
+            return;
+        }
+        let typo = NewTypo {
+            fragment: fragment.get_untracked(),
+            before: before.get_untracked(),
+            after: after.get_untracked(),
+            note: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
+            page: Some(page_info()),
+        };
+        let (api, article) = (api.clone(), article.clone());
+        sending.set(true);
+        message.set(Some(texts.sending));
+        spawn_local(async move {
+            match api.report_typo(&article, &typo).await {
+                Ok(_) => {
+                    note.set(String::new());
+                    form.set(false);
+                    message.set(Some(texts.typo_sent));
+                }
+                Err(e) => message.set(Some(failure(texts, &e))),
+            }
+            sending.set(false);
+        });
+    };
+    let on_key = {
+        let send = send.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                ev.prevent_default();
+                send();
+            }
+        }
+    };
+    let (hint, keys) = if typo::touch_screen() {
+        (texts.typo_hint_touch, "")
+    } else if window().navigator().user_agent().is_ok_and(|ua| ua.as_bytes().windows(3).any(|w| w == b"Mac")) {
+        (texts.typo_hint, "⌘+Enter")
+    } else {
+        (texts.typo_hint, "Ctrl+Enter")
+    };
+
+    view! {
+        <p class="otk-note otk-typo-hint">{hint}" "<kbd hidden=keys.is_empty()>{keys}</kbd></p>
+        <button
+            type="button"
+            class="otk-button otk-primary otk-typo-touch"
+            hidden=move || touch_at.with(String::is_empty)
+            style=move || touch_at.get()
+            on:click=move |_| open(typo::touched())
+        >
+            {texts.typo_title}
+        </button>
+        <dialog class="otk-dialog" aria-labelledby="otk-typo-title" node_ref=dialog on:close=|_| typo::restore_focus()>
+            <form class="otk-form" novalidate on:submit={
+                let send = send.clone();
+                move |ev| {
+                    ev.prevent_default();
+                    send();
+                }
+            }>
+                <h2 class="otk-heading" id="otk-typo-title">{texts.typo_title}</h2>
+                <div class="otk-form" hidden=move || !form.get()>
+                    <blockquote class="otk-quote">
+                        {move || before.get()}<mark>{move || fragment.get()}</mark>{move || after.get()}
+                    </blockquote>
+                    <label class="otk-field">
+                        {texts.typo_note}
+                        <textarea
+                            rows="2"
+                            maxlength=TYPO_NOTE_MAX
+                            prop:value=move || note.get()
+                            on:input=move |ev| note.set(event_target_value(&ev))
+                            on:keydown=on_key
+                        ></textarea>
+                    </label>
+                </div>
+                <p
+                    class="otk-typo-msg"
+                    class:otk-error=move || form.get() && !sending.get() && message.with(Option::is_some)
+                    role="status"
+                >
+                    {move || message.get()}
+                </p>
+                <div class="otk-form-foot">
+                    <span class="otk-hint" hidden=move || !form.get()>{texts.send_hint}</span>
+                    <button
+                        type="button"
+                        class="otk-button"
+                        on:click=move |_| {
+                            if let Some(d) = dialog.get_untracked() {
+                                d.close();
+                            }
+                        }
+                    >
+                        {texts.close}
+                    </button>
+                    <button
+                        type="submit"
+                        class="otk-button otk-primary"
+                        hidden=move || !form.get()
+                        disabled=move || sending.get()
+                    >
+                        {texts.send}
+                    </button>
+                </div>
+            </form>
+        </dialog>
+    }
+}
