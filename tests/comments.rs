@@ -36,7 +36,7 @@ fn shown(host: &HtmlElement) -> Vec<(String, String)> {
 
 /// Types `text` into the `index`-th comment box as a person would (value, then an input event).
 fn type_into(host: &HtmlElement, index: u32, text: &str) -> HtmlTextAreaElement {
-    let boxes = host.shadow_root().unwrap().query_selector_all("textarea").unwrap();
+    let boxes = host.shadow_root().unwrap().query_selector_all(".otk-comments textarea").unwrap();
     let area: HtmlTextAreaElement = boxes.item(index).expect("a comment box").unchecked_into();
     area.set_value(text);
     let init = EventInit::new();
@@ -76,7 +76,7 @@ async fn an_empty_thread_invites_the_first_comment_in_both_languages() {
     until("the empty states", || shown_empty(&ru) && shown_empty(&en)).await;
     assert!(text_of(&ru, ".otk-empty").contains("Комментариев пока нет"));
     assert!(text_of(&en, ".otk-empty").contains("No comments yet"));
-    assert_eq!(text_of(&ru, ".otk-heading"), "Комментарии");
+    assert_eq!(text_of(&ru, ".otk-comments .otk-heading"), "Комментарии");
     assert!(text_of(&en, ".otk-empty").contains("Start the discussion"));
 }
 
@@ -86,22 +86,25 @@ async fn posting_and_replying_appear_in_place() {
     until("the thread to load", || loaded(&host)).await;
 
     type_into(&host, 0, "Первый комментарий\nсо второй строкой");
-    click(&host, ".otk-form button[type=submit]");
+    click(&host, ".otk-comments .otk-form button[type=submit]");
     until("the new comment", || shown(&host).len() == 1).await;
     assert_eq!(shown(&host)[0], ("Первый комментарий\nсо второй строкой".to_owned(), "0".to_owned()));
-    assert_eq!(text_of(&host, ".otk-heading"), "1 комментарий");
+    assert_eq!(text_of(&host, ".otk-comments .otk-heading"), "1 комментарий");
     assert!(find(&host, ".otk-empty").unwrap().has_attribute("hidden"), "the empty state goes away");
-    let top_box: HtmlTextAreaElement = find(&host, "textarea").unwrap().unchecked_into();
+    let top_box: HtmlTextAreaElement = find(&host, ".otk-comments textarea").unwrap().unchecked_into();
     assert_eq!(top_box.value(), "", "the form is cleared after a successful send");
 
     // Reply: opens a form under the comment; Ctrl+Enter in it sends.
     click(&host, ".otk-comment .otk-actions button[aria-expanded]");
-    until("the reply form", || host.shadow_root().unwrap().query_selector_all("textarea").unwrap().length() == 2).await;
+    until("the reply form", || {
+        host.shadow_root().unwrap().query_selector_all(".otk-comments textarea").unwrap().length() == 2
+    })
+    .await;
     let reply_box = type_into(&host, 1, "Ответ");
     ctrl_enter(&reply_box);
     until("the reply", || shown(&host).len() == 2).await;
     assert_eq!(shown(&host)[1], ("Ответ".to_owned(), "1".to_owned()));
-    assert_eq!(text_of(&host, ".otk-heading"), "2 комментария");
+    assert_eq!(text_of(&host, ".otk-comments .otk-heading"), "2 комментария");
 
     // A fresh widget, as after a reload, shows both from the server.
     let again = mounted(&host.get_attribute("data-otklik-article").unwrap(), "ru");
@@ -117,9 +120,10 @@ async fn a_failed_send_keeps_the_text_and_the_draft_survives_a_reload() {
 
     let network = Network::writes_fail();
     type_into(&host, 0, "Do not lose me");
-    click(&host, ".otk-form button[type=submit]");
-    until("the failure message", || text_of(&host, ".otk-form [role=alert]").contains("No connection")).await;
-    let area: HtmlTextAreaElement = find(&host, "textarea").unwrap().unchecked_into();
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the failure message", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("No connection"))
+        .await;
+    let area: HtmlTextAreaElement = find(&host, ".otk-comments textarea").unwrap().unchecked_into();
     assert_eq!(area.value(), "Do not lose me");
     assert!(shown(&host).is_empty());
 
@@ -132,13 +136,14 @@ async fn a_failed_send_keeps_the_text_and_the_draft_survives_a_reload() {
         .unwrap();
     assert_eq!(stored.as_deref(), Some("Do not lose me"), "the draft is in localStorage");
     let reloaded = mounted(&id, "en");
-    let restored = || find(&reloaded, "textarea").map(|t| t.unchecked_into::<HtmlTextAreaElement>().value());
+    let restored =
+        || find(&reloaded, ".otk-comments textarea").map(|t| t.unchecked_into::<HtmlTextAreaElement>().value());
     until("the draft to come back from localStorage", || restored().as_deref() == Some("Do not lose me")).await;
 
     network.restore();
-    click(&reloaded, ".otk-form button[type=submit]");
+    click(&reloaded, ".otk-comments .otk-form button[type=submit]");
     until("the retried send", || shown(&reloaded).len() == 1).await;
-    let after: HtmlTextAreaElement = find(&reloaded, "textarea").unwrap().unchecked_into();
+    let after: HtmlTextAreaElement = find(&reloaded, ".otk-comments textarea").unwrap().unchecked_into();
     assert_eq!(after.value(), "");
 }
 
@@ -147,12 +152,15 @@ async fn empty_and_overlong_texts_are_refused_before_sending() {
     let host = mounted(&article("limits"), "en");
     until("the thread to load", || loaded(&host)).await;
     type_into(&host, 0, "   ");
-    click(&host, ".otk-form button[type=submit]");
-    until("the empty-text message", || text_of(&host, ".otk-form [role=alert]").contains("Write something")).await;
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the empty-text message", || {
+        text_of(&host, ".otk-comments .otk-form [role=alert]").contains("Write something")
+    })
+    .await;
     type_into(&host, 0, &"x".repeat(4_001));
     until("the counter to show the excess", || text_of(&host, ".otk-counter") == "-1").await;
-    click(&host, ".otk-form button[type=submit]");
-    until("the too-long message", || text_of(&host, ".otk-form [role=alert]").contains("too long")).await;
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the too-long message", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("too long")).await;
     sleep(200).await;
     assert!(shown(&host).is_empty());
 }

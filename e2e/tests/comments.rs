@@ -15,7 +15,7 @@ async fn texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
 }
 
 async fn heading(browser: &Browser) -> anyhow::Result<String> {
-    Ok(browser.in_widget(HOST, ".otk-heading").await?.text().await?)
+    Ok(browser.in_widget(HOST, ".otk-comments .otk-heading").await?.text().await?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,11 +32,11 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
             .await?;
         assert!(empty.contains("Комментариев пока нет"), "{empty}");
 
-        let name = browser.in_widget(HOST, ".otk-form input").await?;
+        let name = browser.in_widget(HOST, ".otk-comments .otk-form input").await?;
         name.send_keys("Вера").await?;
-        let text = browser.in_widget(HOST, ".otk-form textarea").await?;
+        let text = browser.in_widget(HOST, ".otk-comments .otk-form textarea").await?;
         text.send_keys("Когда появится расписание?").await?;
-        browser.in_widget(HOST, ".otk-form button[type=submit]").await?.click().await?;
+        browser.in_widget(HOST, ".otk-comments .otk-form button[type=submit]").await?.click().await?;
         browser.until("the comment", || async { Ok((texts(browser).await?.len() == 1).then_some(())) }).await?;
         assert_eq!(heading(browser).await?, "1 комментарий");
 

@@ -5,5 +5,6 @@ pub mod comment_item;
 pub mod comment_thread;
 pub mod reaction_bar;
 pub mod reaction_button;
+pub mod typo_hint;
 pub mod typo_reporter;
 pub mod widget;

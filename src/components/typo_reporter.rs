@@ -1,5 +1,5 @@
-//! `TypoReporter`: the "spotted a typo?" hint, the report dialog, and on touch screens the button that
-//! appears next to a selection. The page-wide listening is in `crate::typo`.
+//! `TypoReporter`: the report dialog, and on touch screens the button that appears next to a selection.
+//! The page-wide listening is in `crate::typo`; the hint that tells readers about it is `TypoHint`.
 //!
 //! The dialog is a native `<dialog>` opened with `showModal()`: the browser makes the rest of the page
 //! inert (so focus stays inside), closes it on Esc and puts it in the top layer, at no cost in code. The
@@ -96,16 +96,8 @@ pub fn TypoReporter(
             }
         }
     };
-    let (hint, keys) = if typo::touch_screen() {
-        (texts.typo_hint_touch, "")
-    } else if window().navigator().user_agent().is_ok_and(|ua| ua.as_bytes().windows(3).any(|w| w == b"Mac")) {
-        (texts.typo_hint, "⌘+Enter")
-    } else {
-        (texts.typo_hint, "Ctrl+Enter")
-    };
 
     view! {
-        <p class="otk-note otk-typo-hint">{hint}" "<kbd hidden=keys.is_empty()>{keys}</kbd></p>
         <button
             type="button"
             class="otk-button otk-primary otk-typo-touch"
@@ -124,7 +116,7 @@ pub fn TypoReporter(
                 }
             }>
                 <h2 class="otk-heading" id="otk-typo-title">{texts.typo_title}</h2>
-                <div class="otk-form" hidden=move || !form.get()>
+                <div class="otk-form otk-typo-form" hidden=move || !form.get()>
                     <blockquote class="otk-quote">
                         {move || before.get()}<mark>{move || fragment.get()}</mark>{move || after.get()}
                     </blockquote>

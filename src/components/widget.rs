@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::comment_thread::CommentThread;
 use super::reaction_bar::ReactionBar;
+use super::typo_hint::TypoHint;
 use super::typo_reporter::TypoReporter;
 use crate::Config;
 use crate::api::Api;
@@ -14,9 +15,10 @@ pub fn Widget(config: Config) -> impl IntoView {
     let api = Api::new(&config.origin, reader_token());
     view! {
         <section class="otk" lang=config.lang.tag()>
-            <TypoReporter api=api.clone() article=config.article.clone() lang=config.lang host=config.host scope=config.typo_scope />
+            <TypoHint lang=config.lang />
             <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang />
-            <CommentThread api article=config.article lang=config.lang />
+            <CommentThread api=api.clone() article=config.article.clone() lang=config.lang />
+            <TypoReporter api article=config.article lang=config.lang host=config.host scope=config.typo_scope />
         </section>
     }
 }
