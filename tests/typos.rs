@@ -35,21 +35,7 @@ fn page(id: &str, html: &str, lang: &str) -> (Element, HtmlElement) {
 
 /// Selects the first occurrence of `word` under `root`, as a reader's drag would.
 fn select(root: &Element, word: &str) {
-    let script = Function::new_with_args(
-        "root, word",
-        "const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-         for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-           const at = node.data.indexOf(word);
-           if (at < 0) continue;
-           const range = document.createRange();
-           range.setStart(node, at);
-           range.setEnd(node, at + word.length);
-           getSelection().removeAllRanges();
-           getSelection().addRange(range);
-           return true;
-         }
-         return false;",
-    );
+    let script = Function::new_with_args("root, word", include_str!("select-word.js"));
     let found = script.call2(&JsValue::NULL, root, &word.into()).unwrap();
     assert_eq!(found, JsValue::TRUE, "`{word}` is not on the page");
 }

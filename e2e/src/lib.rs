@@ -147,20 +147,10 @@ impl Browser {
         let found = self
             .client
             .execute(
-                "const word = arguments[0];
-                 const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
-                 for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-                   const at = node.data.indexOf(word);
-                   if (at < 0) continue;
-                   const range = document.createRange();
-                   range.setStart(node, at);
-                   range.setEnd(node, at + word.length);
-                   const selection = getSelection();
-                   selection.removeAllRanges();
-                   selection.addRange(range);
-                   return true;
-                 }
-                 return false;",
+                concat!(
+                    "const root = document.querySelector('article'); const word = arguments[0];\n",
+                    include_str!("../../tests/select-word.js")
+                ),
                 vec![serde_json::Value::from(word)],
             )
             .await?;
