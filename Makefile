@@ -7,11 +7,13 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 SERVER_BIN := target/server/otklik
 WIDGET_BUDGET_KB ?= 150
 
-.PHONY: help setup widget server run test lint test-native test-widget weight bench size clean
+# `release`: one self-contained binary.
+.PHONY: help setup widget server release run test lint test-native test-widget weight bench size clean
 
 help:
 	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
 	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
+	@echo "make release  one self-contained server binary with the widget inside (target/server/otklik)"
 	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
 	@echo "make size   twiggy: where the widget's wasm bytes go"
 	@echo "make setup  install missing tools at the versions in tools.env (run by the targets above)"
@@ -31,6 +33,11 @@ widget: setup
 
 server: setup
 	cargo build --profile server -p otklik-server
+
+# One file to deploy: the server with the widget compiled in (target/server/otklik; see README "Deploying").
+release: widget
+	cargo build --profile server -p otklik-server --features embed-assets --locked
+	@echo "release: $(SERVER_BIN) carries the widget; copy it to the server"
 
 run: widget server
 	$(SERVER_BIN) serve

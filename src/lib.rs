@@ -1,7 +1,8 @@
 //! The otklik widget: mounts the reader-interaction block into every `[data-otklik-article]` element.
 //!
-//! `/embed.js` loads this module and calls [`mount_all`] with the server's origin. Each host element gets
-//! an open shadow root holding the widget's stylesheet, so the page's CSS and ours cannot reach each other.
+//! `/embed.js` loads this module and calls [`mount_all`] with the server's origin (and [`mount`] and
+//! [`unmount`] for `window.otklik`). Each host element gets an open shadow root with the widget's stylesheet
+//! adopted into it, so the page's CSS and ours cannot reach each other.
 
 mod api;
 mod components;
@@ -11,6 +12,7 @@ mod linkify;
 mod reader;
 mod storage;
 mod typo;
+mod visibility;
 
 use otklik_api::ArticleId;
 use wasm_bindgen::prelude::*;
@@ -31,6 +33,37 @@ pub struct Config {
     pub host: HtmlElement,
     /// `data-otklik-typo-scope`: a CSS selector for the text whose typos this widget takes.
     pub typo_scope: Option<String>,
+    pub parts: Parts,
+}
+
+/// Which parts to show: `data-otklik-parts="reactions comments typos"` (all when absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    pub reactions: bool,
+    pub comments: bool,
+    pub typos: bool,
+}
+
+impl Parts {
+    pub fn parse(raw: Option<&str>) -> Self {
+        match raw.map(str::trim).filter(|r| !r.is_empty()) {
+            None => Self { reactions: true, comments: true, typos: true },
+            Some(list) => {
+                let has = |name: &str| list.split([' ', ',']).any(|p| p.eq_ignore_ascii_case(name));
+                Self { reactions: has("reactions"), comments: has("comments"), typos: has("typos") }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The widgets mounted on this page: dropping a handle takes its widget down.
+    static MOUNTED: std::cell::RefCell<Vec<(HtmlElement, Box<dyn std::any::Any>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    /// One stylesheet object shared by every widget's shadow root.
+    static SHEET: Option<web_sys::CssStyleSheet> = web_sys::CssStyleSheet::new().ok().inspect(|s| {
+        let _ = s.replace_sync(STYLE);
+    });
 }
 
 /// Mounts a widget into each `[data-otklik-article]` element on the page that has none yet.
@@ -52,7 +85,7 @@ pub fn mount_all(origin: &str) {
 /// Mounts a widget into `host`, talking to the otklik server at `origin`. Mounting twice is harmless.
 #[wasm_bindgen]
 pub fn mount(host: &HtmlElement, origin: &str) {
-    if host.shadow_root().is_some() {
+    if MOUNTED.with_borrow(|m| m.iter().any(|(h, _)| h == host)) {
         return;
     }
     let raw = host.get_attribute("data-otklik-article").unwrap_or_default();
@@ -63,29 +96,48 @@ pub fn mount(host: &HtmlElement, origin: &str) {
             return;
         }
     };
-    let typo_scope = host.get_attribute("data-otklik-typo-scope").filter(|s| !s.trim().is_empty());
     let config = Config {
         article,
         lang: Lang::for_host(host),
         origin: origin.trim_end_matches('/').to_owned(),
         host: host.clone(),
-        typo_scope,
+        typo_scope: host.get_attribute("data-otklik-typo-scope").filter(|s| !s.trim().is_empty()),
+        parts: Parts::parse(host.get_attribute("data-otklik-parts").as_deref()),
     };
-    let Ok(shadow) = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)) else {
+    // A host keeps its shadow root after an unmount (they cannot be removed): mounting again reuses it.
+    let Some(shadow) =
+        host.shadow_root().or_else(|| host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).ok())
+    else {
         return;
     };
-    let Some(doc) = host.owner_document() else {
+    // A constructed stylesheet, unlike a <style> element, is allowed under a strict CSP without
+    // 'unsafe-inline', and one object serves every widget on the page.
+    SHEET.with(|sheet| {
+        if let Some(sheet) = sheet {
+            shadow.set_adopted_style_sheets(&js_sys::Array::of1(sheet));
+        }
+    });
+    let Some(root) = host.owner_document().and_then(|d| d.create_element("div").ok()) else {
         return;
     };
-    let (Ok(style), Ok(root)) = (doc.create_element("style"), doc.create_element("div")) else {
-        return;
-    };
-    style.set_text_content(Some(STYLE));
-    let _ = shadow.append_child(&style);
     let _ = shadow.append_child(&root);
     let Ok(root) = root.dyn_into::<HtmlElement>() else {
         return;
     };
-    leptos::mount::mount_to(root, move || components::widget::Widget(components::widget::WidgetProps { config }))
-        .forget();
+    let handle =
+        leptos::mount::mount_to(root, move || components::widget::Widget(components::widget::WidgetProps { config }));
+    MOUNTED.with_borrow_mut(|m| m.push((host.clone(), Box::new(handle))));
+}
+
+/// Takes the widget in `host` down: its view, its listeners and its state. Harmless if there is none.
+#[wasm_bindgen]
+pub fn unmount(host: &HtmlElement) {
+    let handle = MOUNTED.with_borrow_mut(|m| m.iter().position(|(h, _)| h == host).map(|i| m.remove(i)));
+    if handle.is_some() {
+        typo::unregister(host);
+        drop(handle);
+        if let Some(shadow) = host.shadow_root() {
+            shadow.set_inner_html("");
+        }
+    }
 }

@@ -18,14 +18,17 @@ pub enum Capture {
     Nothing,
 }
 
+/// A place in the viewport: (top, left) in CSS pixels.
+pub type Spot = (i32, i32);
+
 /// One widget's stake in the page's selection.
 struct Target {
     host: HtmlElement,
     /// `data-otklik-typo-scope`, looked up at each use so that pages rendering late still work.
     selector: Option<String>,
     open: Rc<dyn Fn(Capture)>,
-    /// Touch screens: where to show the report button (`top:..;left:..`), empty to hide it.
-    touch: Rc<dyn Fn(String)>,
+    /// Touch screens: where to show the report button, `None` to hide it.
+    touch: Rc<dyn Fn(Option<Spot>)>,
 }
 
 thread_local! {
@@ -41,14 +44,22 @@ pub fn register(
     host: HtmlElement,
     selector: Option<String>,
     open: impl Fn(Capture) + 'static,
-    touch: impl Fn(String) + 'static,
+    touch: impl Fn(Option<Spot>) + 'static,
 ) {
+    thread_local! {
+        static LISTENING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if !LISTENING.replace(true) {
+        listen();
+    }
     TARGETS.with_borrow_mut(|targets| {
-        if targets.is_empty() {
-            listen();
-        }
         targets.push(Target { host, selector, open: Rc::new(open), touch: Rc::new(touch) });
     });
+}
+
+/// Stops the widget at `host` taking typo reports (it is being unmounted).
+pub fn unregister(host: &HtmlElement) {
+    TARGETS.with_borrow_mut(|targets| targets.retain(|t| &t.host != host));
 }
 
 /// Installs the page-wide listeners, once.
@@ -92,10 +103,10 @@ fn on_selection_change() {
         targets.iter().map(|t| (t.touch.clone(), range.clone().filter(|r| holds(t, r)))).collect()
     });
     for (touch, range) in targets {
-        touch(range.as_ref().map_or_else(String::new, |r| {
+        touch(range.as_ref().map(|r| {
             let rect = r.get_bounding_client_rect();
             // Below the selection: the system's own selection menu usually sits above it.
-            format!("top:{}px;left:{}px", rect.bottom() as i32 + 8, rect.left().max(8.0) as i32)
+            (rect.bottom() as i32 + 8, rect.left().max(8.0) as i32)
         }));
     }
 }

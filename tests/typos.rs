@@ -30,6 +30,7 @@ fn page(id: &str, html: &str, lang: &str) -> (Element, HtmlElement) {
     host.set_attribute("data-otklik-typo-scope", &format!("#{id}")).unwrap();
     doc.body().unwrap().append_child(&host).unwrap();
     otklik_widget::mount(&host, server());
+    host.scroll_into_view();
     (section, host)
 }
 

@@ -40,6 +40,12 @@ pub struct Assets {
     bundle: Option<(String, String)>,
 }
 
+/// Whether this binary carries the widget (built with `--features embed-assets`).
+pub const EMBEDDED_BUILD: bool = cfg!(feature = "embed-assets");
+
+/// The widget files compiled in by `build.rs`: (path under `/assets/`, contents).
+static EMBEDDED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/embedded_assets.rs"));
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 
@@ -47,33 +53,47 @@ impl Assets {
     /// Loads the trunk output in `dir`. A missing directory yields an empty set (the API still works;
     /// the loader answers 503 saying the widget is not built) so that the server runs without a build.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let mut assets = Self::default();
         if !dir.is_dir() {
             tracing::warn!(dir = %dir.display(), "no widget assets: build them with `make widget`");
-            return Ok(assets);
+            return Ok(Self::default());
         }
         let mut paths = Vec::new();
         walk(dir, &mut paths)?;
+        let mut files = Vec::with_capacity(paths.len());
         for path in paths {
             let rel = path.strip_prefix(dir).expect("walked below dir").to_string_lossy().replace('\\', "/");
+            let body = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((rel, Bytes::from(body)));
+        }
+        Self::from_files(files).with_context(|| format!("loading the widget from {}", dir.display()))
+    }
+
+    /// The widget build compiled into this binary (`--features embed-assets`); empty without it.
+    pub fn embedded() -> anyhow::Result<Self> {
+        Self::from_files(EMBEDDED.iter().map(|(name, body)| ((*name).to_owned(), Bytes::from_static(body))).collect())
+    }
+
+    fn from_files(files: Vec<(String, Bytes)>) -> anyhow::Result<Self> {
+        let mut assets = Self::default();
+        for (rel, body) in files {
             // trunk's index.html is only a build entry; pages embed the widget through /embed.js.
             if rel == "index.html" {
                 continue;
             }
-            let body = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let cache = if is_hashed(&rel) { IMMUTABLE } else { SHORT };
-            assets.files.insert(rel, Arc::new(Asset::new(body.into(), content_type(&path), cache)));
+            let kind = content_type(Path::new(&rel));
+            assets.files.insert(rel, Arc::new(Asset::new(body, kind, cache)));
         }
         let wasm = assets.files.keys().find(|k| !k.contains('/') && k.ends_with("_bg.wasm")).cloned();
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
-            anyhow::ensure!(assets.files.contains_key(&js), "{} has {wasm} but not {js}", dir.display());
+            anyhow::ensure!(assets.files.contains_key(&js), "the build has {wasm} but not {js}");
             let loader =
                 include_str!("../static/embed.js").replace("__OTKLIK_JS__", &js).replace("__OTKLIK_WASM__", &wasm);
             assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
             assets.bundle = Some((js, wasm));
         } else {
-            tracing::warn!(dir = %dir.display(), "the assets directory holds no widget bundle (*_bg.wasm)");
+            tracing::warn!("the widget assets hold no bundle (*_bg.wasm): build them with `make widget`");
         }
         Ok(assets)
     }

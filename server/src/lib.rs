@@ -31,7 +31,8 @@ pub use store::{DynStore, Store};
 pub struct Settings {
     /// A file path or a `sqlite:` URL.
     pub database: String,
-    /// The trunk output directory holding the widget bundle.
+    /// The trunk output directory holding the widget bundle; empty = the copy compiled into the binary
+    /// (`--features embed-assets`).
     pub assets: PathBuf,
     /// Key material for hashing reader tokens; generated and kept in the database when absent.
     pub secret: Option<String>,
@@ -80,7 +81,11 @@ impl App {
             }
         };
         let assets_dir = settings.assets.clone();
-        let assets = tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??;
+        let assets = if assets_dir.as_os_str().is_empty() {
+            Assets::embedded()?
+        } else {
+            tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??
+        };
         let allowed_origins = settings
             .allowed_origins
             .iter()

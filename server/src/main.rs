@@ -35,9 +35,10 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
     database: String,
 
-    /// Directory of the built widget (trunk's output).
-    #[arg(long, env = "OTKLIK_ASSETS", default_value = "./dist")]
-    assets: PathBuf,
+    /// Directory of the built widget (trunk's output). Default: the copy compiled into this binary if it has
+    /// one (`make release`), else ./dist.
+    #[arg(long, env = "OTKLIK_ASSETS")]
+    assets: Option<PathBuf>,
 
     /// Secret for hashing reader tokens. When unset, one is generated once and kept in the database;
     /// set it to share reader identities across several databases.
@@ -85,7 +86,9 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         database: args.database,
-        assets: args.assets,
+        assets: args.assets.unwrap_or_else(|| {
+            if otklik_server::assets::EMBEDDED_BUILD { PathBuf::new() } else { PathBuf::from("./dist") }
+        }),
         secret: args.secret,
         allowed_origins: args.allowed_origins.into_iter().filter(|o| !o.trim().is_empty()).collect(),
         trusted_proxies: args.trusted_proxies.into_iter().filter(|p| !p.trim().is_empty()).collect(),

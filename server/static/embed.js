@@ -1,14 +1,74 @@
-/* otklik loader: finds its own origin, loads the widget bundle from it and mounts every [data-otklik-article]. */
+/* otklik loader. Finds its own origin, mounts the widget into every [data-otklik-article] element, fills
+   every [data-otklik-count] element with the comment count (one request, no wasm), and offers
+   window.otklik.mount(element, options) / unmount(element) to single-page apps. */
 (function () {
+  "use strict";
+  if (window.otklik) return;
   var me = document.currentScript;
   var origin = new URL(me && me.src ? me.src : "/", location.href).origin;
-  import(origin + "/assets/__OTKLIK_JS__")
-    .then(function (w) {
-      return w.default({ module_or_path: origin + "/assets/__OTKLIK_WASM__" }).then(function () {
-        w.mount_all(origin);
-      });
-    })
-    .catch(function (e) {
-      console.error("otklik: the widget could not be loaded", e);
-    });
+  var bundle;
+
+  // The widget bundle, fetched once, only when a page has a widget to show.
+  function load() {
+    return bundle || (bundle = import(origin + "/assets/__OTKLIK_JS__").then(function (w) {
+      return w.default({ module_or_path: origin + "/assets/__OTKLIK_WASM__" }).then(function () { return w; });
+    }));
+  }
+
+  function fail(what) {
+    return function (e) { console.error("otklik: " + what, e); };
+  }
+
+  var options = { article: "article", lang: "lang", theme: "theme", typoScope: "typo-scope", parts: "parts" };
+
+  function mount(el, opts) {
+    for (var key in options) {
+      if (opts && opts[key] != null) el.setAttribute("data-otklik-" + options[key], opts[key]);
+    }
+    return load().then(function (w) { w.mount(el, origin); });
+  }
+
+  function unmount(el) {
+    return bundle ? bundle.then(function (w) { w.unmount(el); }) : Promise.resolve();
+  }
+
+  // "5 комментариев" in the page's language, for article lists.
+  function counts() {
+    var els = document.querySelectorAll("[data-otklik-count]");
+    var ids = [];
+    for (var i = 0; i < els.length; i++) {
+      var id = els[i].getAttribute("data-otklik-count");
+      if (ids.indexOf(id) < 0) ids.push(id);
+    }
+    if (!ids.length) return;
+    var ru = /^ru/i.test(document.documentElement.lang || navigator.language);
+    var lang = ru ? "ru" : "en";
+    var rules = new Intl.PluralRules(lang), number = new Intl.NumberFormat(lang);
+    var words = ru
+      ? { one: "комментарий", few: "комментария", many: "комментариев", other: "комментария" }
+      : { one: "comment", other: "comments" };
+    for (var at = 0; at < ids.length; at += 100) {
+      var batch = ids.slice(at, at + 100);
+      fetch(origin + "/api/v1/counts?articles=" + batch.map(encodeURIComponent).join(","))
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (body) {
+          for (var i = 0; i < els.length; i++) {
+            var n = body.counts[els[i].getAttribute("data-otklik-count")];
+            if (n != null) els[i].textContent = number.format(n) + " " + (words[rules.select(n)] || words.other);
+          }
+        })
+        .catch(fail("comment counts could not be loaded"));
+    }
+  }
+
+  window.otklik = { mount: mount, unmount: unmount };
+
+  function start() {
+    if (document.querySelector("[data-otklik-article]")) {
+      load().then(function (w) { w.mount_all(origin); }).catch(fail("the widget could not be loaded"));
+    }
+    counts();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -110,7 +110,13 @@ impl Thread {
 }
 
 #[component]
-pub fn CommentThread(api: Api, article: ArticleId, lang: Lang) -> impl IntoView {
+pub fn CommentThread(
+    api: Api,
+    article: ArticleId,
+    lang: Lang,
+    /// The thread loads once this element (the widget's host) comes near the viewport.
+    near: web_sys::HtmlElement,
+) -> impl IntoView {
     let texts = lang.texts();
     let thread = Thread {
         api,
@@ -158,7 +164,11 @@ pub fn CommentThread(api: Api, article: ArticleId, lang: Lang) -> impl IntoView 
             });
         }
     };
-    fetch(false);
+    // Reactions load at once; the thread when the widget comes near the viewport.
+    crate::visibility::when_near(&near, {
+        let fetch = fetch.clone();
+        move || fetch(false)
+    });
 
     let heading = move || match thread.total.get() {
         0 => texts.comments.to_owned(),

@@ -33,12 +33,13 @@ pub fn TypoReporter(
     let sending = RwSignal::new(false);
     // Progress, thanks, or why the report cannot be or was not sent.
     let message = RwSignal::new(None::<&'static str>);
-    // Touch screens: the report button's position, empty when hidden.
-    let touch_at = RwSignal::new(String::new());
+    // Touch screens: the report button's position (top, left in px), `None` when hidden. Set through the
+    // CSSOM (`style:`), which a strict CSP allows, unlike a `style` attribute.
+    let touch_at = RwSignal::new(None::<(i32, i32)>);
 
     let open = move |capture: Capture| {
         typo::remember_focus();
-        touch_at.set(String::new());
+        touch_at.set(None);
         message.set(None);
         form.set(false);
         match capture {
@@ -101,8 +102,9 @@ pub fn TypoReporter(
         <button
             type="button"
             class="otk-button otk-primary otk-typo-touch"
-            hidden=move || touch_at.with(String::is_empty)
-            style=move || touch_at.get()
+            hidden=move || touch_at.with(Option::is_none)
+            style:top=move || format!("{}px", touch_at.get().map_or(0, |p| p.0))
+            style:left=move || format!("{}px", touch_at.get().map_or(0, |p| p.1))
             on:click=move |_| open(typo::touched())
         >
             {texts.typo_title}

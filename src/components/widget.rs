@@ -13,12 +13,13 @@ use crate::reader::reader_token;
 #[component]
 pub fn Widget(config: Config) -> impl IntoView {
     let api = Api::new(&config.origin, reader_token());
+    let parts = config.parts;
     view! {
         <section class="otk" lang=config.lang.tag()>
-            <TypoHint lang=config.lang />
-            <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang />
-            <CommentThread api=api.clone() article=config.article.clone() lang=config.lang />
-            <TypoReporter api article=config.article lang=config.lang host=config.host scope=config.typo_scope />
+            {parts.typos.then(|| view! { <TypoHint lang=config.lang /> })}
+            {parts.reactions.then(|| view! { <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang /> })}
+            {parts.comments.then(|| view! { <CommentThread api=api.clone() article=config.article.clone() lang=config.lang near=config.host.clone() /> })}
+            {parts.typos.then(|| view! { <TypoReporter api article=config.article lang=config.lang host=config.host scope=config.typo_scope /> })}
         </section>
     }
 }

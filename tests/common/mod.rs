@@ -47,6 +47,8 @@ pub fn mounted(article: &str, lang: &str) -> HtmlElement {
     host.set_attribute("data-otklik-lang", lang).unwrap();
     document().body().unwrap().append_child(&host).unwrap();
     mount(&host, server());
+    // The comment thread loads only near the viewport, as on a real page.
+    host.scroll_into_view();
     host
 }
 
