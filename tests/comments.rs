@@ -29,7 +29,8 @@ fn shown(host: &HtmlElement) -> Vec<(String, String)> {
         .map(|i| {
             let item: HtmlElement = list.item(i).unwrap().unchecked_into();
             let text = item.query_selector(".otk-text").unwrap().and_then(|t| t.text_content()).unwrap_or_default();
-            (text, item.style().get_property_value("--otk-depth").unwrap())
+            let depth = (0..4).find(|d| item.class_list().contains(&format!("otk-d{d}"))).expect("a depth class");
+            (text, depth.to_string())
         })
         .collect()
 }

@@ -26,6 +26,11 @@ pub struct Server {
 impl Server {
     /// Starts the server on port 0 with a fresh database and the widget built by `make widget`.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// As [`Server::start`], with `tweak` adjusting the settings (allowed origins, ...).
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
         let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
         anyhow::ensure!(
             std::fs::read_dir(&dist)
@@ -40,6 +45,8 @@ impl Server {
             admin_token: Some(ADMIN_TOKEN.to_owned()),
             ..Settings::default()
         };
+        let mut settings = settings;
+        tweak(&mut settings);
         let app = App::open(&settings).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -59,6 +66,46 @@ impl Server {
         let response = reqwest::Client::new().get(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await?;
         anyhow::ensure!(response.status().is_success(), "GET {path}: {}", response.status());
         Ok(response.json().await?)
+    }
+}
+
+/// A publisher's site on its own origin (another port): serves the given pages, each with an optional
+/// Content-Security-Policy header.
+pub struct Site {
+    pub origin: String,
+    listener: Option<tokio::net::TcpListener>,
+}
+
+impl Site {
+    /// Takes a port first, so that the otklik server can be told the origin before the pages exist.
+    pub async fn bind() -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let origin = format!("http://{}", listener.local_addr()?);
+        Ok(Self { origin, listener: Some(listener) })
+    }
+
+    /// Serves `pages` (path, HTML, CSP) until the test ends.
+    pub fn serve(&mut self, pages: Vec<(&'static str, String, Option<String>)>) {
+        let mut router = axum::Router::new();
+        for (path, html, csp) in pages {
+            router = router.route(
+                path,
+                axum::routing::get(move || async move {
+                    let mut headers = axum::http::HeaderMap::new();
+                    headers.insert("content-type", axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
+                    if let Some(csp) = csp.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+                        headers.insert("content-security-policy", csp);
+                    }
+                    (headers, html)
+                }),
+            );
+        }
+        let listener = self.listener.take().expect("serve once");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
     }
 }
 

@@ -126,9 +126,11 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         })
     };
     let deep = depth > MAX_INDENT;
-    let indent = format!("--otk-depth:{}", depth.min(MAX_INDENT));
+    // A class, not a style attribute: a strict CSP (no 'unsafe-inline' styles) blocks style attributes.
+    let class = ["otk-comment otk-d0", "otk-comment otk-d1", "otk-comment otk-d2", "otk-comment otk-d3"]
+        [depth.min(MAX_INDENT) as usize];
     view! {
-        <li class="otk-comment" style=indent>
+        <li class=class>
             {move || if comment.with(|c| c.deleted) {
                 view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
             } else {
