@@ -51,30 +51,34 @@ async fn like_count(browser: &Browser, host: &str) -> anyhow::Result<String> {
     Ok(count.text().await?)
 }
 
-async fn start(site: &Site) -> anyhow::Result<(Server, Browser)> {
+/// Runs `test` with a publisher's site on its own origin, an otklik server that allows that origin, and a
+/// browser, always ending the browser session afterwards.
+async fn with_site(test: impl AsyncFnOnce(&mut Site, &Server, &Browser) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut site = Site::bind().await?;
     let origin = site.origin.clone();
     let server = Server::start_with(|settings| settings.allowed_origins = vec![origin]).await?;
-    Ok((server, Browser::start().await?))
+    let browser = Browser::start().await?;
+    let result = test(&mut site, &server, &browser).await;
+    browser.stop().await;
+    result
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_page_on_another_origin_with_two_widgets() -> anyhow::Result<()> {
-    let mut site = Site::bind().await?;
-    let (server, browser) = start(&site).await?;
-    let result = async {
+    with_site(async |site, server, browser| {
         let hostile = "<style>* { all: unset } button { display: none !important } \
                        p, div, span { font-size: 40px !important; line-height: 1 !important }</style>";
         let body = "<p id=\"text\">Паром снова ходит.</p><button id=\"own\">кнопка сайта</button>\
                     <div id=\"w1\" data-otklik-article=\"host-a\"></div>\
                     <div id=\"w2\" data-otklik-article=\"host-b\" data-otklik-lang=\"en\"></div>";
-        site.serve(vec![("/hostile", page(&server, hostile, body), None)]);
+        site.serve(vec![("/hostile", page(server, hostile, body), None)]);
         browser.client.goto(&site.url("/hostile")).await?;
-        reactions_ready(&browser, "#w1").await?;
-        reactions_ready(&browser, "#w2").await?;
+        reactions_ready(browser, "#w1").await?;
+        reactions_ready(browser, "#w2").await?;
 
         // The page's CSS does not reach inside: our buttons show, with our own sizes.
         let inside = run(
-            &browser,
+            browser,
             "const like = document.querySelector('#w1').shadowRoot.querySelector('button[data-kind=like]');
              const style = getComputedStyle(like);
              return [style.display, style.fontSize];",
@@ -84,7 +88,7 @@ async fn a_hostile_page_on_another_origin_with_two_widgets() -> anyhow::Result<(
         assert_ne!(inside[1], "40px", "{inside}");
         // Ours does not reach out: the page's own button and text keep the page's rules.
         let outside = run(
-            &browser,
+            browser,
             "return [getComputedStyle(document.getElementById('own')).display,
                      getComputedStyle(document.getElementById('text')).fontSize];",
         )
@@ -96,23 +100,19 @@ async fn a_hostile_page_on_another_origin_with_two_widgets() -> anyhow::Result<(
         assert!(hint.starts_with("Spotted a typo?"), "{hint}");
         browser.in_widget("#w1", "button[data-kind=like]").await?.click().await?;
         browser
-            .until("the like to count", || async { Ok((like_count(&browser, "#w1").await? == "1").then_some(())) })
+            .until("the like to count", || async { Ok((like_count(browser, "#w1").await? == "1").then_some(())) })
             .await?;
-        assert_eq!(like_count(&browser, "#w2").await?, "0");
+        assert_eq!(like_count(browser, "#w2").await?, "0");
         let stored: Value = reqwest::get(server.url("/api/v1/articles/host-a/reactions")).await?.json().await?;
         assert_eq!(stored["counts"]["like"], 1);
         Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn count_elements_are_filled_with_one_request_and_no_widget_download() -> anyhow::Result<()> {
-    let mut site = Site::bind().await?;
-    let (server, browser) = start(&site).await?;
-    let result = async {
+    with_site(async |site, server, browser| {
         let http = reqwest::Client::new();
         for (article, n) in [("list-1", 1), ("list-2", 2), ("list-3", 5), ("list-5", 21)] {
             for i in 0..n {
@@ -129,12 +129,12 @@ async fn count_elements_are_filled_with_one_request_and_no_widget_download() -> 
             .iter()
             .map(|id| format!("<h2>Статья {id}</h2><span class=\"count\" data-otklik-count=\"{id}\"></span>"))
             .collect();
-        site.serve(vec![("/list", page(&server, "", &body), None)]);
+        site.serve(vec![("/list", page(server, "", &body), None)]);
         browser.client.goto(&site.url("/list")).await?;
         let texts = browser
             .until("the counts", || async {
                 let texts = run(
-                    &browser,
+                    browser,
                     "return [...document.querySelectorAll('[data-otklik-count]')].map(e => e.textContent);",
                 )
                 .await?;
@@ -146,7 +146,7 @@ async fn count_elements_are_filled_with_one_request_and_no_widget_download() -> 
             json!(["1 комментарий", "2 комментария", "5 комментариев", "0 комментариев", "21 комментарий"])
         );
         let requests = run(
-            &browser,
+            browser,
             "const names = performance.getEntriesByType('resource').map(e => e.name);
              return [names.filter(n => n.includes('/api/v1/counts')).length,
                      names.filter(n => n.endsWith('.wasm')).length];",
@@ -154,33 +154,27 @@ async fn count_elements_are_filled_with_one_request_and_no_widget_download() -> 
         .await?;
         assert_eq!(requests, json!([1, 0]), "one counts request, and no widget bundle for a list page");
         Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_page_app_mounts_and_unmounts_through_window_otklik() -> anyhow::Result<()> {
-    let mut site = Site::bind().await?;
-    let (server, browser) = start(&site).await?;
-    let result = async {
+    with_site(async |site, server, browser| {
         // Both lists are taken by the page itself (the embed runs before `load`), so nothing the test
         // driver adds to the window counts.
         let head = "<script>window.__before = Object.keys(window);
                     addEventListener('load', () => { window.__after = Object.keys(window); });</script>";
-        site.serve(vec![("/spa", page(&server, head, "<main><div id=\"slot\"></div></main>"), None)]);
+        site.serve(vec![("/spa", page(server, head, "<main><div id=\"slot\"></div></main>"), None)]);
         browser.client.goto(&site.url("/spa")).await?;
         browser
             .until("window.otklik", || async {
-                Ok((run(&browser, "return typeof window.otklik;").await? == "object").then_some(()))
+                Ok((run(browser, "return typeof window.otklik;").await? == "object").then_some(()))
             })
             .await?;
-        let globals = run(
-            &browser,
-            "return __after.filter(k => !['__before', '__after'].includes(k) && !__before.includes(k));",
-        )
-        .await?;
+        let globals =
+            run(browser, "return __after.filter(k => !['__before', '__after'].includes(k) && !__before.includes(k));")
+                .await?;
         assert_eq!(globals, json!(["otklik"]), "the embed adds one global name");
 
         // Mounting twice into the same element is harmless.
@@ -194,9 +188,9 @@ async fn a_single_page_app_mounts_and_unmounts_through_window_otklik() -> anyhow
                 vec![],
             )
             .await?;
-        reactions_ready(&browser, "#slot").await?;
+        reactions_ready(browser, "#slot").await?;
         let shape = run(
-            &browser,
+            browser,
             "const slot = document.getElementById('slot');
              return [slot.shadowRoot.mode, slot.shadowRoot.children.length, slot.getAttribute('data-otklik-theme'),
                      slot.shadowRoot.querySelectorAll('.otk').length];",
@@ -212,30 +206,26 @@ async fn a_single_page_app_mounts_and_unmounts_through_window_otklik() -> anyhow
                 vec![],
             )
             .await?;
-        assert_eq!(run(&browser, "return document.getElementById('slot').shadowRoot.children.length;").await?, 0);
+        assert_eq!(run(browser, "return document.getElementById('slot').shadowRoot.children.length;").await?, 0);
         // And back again, as when the app routes to the article once more.
-        run(&browser, "otklik.mount(document.getElementById('slot'), { article: 'spa-2' }); return null;").await?;
-        reactions_ready(&browser, "#slot").await?;
+        run(browser, "otklik.mount(document.getElementById('slot'), { article: 'spa-2' }); return null;").await?;
+        reactions_ready(browser, "#slot").await?;
         Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_under_a_strict_content_security_policy_works() -> anyhow::Result<()> {
-    let mut site = Site::bind().await?;
-    let (server, browser) = start(&site).await?;
-    let result = async {
+    with_site(async |site, server, browser| {
         let head = "<script nonce=\"e2e\">window.__violations = [];
                     document.addEventListener('securitypolicyviolation',
                       e => __violations.push(e.violatedDirective + ' ' + e.blockedURI));</script>";
         let body =
             "<article><p>Паром ходит кажыдй час.</p></article><div id=\"w\" data-otklik-article=\"csp-1\"></div>";
-        site.serve(vec![("/strict", page(&server, head, body), Some(strict_csp(&server)))]);
+        site.serve(vec![("/strict", page(server, head, body), Some(strict_csp(server)))]);
         browser.client.goto(&site.url("/strict")).await?;
-        reactions_ready(&browser, "#w").await?;
+        reactions_ready(browser, "#w").await?;
         browser.in_widget("#w", "button[data-kind=laugh]").await?.click().await?;
         browser
             .until("the reaction to count", || async {
@@ -245,7 +235,7 @@ async fn a_page_under_a_strict_content_security_policy_works() -> anyhow::Result
             .await?;
         // The stylesheet applies (adopted, not an inline <style>): the buttons are laid out as ours.
         let radius = run(
-            &browser,
+            browser,
             "return getComputedStyle(document.querySelector('#w').shadowRoot.querySelector('.otk-reaction'))
                       .borderTopLeftRadius;",
         )
@@ -259,23 +249,19 @@ async fn a_page_under_a_strict_content_security_policy_works() -> anyhow::Result
                 Ok(browser.in_widget("#w", "dialog").await?.attr("open").await?.map(|_| ()))
             })
             .await?;
-        let violations = run(&browser, "return window.__violations;").await?;
+        let violations = run(browser, "return window.__violations;").await?;
         assert_eq!(violations, json!([]), "nothing was blocked by the policy");
         Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_origin_that_is_not_allowed_is_refused() -> anyhow::Result<()> {
-    let allowed = Site::bind().await?;
-    let mut other = Site::bind().await?;
-    let (server, browser) = start(&allowed).await?;
-    let result = async {
+    with_site(async |allowed, server, browser| {
+        let mut other = Site::bind().await?;
         let body = "<div id=\"w\" data-otklik-article=\"not-allowed\"></div>";
-        other.serve(vec![("/page", page(&server, "", body), None)]);
+        other.serve(vec![("/page", page(server, "", body), None)]);
         browser.client.goto(&other.url("/page")).await?;
         // The widget itself loads (its files are public), but the browser refuses the API's answers.
         let failure = browser
@@ -301,8 +287,6 @@ async fn an_origin_that_is_not_allowed_is_refused() -> anyhow::Result<()> {
         assert_eq!(granted.headers()["access-control-allow-origin"], allowed.origin.as_str());
         assert!(granted.headers().contains_key("access-control-max-age"));
         Ok(())
-    }
-    .await;
-    browser.stop().await;
-    result
+    })
+    .await
 }
