@@ -290,3 +290,48 @@ async fn an_origin_that_is_not_allowed_is_refused() -> anyhow::Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_does_not_jump_while_the_widget_loads_and_the_reader_scrolls_to_it() -> anyhow::Result<()> {
+    with_site(async |site, server, browser| {
+        // As on a real article page: the widget under the text, below the fold at first, the footer after
+        // it; the reader scrolls down to the comments once the page is up.
+        let head = "<script>window.__cls = 0; new PerformanceObserver(list => { for (const e of list.getEntries())
+                      if (!e.hadRecentInput) window.__cls += e.value; })
+                    .observe({ type: 'layout-shift', buffered: true });</script>
+                    <style>body { font: 18px/1.5 Georgia, serif; max-width: 40em; margin: 20px; }</style>";
+        let paragraph = "<p>Паром снова ходит между берегами: двенадцать минут в пути, рейсы каждые полчаса в часы \
+                         пик, тёплый салон и место для велосипедов. Билет стоит как поездка на автобусе.</p>";
+        let body = format!(
+            "<h1>Паром снова ходит</h1><article>{}</article><div id=\"w\" data-otklik-article=\"cls-1\"></div>\
+             <footer><p>Подвал сайта: контакты, подписка, правила.</p><p>© Вестник Заречья</p></footer>",
+            paragraph.repeat(16)
+        );
+        site.serve(vec![("/cls", page(server, head, &body), None)]);
+        browser.client.goto(&site.url("/cls")).await?;
+        reactions_ready(browser, "#w").await?;
+        let below =
+            run(browser, "return document.getElementById('w').getBoundingClientRect().top > innerHeight;").await?;
+        assert_eq!(below, true, "the test page must start with the widget below the fold");
+        for step in 1..=4 {
+            run(
+                browser,
+                &format!("window.scrollTo(0, document.getElementById('w').offsetTop * {step} / 4); return 0;"),
+            )
+            .await?;
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+        browser
+            .until("the empty thread", || async {
+                let empty = browser.in_widget("#w", ".otk-empty").await?;
+                Ok(empty.attr("hidden").await?.is_none().then_some(()))
+            })
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let cls = run(browser, "return window.__cls;").await?.as_f64().unwrap_or(1.0);
+        eprintln!("cumulative layout shift: {cls}");
+        assert!(cls < 0.05, "cumulative layout shift {cls}");
+        Ok(())
+    })
+    .await
+}
