@@ -1,14 +1,14 @@
 //! The only place the widget does HTTP: typed calls to the otklik JSON API.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
 use otklik_api::{
     API_PREFIX, ArticleId, Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorBody, ErrorCode, LikeView,
     NewComment, NewTypo, READER_HEADER, ReactionKind, ReactionsView, SetReaction, TypoReceipt,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestInit, Response};
 
 use crate::json::from_js;
 
@@ -36,7 +36,7 @@ impl Api {
     }
 
     pub async fn reactions(&self, article: &ArticleId) -> Result<ReactionsView, ApiError> {
-        self.send(Request::get(&self.reactions_url(article, ""))).await
+        self.send("GET", &self.reactions_url(article, ""), None).await
     }
 
     /// Sets (`Some`) or clears (`None`) this reader's reaction.
@@ -47,21 +47,8 @@ impl Api {
     ) -> Result<ReactionsView, ApiError> {
         let url = self.reactions_url(article, "/mine");
         match kind {
-            Some(kind) => {
-                let body = serde_json::to_string(&SetReaction { kind }).map_err(|_| ApiError::BadResponse)?;
-                let request =
-                    Request::put(&url).header(READER_HEADER, &self.reader).header("Content-Type", "application/json");
-                decode(
-                    request
-                        .body(body)
-                        .map_err(|_| ApiError::BadResponse)?
-                        .send()
-                        .await
-                        .map_err(|_| ApiError::Network)?,
-                )
-                .await
-            }
-            None => self.send(Request::delete(&url)).await,
+            Some(kind) => self.send_json("PUT", &url, &SetReaction { kind }).await,
+            None => self.send("DELETE", &url, None).await,
         }
     }
 
@@ -81,31 +68,29 @@ impl Api {
         if let Some(cursor) = cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        self.send(Request::get(&url)).await
+        self.send("GET", &url, None).await
     }
 
     pub async fn post_comment(&self, article: &ArticleId, comment: &NewComment) -> Result<Comment, ApiError> {
-        self.send_json(Request::post(&self.comments_url(article, "")), comment).await
+        self.send_json("POST", &self.comments_url(article, ""), comment).await
     }
 
     pub async fn edit_comment(&self, article: &ArticleId, id: CommentId, text: String) -> Result<Comment, ApiError> {
-        self.send_json(Request::patch(&self.comments_url(article, &format!("/{id}"))), &EditComment { text }).await
+        self.send_json("PATCH", &self.comments_url(article, &format!("/{id}")), &EditComment { text }).await
     }
 
     pub async fn delete_comment(&self, article: &ArticleId, id: CommentId) -> Result<(), ApiError> {
-        let url = self.comments_url(article, &format!("/{id}"));
-        let response =
-            Request::delete(&url).header(READER_HEADER, &self.reader).send().await.map_err(|_| ApiError::Network)?;
+        let response = self.fetch("DELETE", &self.comments_url(article, &format!("/{id}")), None).await?;
         if response.ok() { Ok(()) } else { decode::<()>(response).await }
     }
 
     pub async fn like_comment(&self, article: &ArticleId, id: CommentId, like: bool) -> Result<LikeView, ApiError> {
         let url = self.comments_url(article, &format!("/{id}/like"));
-        self.send(if like { Request::put(&url) } else { Request::delete(&url) }).await
+        self.send(if like { "PUT" } else { "DELETE" }, &url, None).await
     }
 
     pub async fn report_typo(&self, article: &ArticleId, typo: &NewTypo) -> Result<TypoReceipt, ApiError> {
-        self.send_json(Request::post(&format!("{}/articles/{article}/typos", self.base)), typo).await
+        self.send_json("POST", &format!("{}/articles/{article}/typos", self.base), typo).await
     }
 
     fn comments_url(&self, article: &ArticleId, rest: &str) -> String {
@@ -114,13 +99,12 @@ impl Api {
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
         &self,
-        request: RequestBuilder,
+        method: &str,
+        url: &str,
         body: &B,
     ) -> Result<T, ApiError> {
         let body = serde_json::to_string(body).map_err(|_| ApiError::BadResponse)?;
-        let request = request.header(READER_HEADER, &self.reader).header("Content-Type", "application/json");
-        decode(request.body(body).map_err(|_| ApiError::BadResponse)?.send().await.map_err(|_| ApiError::Network)?)
-            .await
+        self.send(method, url, Some(body)).await
     }
 
     fn reactions_url(&self, article: &ArticleId, rest: &str) -> String {
@@ -128,8 +112,25 @@ impl Api {
         format!("{}/articles/{article}/reactions{rest}", self.base)
     }
 
-    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
-        decode(request.header(READER_HEADER, &self.reader).send().await.map_err(|_| ApiError::Network)?).await
+    async fn send<T: DeserializeOwned>(&self, method: &str, url: &str, body: Option<String>) -> Result<T, ApiError> {
+        decode(self.fetch(method, url, body).await?).await
+    }
+
+    /// One request with the reader's header (and a JSON body), through the browser's `fetch`.
+    async fn fetch(&self, method: &str, url: &str, body: Option<String>) -> Result<Response, ApiError> {
+        let headers = web_sys::Headers::new().map_err(|_| ApiError::Network)?;
+        let _ = headers.set(READER_HEADER, &self.reader);
+        let init = RequestInit::new();
+        init.set_method(method);
+        if let Some(body) = body {
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_body(&JsValue::from_str(&body));
+        }
+        init.set_headers(&headers);
+        let window = web_sys::window().ok_or(ApiError::Network)?;
+        let response =
+            JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| ApiError::Network)?;
+        response.dyn_into().map_err(|_| ApiError::Network)
     }
 }
 
@@ -145,7 +146,7 @@ impl ApiError {
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     let (ok, status) = (response.ok(), response.status());
-    let body = parsed(response.into()).await;
+    let body = parsed(response).await;
     if ok {
         body.and_then(|b| from_js(b).ok()).ok_or(ApiError::BadResponse)
     } else {
