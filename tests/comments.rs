@@ -165,3 +165,33 @@ async fn empty_and_overlong_texts_are_refused_before_sending() {
     sleep(200).await;
     assert!(shown(&host).is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_flood_says_so_and_keeps_the_text() {
+    // A reader of its own who has used up the test server's per-reader allowance (8 comments an hour).
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let usual = storage.get_item("otklik.reader").unwrap();
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&(js_sys::Date::now() as u64).to_le_bytes());
+    let token = otklik_api::ReaderToken::from_bytes(bytes).encode();
+    storage.set_item("otklik.reader", &token).unwrap();
+    let id = article("flood");
+    let api = otklik_widget::Api::new(server(), token);
+    let article_id = otklik_api::ArticleId::parse(&id).unwrap();
+    for i in 0..8 {
+        let comment = otklik_api::NewComment { text: format!("comment {i}"), author: None, parent: None, page: None };
+        api.post_comment(&article_id, &comment).await.expect("within the allowance");
+    }
+
+    let host = mounted(&id, "en");
+    until("the thread", || loaded(&host)).await;
+    type_into(&host, 0, "One more, too soon");
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the refusal", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("Too many in a row")).await;
+    let area: HtmlTextAreaElement = find(&host, ".otk-comments textarea").unwrap().unchecked_into();
+    assert_eq!(area.value(), "One more, too soon", "the text is kept");
+    match usual {
+        Some(t) => storage.set_item("otklik.reader", &t).unwrap(),
+        None => storage.remove_item("otklik.reader").unwrap(),
+    }
+}

@@ -13,28 +13,71 @@ use std::time::{Duration, Instant};
 /// What a limit counts. Each kind has its own buckets and setting name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimitKind {
+    CommentReader,
+    CommentIp,
+    LikeReader,
+    LikeIp,
+    ReactionReader,
+    ReactionIp,
+    /// Reaction writes from one address on one article: what one machine minting reader tokens could
+    /// add to an article's counts.
+    ReactionArticleIp,
     TypoReader,
     TypoIp,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 2] = [Self::TypoReader, Self::TypoIp];
+    pub const ALL: [Self; 9] = [
+        Self::CommentReader,
+        Self::CommentIp,
+        Self::LikeReader,
+        Self::LikeIp,
+        Self::ReactionReader,
+        Self::ReactionIp,
+        Self::ReactionArticleIp,
+        Self::TypoReader,
+        Self::TypoIp,
+    ];
 
     /// The name used in `OTKLIK_RATE_LIMITS`.
     pub const fn name(self) -> &'static str {
         match self {
+            Self::CommentReader => "comments.reader",
+            Self::CommentIp => "comments.ip",
+            Self::LikeReader => "likes.reader",
+            Self::LikeIp => "likes.ip",
+            Self::ReactionReader => "reactions.reader",
+            Self::ReactionIp => "reactions.ip",
+            Self::ReactionArticleIp => "reactions.article_ip",
             Self::TypoReader => "typos.reader",
             Self::TypoIp => "typos.ip",
         }
     }
 
-    /// A reader reports a typo or two per article; an office behind one address may report more.
+    /// Per reader: well above what a person does, far below what a script does. Per address: room for an
+    /// office or a mobile carrier's NAT behind one IP.
     const fn default_rate(self) -> Rate {
-        match self {
-            Self::TypoReader => Rate { count: 5, period: Duration::from_secs(300) },
-            Self::TypoIp => Rate { count: 20, period: Duration::from_secs(300) },
-        }
+        const MINUTE: Duration = Duration::from_secs(60);
+        let (count, period) = match self {
+            Self::CommentReader => (5, MINUTE),
+            Self::CommentIp => (30, MINUTE),
+            Self::LikeReader => (60, MINUTE),
+            Self::LikeIp => (300, MINUTE),
+            Self::ReactionReader => (30, MINUTE),
+            Self::ReactionIp => (600, MINUTE),
+            Self::ReactionArticleIp => (300, Duration::from_secs(3_600)),
+            Self::TypoReader => (5, Duration::from_secs(300)),
+            Self::TypoIp => (20, Duration::from_secs(300)),
+        };
+        Rate { count, period }
     }
+}
+
+/// The bucket key of a (client IP, article) pair.
+pub fn pair_key(ip: &[u8; 16], article: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new().chain_update(ip).chain_update(article.as_bytes()).finalize();
+    digest[..16].try_into().expect("a SHA-256 digest has 32 bytes")
 }
 
 /// `count` events per `period`, written `5/5m` (units s, m, h, d).
@@ -118,11 +161,32 @@ type Buckets = HashMap<(LimitKind, [u8; 16]), Instant>;
 pub struct RateLimiter {
     settings: LimitSettings,
     shards: Vec<Mutex<Buckets>>,
+    /// Refused reaction writes per article since start-up, for the editors (vote stuffing shows here).
+    refusals: Mutex<HashMap<String, u64>>,
 }
+
+/// Articles whose refusals are kept; beyond it only those already counted go on counting.
+const REFUSAL_ARTICLES: usize = 10_000;
 
 impl RateLimiter {
     pub fn new(settings: LimitSettings) -> Self {
-        Self { settings, shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        Self { settings, shards, refusals: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts a refused reaction write on `article`.
+    pub fn count_refusal(&self, article: &str) {
+        let mut refusals = self.refusals.lock().expect("refusal counter lock");
+        if let Some(n) = refusals.get_mut(article) {
+            *n += 1;
+        } else if refusals.len() < REFUSAL_ARTICLES {
+            refusals.insert(article.to_owned(), 1);
+        }
+    }
+
+    /// Refused reaction writes per article since start-up.
+    pub fn refusals(&self) -> std::collections::BTreeMap<String, u64> {
+        self.refusals.lock().expect("refusal counter lock").iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
 
     /// Counts one event for `key` (a reader or IP hash). `Err(wait)` when over the limit: the event is

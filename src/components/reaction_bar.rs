@@ -128,6 +128,7 @@ fn failure_text(lang: Lang, error: &ApiError) -> &'static str {
     match error {
         ApiError::Network => texts.save_offline,
         ApiError::Status { status, .. } if *status >= 500 => texts.save_server,
+        ApiError::Status { status: 429, .. } => texts.save_limited,
         ApiError::Status { .. } | ApiError::BadResponse => texts.save_refused,
     }
 }

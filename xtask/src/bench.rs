@@ -269,6 +269,9 @@ impl Server {
             .arg("--assets")
             .arg(dir.join("no-assets"))
             .env("RUST_LOG", "error")
+            // The load generator is one address writing as thousands of readers: exactly what the rate
+            // limits exist to stop. The bench measures the server's capacity, so they are off here.
+            .env("OTKLIK_RATE_LIMITS", "off")
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {bin} (build it with `make server`)"))?;

@@ -1,7 +1,7 @@
 //! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
 use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX};
@@ -15,14 +15,15 @@ use crate::AppState;
 use crate::client_ip::ClientIpHash;
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
-use crate::routes::{clean_line, clean_page, page_limit};
+use crate::rate_limit::LimitKind;
+use crate::routes::{clean_line, clean_page, limited, page_limit};
 use crate::store::{CommentError, CommentQuery, Cursor, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/articles/{article}/comments", get(list).post(create))
         .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
-        .route("/articles/{article}/comments/{id}/like", put(like).delete(unlike))
+        .route("/articles/{article}/comments/{id}/like", put(set_like).delete(set_like))
         .layer(DefaultBodyLimit::max(COMMENT_BODY_MAX))
 }
 
@@ -73,6 +74,7 @@ async fn create(
     if author.chars().count() > AUTHOR_MAX {
         return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
     }
+    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
     let page = clean_page(body.page);
     let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page };
     let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
@@ -100,23 +102,19 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn like(state: State<AppState>, article: Article, path: Path<(String, String)>, reader: Reader) -> LikeResult {
-    set_like(state, article, path, reader, true).await
-}
-
-async fn unlike(state: State<AppState>, article: Article, path: Path<(String, String)>, reader: Reader) -> LikeResult {
-    set_like(state, article, path, reader, false).await
-}
-
 type LikeResult = Result<JsonBody<LikeView>, AppError>;
 
+/// `PUT` likes, `DELETE` takes the like back.
 async fn set_like(
+    method: Method,
     State(state): State<AppState>,
     Article(article): Article,
     Path((_, id)): Path<(String, String)>,
     Reader(reader): Reader,
-    like: bool,
+    ClientIpHash(ip): ClientIpHash,
 ) -> LikeResult {
+    let like = method == Method::PUT;
+    limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes")?;
     Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
 }
 

@@ -5,6 +5,7 @@ mod counts;
 mod health;
 mod pages;
 mod reactions;
+mod refusals;
 mod typos;
 
 pub use pages::DEMO_ARTICLE;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(comments::router())
         .merge(counts::router())
         .merge(typos::router())
+        .merge(refusals::router())
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async { AppError::method_not_allowed() });
     if !state.allowed_origins.is_empty() {
@@ -86,4 +88,15 @@ fn page_limit(raw: Option<&str>) -> Result<usize, AppError> {
             AppError::bad_request(ErrorCode::InvalidQuery, format!("limit must be a number from 1 to {PAGE_SIZE_MAX}"))
         }),
     }
+}
+
+/// Counts one write against each limit; the first that is exhausted refuses it with 429 and `Retry-After`.
+fn limited(state: &AppState, checks: &[(crate::rate_limit::LimitKind, &[u8; 16])], what: &str) -> Result<(), AppError> {
+    for (kind, key) in checks {
+        state.limits.check(*kind, key).map_err(|retry_after| AppError::RateLimited {
+            retry_after,
+            message: format!("too many {what} in a short time; please try again later"),
+        })?;
+    }
+    Ok(())
 }

@@ -6,9 +6,15 @@ use axum::{Json as JsonBody, Router};
 use otklik_api::limits::REACTION_BODY_MAX;
 use otklik_api::{ReactionsView, SetReaction};
 
+use otklik_api::ArticleId;
+
 use crate::AppState;
+use crate::client_ip::ClientIpHash;
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
+use crate::rate_limit::{LimitKind, pair_key};
+use crate::reader::ReaderHash;
+use crate::routes::limited;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,8 +35,10 @@ async fn set(
     State(state): State<AppState>,
     Article(article): Article,
     Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
     Json(body): Json<SetReaction>,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
+    check_limits(&state, &article, &reader, &ip)?;
     Ok(JsonBody(state.store.set_reaction(&article, reader, Some(body.kind)).await?))
 }
 
@@ -38,6 +46,21 @@ async fn clear(
     State(state): State<AppState>,
     Article(article): Article,
     Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
+    check_limits(&state, &article, &reader, &ip)?;
     Ok(JsonBody(state.store.set_reaction(&article, reader, None).await?))
+}
+
+/// Per reader and per address, and per address on this article: one machine minting reader tokens
+/// cannot move an article's counts by more than `reactions.article_ip` an hour.
+fn check_limits(state: &AppState, article: &ArticleId, reader: &ReaderHash, ip: &[u8; 16]) -> Result<(), AppError> {
+    let pair = pair_key(ip, article.as_str());
+    let checks =
+        [(LimitKind::ReactionReader, &reader.0), (LimitKind::ReactionIp, ip), (LimitKind::ReactionArticleIp, &pair)];
+    let refused = limited(state, &checks, "reactions");
+    if refused.is_err() {
+        state.limits.count_refusal(article.as_str());
+    }
+    refused
 }

@@ -16,7 +16,7 @@ use crate::client_ip::ClientIpHash;
 use crate::error::AppError;
 use crate::extract::{Article, Json, Reader};
 use crate::rate_limit::LimitKind;
-use crate::routes::{clean_page, page_limit, without_controls};
+use crate::routes::{clean_page, limited, page_limit, without_controls};
 use crate::store::{NewTypoCmd, TypoError, TypoQuery};
 
 pub fn router() -> Router<AppState> {
@@ -57,12 +57,7 @@ async fn report(
         ));
     }
     // Counted only for reports that could be stored: a reader fixing a bad request is not penalised.
-    for (kind, key) in [(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)] {
-        state.limits.check(kind, key).map_err(|retry_after| AppError::RateLimited {
-            retry_after,
-            message: "too many typo reports in a short time; please try again later".to_owned(),
-        })?;
-    }
+    limited(&state, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)], "typo reports")?;
     let page = clean_page(body.page);
     let announce = state.webhook.is_some();
     let cmd = NewTypoCmd { article, reader, ip, context, note, page, announce };
