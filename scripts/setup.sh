@@ -58,5 +58,8 @@ else cargo install --locked wasm-pack --version "$WASM_PACK_VERSION" --force; fi
 
 step "crates for offline builds"
 cargo fetch --locked
+# The shipped widget rebuilds the standard library (see Makefile, WIDGET_ENV): fetch its crates too, as trunk
+# builds offline.
+RUSTC_BOOTSTRAP=1 cargo fetch --locked -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown
 echo
 echo "setup: all tools present"

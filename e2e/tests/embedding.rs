@@ -335,3 +335,16 @@ async fn the_page_does_not_jump_while_the_widget_loads_and_the_reader_scrolls_to
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_works_under_its_own_strict_policy() -> anyhow::Result<()> {
+    otklik_e2e::with_server_and_browser(async |server, browser| {
+        browser.client.goto(&server.url("/")).await?;
+        reactions_ready(browser, "[data-otklik-article]").await?;
+        // The page's inline stylesheet is allowed by its hash (the layout is a grid), and the widget works.
+        let layout = run(browser, "return getComputedStyle(document.querySelector('.layout')).display;").await?;
+        assert_eq!(layout, "grid");
+        Ok(())
+    })
+    .await
+}

@@ -1,6 +1,6 @@
 //! The client's IP address, seen through any trusted reverse proxies (`OTKLIK_TRUSTED_PROXIES`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -81,8 +81,8 @@ impl FromRequestParts<AppState> for ClientIpHash {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
+            .get::<ConnectInfo<crate::listener::Peer>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(peer)| peer.0.ip());
         let forwarded: Vec<&str> =
             parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
         let ip = client_ip(peer, &forwarded, &state.trusted_proxies);

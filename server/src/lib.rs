@@ -6,6 +6,7 @@ pub mod assets;
 mod client_ip;
 mod error;
 mod extract;
+mod listener;
 pub mod rate_limit;
 mod reader;
 mod routes;
@@ -48,7 +49,13 @@ pub struct Settings {
     pub webhook_secret: Option<String>,
     /// Rate limits: `off`, `KIND=off` or `KIND=N/PERIOD` entries (see `rate_limit`).
     pub rate_limits: Vec<String>,
+    /// Most connections held open at once (default [`DEFAULT_MAX_CONNECTIONS`]); more wait to be accepted.
+    pub max_connections: Option<usize>,
 }
+
+/// Connections held open at once unless configured: far above what one 2-core machine serves well, far
+/// below the default file-descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
 
 /// What every handler can reach. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -66,6 +73,7 @@ pub struct AppState {
 /// An opened server: the database is migrated and the assets are loaded and compressed.
 pub struct App {
     state: AppState,
+    max_connections: usize,
 }
 
 impl App {
@@ -106,6 +114,7 @@ impl App {
             None => None,
         };
         Ok(Self {
+            max_connections: settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             state: AppState {
                 store,
                 allowed_origins,
@@ -134,7 +143,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         // The peer address feeds the client IP (see `client_ip`).
-        let service = self.router().into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let listener = listener::CappedListener::new(listener, self.max_connections);
+        let service = self.router().into_make_service_with_connect_info::<listener::Peer>();
         let deliveries =
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");

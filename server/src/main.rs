@@ -71,6 +71,10 @@ struct ServeArgs {
     /// typos.reader=5/5m,typos.ip=20/5m (the defaults).
     #[arg(long, env = "OTKLIK_RATE_LIMITS", value_delimiter = ',')]
     rate_limits: Vec<String>,
+
+    /// Most connections held open at once; more wait in the kernel's backlog.
+    #[arg(long, env = "OTKLIK_MAX_CONNECTIONS", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 #[tokio::main]
@@ -96,6 +100,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_url: args.webhook_url,
         webhook_secret: args.webhook_secret,
         rate_limits: args.rate_limits,
+        max_connections: Some(args.max_connections),
     };
     let app = App::open(&settings).await?;
     let listener =

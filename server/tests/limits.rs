@@ -174,3 +174,16 @@ async fn likes_and_reactions_have_per_reader_limits_that_can_be_switched_off() {
         assert_eq!(resp.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let s = TestServer::start_with(|settings| settings.max_connections = Some(2)).await;
+    let idle_one = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let _idle_two = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let fresh = || reqwest::Client::new().get(s.url("/healthz")).timeout(std::time::Duration::from_millis(500)).send();
+    assert!(fresh().await.is_err(), "a third connection is not served while two are held open");
+    drop(idle_one);
+    let served = fresh().await.expect("served once a slot is free");
+    assert_eq!(served.status(), StatusCode::OK);
+}

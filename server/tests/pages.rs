@@ -43,6 +43,24 @@ async fn the_demo_page_embeds_the_widget_like_a_publisher() {
 }
 
 #[tokio::test]
+async fn every_response_carries_the_security_headers_and_the_demo_its_policy() {
+    let s = TestServer::start().await;
+    let demo = s.client.get(s.url("/")).send().await.unwrap();
+    let csp = demo.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for part in
+        ["default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'sha256-", "frame-ancestors 'none'"]
+    {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    for path in ["/", "/healthz", "/api/v1/articles/a/reactions", "/api/v1/nope", "/embed.js"] {
+        let resp = s.client.get(s.url(path)).send().await.unwrap();
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(resp.headers()["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn the_loader_names_the_hashed_bundle_and_is_cached_briefly() {
     let s = with_build().await;
     let resp = raw_client().get(s.url("/embed.js")).send().await.unwrap();

@@ -41,10 +41,30 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(pages::router())
         .merge(crate::assets::router())
+        .layer(axum::middleware::from_fn(guard))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
         ))
         .with_state(state)
+}
+
+/// No request may hold a worker longer than this; a slow client or a stuck database gets a 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every response: bounded in time, and with the headers that keep browsers from guessing content types
+/// or leaking the reader's page address to other sites.
+async fn guard(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            AppError::Unavailable(anyhow::anyhow!("the request took longer than {REQUEST_TIMEOUT:?}")).into_response()
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    response
 }
 
 /// Lets the listed origins call the API from their pages; others get no CORS headers, so browsers refuse.

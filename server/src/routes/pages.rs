@@ -14,9 +14,28 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/", get(demo))
 }
 
+const DEMO: &str = include_str!("../../static/demo.html");
+
+/// The demo page's policy: the strict one the README gives publishers, with the page's one inline
+/// stylesheet allowed by its hash.
+static DEMO_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let style = DEMO.split_once("<style>").and_then(|(_, rest)| rest.split_once("</style>")).map_or("", |(s, _)| s);
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'sha256-{hash}'; \
+         img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+});
+
 async fn demo() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
-        include_str!("../../static/demo.html"),
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, DEMO_CSP.as_str()),
+        ],
+        DEMO,
     )
 }
