@@ -1,5 +1,6 @@
 //! Typo reports over real HTTP: storing, merging, statuses, validation, rate limits, the editors' API and
-//! its authorisation, and webhook deliveries to a real receiver on loopback, across a restart.
+//! its authorisation, and webhook deliveries (typo reports and comments) to a real receiver on loopback,
+//! across a restart.
 
 mod common;
 
@@ -379,4 +380,32 @@ async fn a_failed_delivery_is_made_after_a_restart() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(hook.delivered().len(), 1);
     s.stop().await;
+}
+
+#[tokio::test]
+async fn new_comments_are_announced_through_the_same_outbox() {
+    let hook = Receiver::default();
+    let url = hook.start().await;
+    let s = TestServer::start_with(|settings| settings.webhook_url = Some(url)).await;
+    let body = json!({"text": "Когда откроют павильон?", "author": "Вера",
+                      "page": {"url": "https://news.example/ferry", "title": "Паром"}});
+    let resp = s
+        .client
+        .post(s.url("/api/v1/articles/ferry/comments"))
+        .header("X-Otklik-Reader", reader(1))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let posted: Value = resp.json().await.unwrap();
+    hook.until("the comment event", |h| h.delivered().len() == 1).await;
+    let (headers, raw) = hook.delivered().remove(0);
+    assert_eq!(headers["x-otklik-event"], "comment.created");
+    let event: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(event["event"], "comment.created");
+    assert_eq!(event["comment"]["id"], posted["id"]);
+    assert_eq!(event["comment"]["text"], "Когда откроют павильон?");
+    assert_eq!(event["comment"]["mine"], false, "nothing reader-specific goes out");
+    assert_eq!(event["article"], json!({"id": "ferry", "url": "https://news.example/ferry", "title": "Паром"}));
 }

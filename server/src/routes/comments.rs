@@ -76,8 +76,12 @@ async fn create(
     }
     limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
     let page = clean_page(body.page);
-    let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page };
+    let announce = state.webhook.is_some();
+    let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page, announce };
     let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
+    if let Some(hook) = &state.webhook {
+        hook.wake();
+    }
     Ok((StatusCode::CREATED, JsonBody(comment)))
 }
 

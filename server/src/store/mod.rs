@@ -159,6 +159,8 @@ pub struct NewCommentCmd {
     pub text: String,
     pub parent: Option<CommentId>,
     pub page: PageInfo,
+    /// Queue a `comment.created` webhook delivery (a webhook is configured).
+    pub announce: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -349,7 +349,7 @@ pub async fn apply(
             .execute(&mut *conn)
             .await?;
             *next_id += 1;
-            Ok(CommentOutcome::Comment(Ok(Comment {
+            let comment = Comment {
                 id: CommentId(id),
                 parent: post.parent,
                 depth: depth as u32,
@@ -364,7 +364,11 @@ pub async fn apply(
                 mine: true,
                 editable_until: Some(now + EDIT_WINDOW_SECS),
                 replies: 0,
-            })))
+            };
+            if post.announce {
+                announce(conn, &post.article, &comment, now).await?;
+            }
+            Ok(CommentOutcome::Comment(Ok(comment)))
         }
         CommentCmd::Edit { article, id, reader, text } => {
             if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
@@ -442,6 +446,28 @@ pub async fn apply(
             }))
         }
     }
+}
+
+/// Queues the `comment.created` webhook delivery, in the same transaction as the comment.
+async fn announce(conn: &mut SqliteConnection, article: &ArticleId, comment: &Comment, now: i64) -> anyhow::Result<()> {
+    let (url, title): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT url, title FROM articles WHERE key = ?1")
+            .bind(article.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    // The reader-specific fields mean nothing to a receiver.
+    let comment = Comment { mine: false, editable_until: None, ..comment.clone() };
+    let payload = serde_json::json!({
+        "event": "comment.created",
+        "comment": comment,
+        "article": { "id": article.as_str(), "url": url, "title": title },
+    });
+    sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES ('comment.created', ?1, ?2, ?2)")
+        .bind(payload.to_string())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Whether `reader` wrote comment `id` on `article`, it is not deleted, and the edit window is open.
