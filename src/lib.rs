@@ -112,12 +112,20 @@ pub fn mount(host: &HtmlElement, origin: &str) {
     };
     // A constructed stylesheet, unlike a <style> element, is allowed under a strict CSP without
     // 'unsafe-inline', and one object serves every widget on the page.
-    SHEET.with(|sheet| {
-        if let Some(sheet) = sheet {
-            shadow.set_adopted_style_sheets(&js_sys::Array::of1(sheet));
+    let Some(doc) = host.owner_document() else {
+        return;
+    };
+    match SHEET.with(Clone::clone) {
+        Some(sheet) => shadow.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
+        // Browsers without constructable stylesheets (Safari before 16.4) get a <style> element instead.
+        None => {
+            if let Ok(style) = doc.create_element("style") {
+                style.set_text_content(Some(STYLE));
+                let _ = shadow.append_child(&style);
+            }
         }
-    });
-    let Some(root) = host.owner_document().and_then(|d| d.create_element("div").ok()) else {
+    }
+    let Ok(root) = doc.create_element("div") else {
         return;
     };
     let _ = shadow.append_child(&root);

@@ -149,7 +149,7 @@ async fn a_failed_send_keeps_the_text_and_the_draft_survives_a_reload() {
 }
 
 #[wasm_bindgen_test]
-async fn empty_and_overlong_texts_are_refused_before_sending() {
+async fn empty_overlong_and_link_stuffed_texts_are_refused_before_sending() {
     let host = mounted(&article("limits"), "en");
     until("the thread to load", || loaded(&host)).await;
     type_into(&host, 0, "   ");
@@ -162,6 +162,9 @@ async fn empty_and_overlong_texts_are_refused_before_sending() {
     until("the counter to show the excess", || text_of(&host, ".otk-counter") == "-1").await;
     click(&host, ".otk-comments .otk-form button[type=submit]");
     until("the too-long message", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("too long")).await;
+    type_into(&host, 0, "https://a.example http://b.example www.c.example https://d.example");
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the links message", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("three links")).await;
     sleep(200).await;
     assert!(shown(&host).is_empty());
 }
@@ -179,7 +182,13 @@ async fn a_refused_flood_says_so_and_keeps_the_text() {
     let api = otklik_widget::Api::new(server(), token);
     let article_id = otklik_api::ArticleId::parse(&id).unwrap();
     for i in 0..8 {
-        let comment = otklik_api::NewComment { text: format!("comment {i}"), author: None, parent: None, page: None };
+        let comment = otklik_api::NewComment {
+            text: format!("comment {i}"),
+            author: None,
+            parent: None,
+            page: None,
+            website: None,
+        };
         api.post_comment(&article_id, &comment).await.expect("within the allowance");
     }
 

@@ -97,6 +97,9 @@ pub struct NewComment {
     pub parent: Option<CommentId>,
     #[serde(default)]
     pub page: Option<PageInfo>,
+    /// A field people never see (the widget hides it); anything in it marks the comment as automated.
+    #[serde(default)]
+    pub website: Option<String>,
 }
 
 /// Body of `PATCH /api/v1/articles/{article}/comments/{id}`.
@@ -124,19 +127,31 @@ pub struct CommentCounts {
 pub enum InvalidText {
     Empty,
     TooLong,
+    /// More than [`crate::limits::COMMENT_LINKS_MAX`] web addresses: the shape of link spam.
+    TooManyLinks,
 }
 
 /// Checks a comment text the way the server will: 1 to [`crate::limits::COMMENT_TEXT_MAX`] characters
-/// once surrounding white space is trimmed.
+/// once surrounding white space is trimmed, with at most [`crate::limits::COMMENT_LINKS_MAX`] links.
 pub fn check_comment_text(text: &str) -> Result<(), InvalidText> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         Err(InvalidText::Empty)
     } else if trimmed.chars().count() > crate::limits::COMMENT_TEXT_MAX {
         Err(InvalidText::TooLong)
+    } else if count_links(trimmed) > crate::limits::COMMENT_LINKS_MAX {
+        Err(InvalidText::TooManyLinks)
     } else {
         Ok(())
     }
+}
+
+/// Web addresses in a text: each `http://`, `https://`, or `www.` that does not follow one of those.
+fn count_links(text: &str) -> usize {
+    let lower = text.to_ascii_lowercase();
+    let schemes = lower.matches("http://").count() + lower.matches("https://").count();
+    let bare = lower.match_indices("www.").filter(|(at, _)| !lower[..*at].ends_with("://")).count();
+    schemes + bare
 }
 
 #[cfg(test)]
@@ -153,9 +168,17 @@ mod tests {
     }
 
     #[test]
+    fn more_than_three_links_are_refused() {
+        assert_eq!(check_comment_text("see https://a.example, www.b.example and http://c.example/x"), Ok(()));
+        assert_eq!(check_comment_text("https://www.a.example https://www.b.example www.c.example"), Ok(()));
+        let four = "https://a.example http://b.example www.c.example HTTPS://D.EXAMPLE";
+        assert_eq!(check_comment_text(four), Err(InvalidText::TooManyLinks));
+    }
+
+    #[test]
     fn new_comment_fields_are_optional_but_not_unknown() {
         let c: NewComment = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
-        assert_eq!((c.author, c.parent, c.page), (None, None, None));
+        assert_eq!((c.author, c.parent, c.page, c.website), (None, None, None, None));
         assert!(serde_json::from_str::<NewComment>(r#"{"text":"hi","html":"<b>"}"#).is_err());
         assert_eq!(serde_json::to_string(&CommentSort::Popular).unwrap(), r#""popular""#);
     }

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     PayloadTooLarge,
     InvalidText,
+    TooManyLinks,
+    Spam,
     InvalidQuery,
     NotFound,
     CommentNotFound,

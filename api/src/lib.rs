@@ -38,6 +38,8 @@ pub mod limits {
     pub const REACTION_BODY_MAX: usize = 256;
     /// Longest comment, in characters, after trimming surrounding white space.
     pub const COMMENT_TEXT_MAX: usize = 4_000;
+    /// Most web addresses in one comment.
+    pub const COMMENT_LINKS_MAX: usize = 3;
     /// Longest display name, in characters.
     pub const AUTHOR_MAX: usize = 60;
     /// Longest page URL and title the server keeps, in characters.

@@ -388,3 +388,23 @@ async fn cached_first_pages_follow_every_write_under_concurrency() {
     assert_eq!(newest.comments[0].id, max_id, "the newest comment heads the cached newest page");
     assert!(oldest.comments[0].id < max_id);
 }
+
+#[tokio::test]
+async fn the_honeypot_and_link_spam_are_refused_with_their_own_codes() {
+    let s = TestServer::start().await;
+    let who = reader(1);
+    let bot = post(&s, "a", &who, json!({"text": "Отличная статья", "website": "http://spam.example"})).await;
+    refused(bot, StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Spam).await;
+    let links = "https://a.example http://b.example www.c.example https://d.example";
+    refused(
+        post(&s, "a", &who, json!({"text": links})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::TooManyLinks,
+    )
+    .await;
+    // Three links, and an empty honeypot (what the widget sends), are fine.
+    let ok =
+        post(&s, "a", &who, json!({"text": "https://a.example www.b.example http://c.example", "website": ""})).await;
+    created(ok).await;
+    assert_eq!(page(&s, "a", "", None).await.total, 1, "nothing refused was stored");
+}

@@ -25,6 +25,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
     let name = RwSignal::new(storage::load(NAME_KEY).unwrap_or_default());
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<&'static str>);
+    let honeypot = NodeRef::<leptos::html::Input>::new();
 
     let submit = {
         let draft_key = draft_key.clone();
@@ -34,14 +35,13 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             }
             let body = text.get_untracked();
             if let Err(e) = check_comment_text(&body) {
-                error.set(Some(match e {
-                    InvalidText::Empty => texts.text_empty,
-                    InvalidText::TooLong => texts.text_too_long,
-                }));
+                error.set(Some(invalid_text(texts, e)));
                 return;
             }
             let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
-            let new = NewComment { text: body, author, parent, page: Some(page_info()) };
+            // Only a program filling every field it finds puts anything in the honeypot.
+            let website = honeypot.get_untracked().map(|i| i.value()).filter(|v| !v.is_empty());
+            let new = NewComment { text: body, author, parent, page: Some(page_info()), website };
             let (thread, draft_key) = (thread.clone(), draft_key.clone());
             sending.set(true);
             error.set(None);
@@ -78,6 +78,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             ev.prevent_default();
             submit();
         }>
+            <input class="otk-hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true" node_ref=honeypot />
             <label class="otk-field otk-name">
                 <span>{texts.name}</span>
                 <input
@@ -137,11 +138,21 @@ pub fn page_info() -> PageInfo {
     PageInfo { url, title: Some(doc.title()).filter(|t| !t.is_empty()) }
 }
 
+/// Why a text cannot be sent, before sending it.
+pub fn invalid_text(texts: &'static Texts, e: InvalidText) -> &'static str {
+    match e {
+        InvalidText::Empty => texts.text_empty,
+        InvalidText::TooLong => texts.text_too_long,
+        InvalidText::TooManyLinks => texts.too_many_links,
+    }
+}
+
 /// The reader-facing reason a send failed (a comment or a typo report); the text itself always stays.
 pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
     match (error, error.code()) {
         (ApiError::Network, _) => texts.post_offline,
         (_, Some(ErrorCode::InvalidText)) => texts.text_too_long,
+        (_, Some(ErrorCode::TooManyLinks)) => texts.too_many_links,
         (_, Some(ErrorCode::EditWindowClosed)) => texts.too_late,
         (_, Some(ErrorCode::RateLimited)) => texts.rate_limited,
         (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use otklik_api::{Comment, InvalidText, check_comment_text};
+use otklik_api::{Comment, check_comment_text};
 
-use super::comment_form::{CommentForm, failure};
+use super::comment_form::{CommentForm, failure, invalid_text};
 use super::comment_thread::Thread;
 use crate::i18n::{absolute_time, format_count, iso_time, more_replies, relative_time};
 use crate::linkify::segments;
@@ -78,7 +78,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         move || {
             let Some(text) = editing.get_untracked() else { return };
             if let Err(e) = check_comment_text(&text) {
-                error.set(Some(if e == InvalidText::Empty { texts.text_empty } else { texts.text_too_long }));
+                error.set(Some(invalid_text(texts, e)));
                 return;
             }
             let thread = thread.clone();

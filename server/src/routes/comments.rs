@@ -69,6 +69,13 @@ async fn create(
     ClientIpHash(ip): ClientIpHash,
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
+    if body.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Err(AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Spam,
+            "this comment looks automated and was not posted",
+        ));
+    }
     let text = checked_text(&body.text)?;
     let author = body.author.as_deref().map(clean_line).unwrap_or_default();
     if author.chars().count() > AUTHOR_MAX {
@@ -130,16 +137,18 @@ fn comment_id(raw: &str) -> Result<CommentId, AppError> {
 
 fn checked_text(text: &str) -> Result<String, AppError> {
     check_comment_text(text).map_err(|e| {
-        AppError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidText,
-            match e {
-                InvalidText::Empty => "the comment is empty".to_owned(),
-                InvalidText::TooLong => {
-                    format!("the comment is longer than {} characters", otklik_api::limits::COMMENT_TEXT_MAX)
-                }
-            },
-        )
+        let (code, message) = match e {
+            InvalidText::Empty => (ErrorCode::InvalidText, "the comment is empty".to_owned()),
+            InvalidText::TooLong => (
+                ErrorCode::InvalidText,
+                format!("the comment is longer than {} characters", otklik_api::limits::COMMENT_TEXT_MAX),
+            ),
+            InvalidText::TooManyLinks => (
+                ErrorCode::TooManyLinks,
+                format!("a comment may hold at most {} links", otklik_api::limits::COMMENT_LINKS_MAX),
+            ),
+        };
+        AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     })?;
     // Keep line breaks (readers use them); drop other control characters, which only ever hide things.
     Ok(text.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>().replace("\r\n", "\n"))
