@@ -32,7 +32,7 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
             .await?;
         assert!(empty.contains("Комментариев пока нет"), "{empty}");
 
-        let name = browser.in_widget(HOST, ".otk-comments .otk-form input").await?;
+        let name = browser.in_widget(HOST, ".otk-comments .otk-form input[autocomplete=nickname]").await?;
         name.send_keys("Вера").await?;
         let text = browser.in_widget(HOST, ".otk-comments .otk-form textarea").await?;
         text.send_keys("Когда появится расписание?").await?;

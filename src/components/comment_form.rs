@@ -78,7 +78,6 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             ev.prevent_default();
             submit();
         }>
-            <input class="otk-hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true" node_ref=honeypot />
             <label class="otk-field otk-name">
                 <span>{texts.name}</span>
                 <input
@@ -124,6 +123,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                 {move || error.get().unwrap_or_default()} " "
                 <button type="button" class="otk-link" on:click=move |_| retry()>{texts.retry}</button>
             </p>
+            <input class="otk-hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true" node_ref=honeypot />
         </form>
     }
 }
