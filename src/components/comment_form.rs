@@ -25,7 +25,8 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
     let name = RwSignal::new(storage::load(NAME_KEY).unwrap_or_default());
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<&'static str>);
-    let honeypot = NodeRef::<leptos::html::Input>::new();
+    // Only a program filling every field it finds puts anything here.
+    let honeypot = RwSignal::new(String::new());
 
     let submit = {
         let draft_key = draft_key.clone();
@@ -39,8 +40,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                 return;
             }
             let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
-            // Only a program filling every field it finds puts anything in the honeypot.
-            let website = honeypot.get_untracked().map(|i| i.value()).filter(|v| !v.is_empty());
+            let website = Some(honeypot.get_untracked()).filter(|v| !v.is_empty());
             let new = NewComment { text: body, author, parent, page: Some(page_info()), website };
             let (thread, draft_key) = (thread.clone(), draft_key.clone());
             sending.set(true);
@@ -123,7 +123,14 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                 {move || error.get().unwrap_or_default()} " "
                 <button type="button" class="otk-link" on:click=move |_| retry()>{texts.retry}</button>
             </p>
-            <input class="otk-hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true" node_ref=honeypot />
+            <input
+                class="otk-hp"
+                name="website"
+                tabindex="-1"
+                autocomplete="off"
+                aria-hidden="true"
+                on:input=move |ev| honeypot.set(event_target_value(&ev))
+            />
         </form>
     }
 }
