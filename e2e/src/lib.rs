@@ -2,7 +2,6 @@
 //! built widget from `dist/`, and a headless Chromium driven through ChromeDriver over WebDriver.
 
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -123,12 +122,10 @@ impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        // Its own process group, so that a test that panics still takes the browser down with the driver.
         let mut driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)"))?;
         let profile = tempfile::tempdir()?;
@@ -244,10 +241,7 @@ pub async fn with_server_and_browser(
 }
 
 impl Drop for Browser {
-    /// After `stop` this only reaps; after a panic it ends the driver and every browser it started.
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.driver.id())).status();
         let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
