@@ -24,6 +24,11 @@ pub use reader::reader_token;
 
 const STYLE: &str = include_str!("../style/widget.css");
 
+/// Ctrl+Enter, or ⌘+Enter on macOS: "send" in the comment box and the typo dialog, "report" over a selection.
+pub(crate) fn is_ctrl_enter(ev: &web_sys::KeyboardEvent) -> bool {
+    ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key())
+}
+
 /// Everything one mounted widget needs to know, read from its host element.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {

@@ -62,19 +62,22 @@ pub fn unregister(host: &HtmlElement) {
     TARGETS.with_borrow_mut(|targets| targets.retain(|t| &t.host != host));
 }
 
-/// Installs the page-wide listeners, once.
+/// Installs the page-wide listeners, once: Ctrl+Enter, and on touch screens the selection.
 fn listen() {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
     let keydown = Closure::<dyn Fn(KeyboardEvent)>::new(on_keydown);
     let _ = doc.add_event_listener_with_callback("keydown", keydown.as_ref().unchecked_ref());
     keydown.forget();
-    let select = Closure::<dyn Fn()>::new(on_selection_change);
-    let _ = doc.add_event_listener_with_callback("selectionchange", select.as_ref().unchecked_ref());
-    select.forget();
+    // Only touch screens show the report button; elsewhere selections need not be followed at all.
+    if touch_screen() {
+        let select = Closure::<dyn Fn()>::new(on_selection_change);
+        let _ = doc.add_event_listener_with_callback("selectionchange", select.as_ref().unchecked_ref());
+        select.forget();
+    }
 }
 
 fn on_keydown(ev: KeyboardEvent) {
-    if ev.key() != "Enter" || !(ev.ctrl_key() || ev.meta_key()) || ev.default_prevented() || from_editable(&ev) {
+    if !crate::is_ctrl_enter(&ev) || ev.default_prevented() || from_editable(&ev) {
         return;
     }
     let range = selected_range();
@@ -92,9 +95,6 @@ fn on_keydown(ev: KeyboardEvent) {
 }
 
 fn on_selection_change() {
-    if !touch_screen() {
-        return;
-    }
     let range = selected_range();
     if range.is_some() {
         TOUCHED.set(range.clone());

@@ -9,13 +9,9 @@ use common::*;
 use otklik_widget::{Lang, comments_count, more_replies};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{Event, EventInit, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
+use web_sys::{HtmlElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn text_of(host: &HtmlElement, css: &str) -> String {
-    find(host, css).and_then(|e| e.text_content()).unwrap_or_default()
-}
 
 /// The thread has loaded: its loading note is hidden.
 fn loaded(host: &HtmlElement) -> bool {
@@ -39,24 +35,8 @@ fn shown(host: &HtmlElement) -> Vec<(String, String)> {
 fn type_into(host: &HtmlElement, index: u32, text: &str) -> HtmlTextAreaElement {
     let boxes = host.shadow_root().unwrap().query_selector_all(".otk-comments textarea").unwrap();
     let area: HtmlTextAreaElement = boxes.item(index).expect("a comment box").unchecked_into();
-    area.set_value(text);
-    let init = EventInit::new();
-    init.set_bubbles(true);
-    area.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    type_text(&area, text);
     area
-}
-
-fn click(host: &HtmlElement, css: &str) {
-    find(host, css).unwrap_or_else(|| panic!("no {css}")).unchecked_into::<HtmlElement>().click();
-}
-
-fn ctrl_enter(area: &HtmlTextAreaElement) {
-    let init = KeyboardEventInit::new();
-    init.set_key("Enter");
-    init.set_ctrl_key(true);
-    init.set_bubbles(true);
-    init.set_cancelable(true);
-    area.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap();
 }
 
 #[wasm_bindgen_test]

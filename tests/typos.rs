@@ -10,10 +10,7 @@ use common::*;
 use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::{
-    Element, Event, EventInit, EventTarget, HtmlDialogElement, HtmlElement, HtmlTextAreaElement, KeyboardEvent,
-    KeyboardEventInit,
-};
+use web_sys::{Element, HtmlDialogElement, HtmlElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -41,22 +38,8 @@ fn select(root: &Element, word: &str) {
     assert_eq!(found, JsValue::TRUE, "`{word}` is not on the page");
 }
 
-fn ctrl_enter(target: &EventTarget) {
-    let init = KeyboardEventInit::new();
-    init.set_key("Enter");
-    init.set_ctrl_key(true);
-    init.set_bubbles(true);
-    init.set_composed(true);
-    init.set_cancelable(true);
-    target.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap();
-}
-
 fn dialog(host: &HtmlElement) -> HtmlDialogElement {
     find(host, "dialog").expect("the typo dialog").unchecked_into()
-}
-
-fn text_of(host: &HtmlElement, css: &str) -> String {
-    find(host, css).and_then(|e| e.text_content()).unwrap_or_default()
 }
 
 fn shown(host: &HtmlElement, css: &str) -> bool {
@@ -68,15 +51,7 @@ fn note(host: &HtmlElement) -> HtmlTextAreaElement {
 }
 
 fn type_note(host: &HtmlElement, text: &str) {
-    let area = note(host);
-    area.set_value(text);
-    let init = EventInit::new();
-    init.set_bubbles(true);
-    area.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
-}
-
-fn click(host: &HtmlElement, css: &str) {
-    find(host, css).unwrap_or_else(|| panic!("no {css}")).unchecked_into::<HtmlElement>().click();
+    type_text(&note(host), text);
 }
 
 #[wasm_bindgen_test]

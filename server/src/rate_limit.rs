@@ -115,13 +115,14 @@ impl fmt::Display for Rate {
     }
 }
 
-/// The configured limits: each kind at its default rate unless set otherwise or switched off.
+/// The configured limits: each kind at its default rate unless set otherwise or switched off. Indexed by
+/// the kind itself (declaration order, as in `LimitKind::ALL`): looked up on every write.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LimitSettings(HashMap<LimitKind, Option<Rate>>);
+pub struct LimitSettings([Option<Rate>; LimitKind::ALL.len()]);
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self(LimitKind::ALL.into_iter().map(|k| (k, Some(k.default_rate()))).collect())
+        Self(LimitKind::ALL.map(|k| Some(k.default_rate())))
     }
 }
 
@@ -131,7 +132,7 @@ impl LimitSettings {
         let mut settings = Self::default();
         for entry in entries.iter().map(|e| e.as_ref().trim()).filter(|e| !e.is_empty()) {
             if entry == "off" {
-                settings.0.values_mut().for_each(|rate| *rate = None);
+                settings.0 = [None; LimitKind::ALL.len()];
                 continue;
             }
             let (name, value) = entry.split_once('=').ok_or_else(|| format!("`{entry}` is not KIND=RATE"))?;
@@ -140,13 +141,13 @@ impl LimitSettings {
                 format!("unknown limit `{}` (known: {})", name.trim(), known.join(", "))
             })?;
             let rate = if value.trim() == "off" { None } else { Some(value.parse()?) };
-            settings.0.insert(kind, rate);
+            settings.0[kind as usize] = rate;
         }
         Ok(settings)
     }
 
     pub fn rate(&self, kind: LimitKind) -> Option<Rate> {
-        self.0.get(&kind).copied().flatten()
+        self.0[kind as usize]
     }
 }
 
@@ -215,6 +216,11 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_are_listed_in_declaration_order() {
+        assert!(LimitKind::ALL.iter().enumerate().all(|(i, k)| *k as usize == i));
+    }
 
     #[test]
     fn rates_parse_in_every_unit() {

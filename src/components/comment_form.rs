@@ -64,7 +64,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
     let on_key = {
         let submit = submit.clone();
         move |ev: web_sys::KeyboardEvent| {
-            if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            if crate::is_ctrl_enter(&ev) {
                 ev.prevent_default();
                 submit();
             }

@@ -91,7 +91,7 @@ pub fn TypoReporter(
     let on_key = {
         let send = send.clone();
         move |ev: web_sys::KeyboardEvent| {
-            if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            if crate::is_ctrl_enter(&ev) {
                 ev.prevent_default();
                 send();
             }

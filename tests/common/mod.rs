@@ -8,7 +8,9 @@ use js_sys::{Function, Promise, Reflect};
 use otklik_widget::mount;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Element, HtmlElement};
+use web_sys::{
+    Element, Event, EventInit, EventTarget, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
+};
 
 /// The server the script started for these tests; without it the tests fail rather than skip.
 pub fn server() -> &'static str {
@@ -54,6 +56,33 @@ pub fn mounted(article: &str, lang: &str) -> HtmlElement {
 
 pub fn find(host: &HtmlElement, css: &str) -> Option<Element> {
     host.shadow_root()?.query_selector(css).ok().flatten()
+}
+
+pub fn text_of(host: &HtmlElement, css: &str) -> String {
+    find(host, css).and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+pub fn click(host: &HtmlElement, css: &str) {
+    find(host, css).unwrap_or_else(|| panic!("no {css}")).unchecked_into::<HtmlElement>().click();
+}
+
+/// Types `text` into `area` as a person would: the value, then an input event.
+pub fn type_text(area: &HtmlTextAreaElement, text: &str) {
+    area.set_value(text);
+    let init = EventInit::new();
+    init.set_bubbles(true);
+    area.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+}
+
+/// Ctrl+Enter pressed on `target`; it bubbles and crosses shadow roots, as a real key press does.
+pub fn ctrl_enter(target: &EventTarget) {
+    let init = KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_ctrl_key(true);
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_cancelable(true);
+    target.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap();
 }
 
 /// A unique article id per test run, so reruns against one server start from zero.
