@@ -43,6 +43,9 @@ pub struct Comment {
     pub editable_until: Option<i64>,
     /// For a top-level comment: how many replies it has in all, shown or not.
     pub replies: u64,
+    /// Awaiting moderation: only its author sees it (see [`crate::CommentStatus`]).
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// A page of a thread: top-level comments, each followed by its first replies in thread order; or, with
@@ -54,6 +57,9 @@ pub struct CommentPage {
     pub next: Option<String>,
     /// Visible comments on the article in all.
     pub total: u64,
+    /// The article accepts no new comments.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// Orders of the top-level comments.

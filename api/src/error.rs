@@ -33,6 +33,10 @@ pub enum ErrorCode {
     CommentNotFound,
     NotYourComment,
     EditWindowClosed,
+    /// The article accepts no new comments.
+    CommentsClosed,
+    /// The reader or their address is banned from writing.
+    Banned,
     InvalidTypo,
     TypoNotFound,
     RateLimited,

@@ -8,6 +8,7 @@
 mod article;
 mod comment;
 mod error;
+mod moderation;
 mod reaction;
 mod reader;
 mod typo;
@@ -18,6 +19,10 @@ pub use comment::{
     PageInfo, check_comment_text,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use moderation::{
+    ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentStatus, Moderate, ModerationAction, ModerationMode,
+    NewBan, Queue, QueueItem, QueuePage,
+};
 pub use reaction::{ReactionCounts, ReactionKind, ReactionsView, SetReaction, UnknownReactionKind};
 pub use reader::{InvalidReaderToken, ReaderToken};
 pub use typo::{
@@ -64,4 +69,9 @@ pub mod limits {
     pub const TYPO_NOTE_MAX: usize = 500;
     /// Largest JSON body the typo route accepts, in bytes.
     pub const TYPO_BODY_MAX: usize = 8 * 1024;
+    /// Longest ban, in days, and longest reason a moderator may give, in characters.
+    pub const BAN_DAYS_MAX: u32 = 3_650;
+    pub const BAN_REASON_MAX: usize = 500;
+    /// Longest moderator name, in characters.
+    pub const MODERATOR_NAME_MAX: usize = 64;
 }

@@ -1,7 +1,7 @@
 //! Authorisation of the editors' API: `Authorization: Bearer <OTKLIK_ADMIN_TOKEN>`.
 //!
-//! With no token configured the admin routes do not exist (404), so an unconfigured server does not even
-//! reveal them; with one, a missing or wrong credential is 401.
+//! With no token configured and no moderator account, the admin routes do not exist (404), so an
+//! unconfigured server does not even reveal them; otherwise a missing or wrong credential is 401.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -23,19 +23,33 @@ impl AdminToken {
     /// Constant-time: compares digests of equal length byte by byte without stopping early.
     fn matches(&self, offered: &str) -> bool {
         let offered: [u8; 32] = Sha256::digest(offered.as_bytes()).into();
-        self.0.iter().zip(offered).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        constant_time_eq(&self.0, &offered)
     }
 }
 
-/// A request that presented the admin token.
+/// Compares two secrets without stopping at the first difference, so timing tells nothing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// Whether the admin surface exists at all: a token is configured or a moderator account exists.
+pub async fn admin_enabled(state: &AppState) -> Result<bool, AppError> {
+    Ok(state.admin_token.is_some() || state.store.moderators_exist().await?)
+}
+
+/// A request that presented the admin token. In the audit log its actions are by `token`.
 pub struct Editor;
+
+impl Editor {
+    pub const WHO: &'static str = "token";
+}
 
 impl FromRequestParts<AppState> for Editor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = &state.admin_token else {
-            return Err(AppError::not_found());
+            return Err(if admin_enabled(state).await? { AppError::Unauthorized } else { AppError::not_found() });
         };
         let offered = parts
             .headers

@@ -31,6 +31,22 @@ impl FromStr for IpNet {
     }
 }
 
+impl std::fmt::Display for IpNet {
+    /// The canonical form (`10.0.0.0/8`; a single address without a prefix), with host bits cleared.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let full = if self.addr.is_ipv4() { 32 } else { 128 };
+        let masked = match self.addr {
+            IpAddr::V4(a) => IpAddr::from(
+                (u32::from(a) & u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0)).to_be_bytes(),
+            ),
+            IpAddr::V6(a) => IpAddr::from(
+                (u128::from(a) & u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0)).to_be_bytes(),
+            ),
+        };
+        if self.prefix == full { write!(f, "{masked}") } else { write!(f, "{masked}/{}", self.prefix) }
+    }
+}
+
 impl IpNet {
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
@@ -75,18 +91,36 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpA
 /// Extractor: the request's client IP, already reduced to its keyed hash.
 pub struct ClientIpHash(pub [u8; 16]);
 
+/// Extractor: the request's client IP and its keyed hash, for checks against banned ranges.
+pub struct ClientIp {
+    pub ip: IpAddr,
+    pub hash: [u8; 16],
+}
+
+fn request_ip(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<crate::listener::Peer>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(peer)| peer.0.ip());
+    let forwarded: Vec<&str> =
+        parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    client_ip(peer, &forwarded, &state.trusted_proxies)
+}
+
 impl FromRequestParts<AppState> for ClientIpHash {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<crate::listener::Peer>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(peer)| peer.0.ip());
-        let forwarded: Vec<&str> =
-            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-        let ip = client_ip(peer, &forwarded, &state.trusted_proxies);
-        Ok(Self(state.reader_key.hash_ip(ip)))
+        Ok(Self(state.reader_key.hash_ip(request_ip(parts, state))))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = request_ip(parts, state);
+        Ok(Self { ip, hash: state.reader_key.hash_ip(ip) })
     }
 }
 

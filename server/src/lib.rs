@@ -1,12 +1,16 @@
 //! The otklik server as a library: open the store, build the router, serve. `main.rs` is the CLI over it,
 //! and the integration tests drive the same code on port 0.
 
+pub mod accounts;
 mod admin;
 pub mod assets;
+mod bans;
 mod client_ip;
+mod console;
 mod error;
 mod extract;
 mod listener;
+mod moderation;
 pub mod rate_limit;
 mod reader;
 mod routes;
@@ -51,7 +55,17 @@ pub struct Settings {
     pub rate_limits: Vec<String>,
     /// Most connections held open at once (default [`DEFAULT_MAX_CONNECTIONS`]); more wait to be accepted.
     pub max_connections: Option<usize>,
+    /// Whether new comments appear at once (`post`, the default) or after approval (`pre`), for articles
+    /// without a setting of their own.
+    pub moderation: otklik_api::ModerationMode,
+    /// Days to keep the IP hashes of comments and typo reports (default [`DEFAULT_IP_RETENTION_DAYS`]).
+    pub ip_retention_days: Option<u32>,
+    /// Words or phrases that hold a comment for moderation (matched case-insensitively).
+    pub stop_words: Vec<String>,
 }
+
+/// How long IP hashes are kept unless configured: long enough to act on abuse, short enough to forget.
+pub const DEFAULT_IP_RETENTION_DAYS: u32 = 90;
 
 /// Connections held open at once unless configured: far above what one 2-core machine serves well, far
 /// below the default file-descriptor limit.
@@ -68,12 +82,17 @@ pub struct AppState {
     pub admin_token: Option<admin::AdminToken>,
     pub limits: Arc<rate_limit::RateLimiter>,
     pub webhook: Option<Arc<webhook::Webhook>>,
+    pub moderation: otklik_api::ModerationMode,
+    pub bans: Arc<bans::BanList>,
+    /// Lower-cased.
+    pub stop_words: Arc<[String]>,
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
 pub struct App {
     state: AppState,
     max_connections: usize,
+    ip_retention_days: u32,
 }
 
 impl App {
@@ -113,8 +132,13 @@ impl App {
             Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
             None => None,
         };
+        let bans = Arc::new(bans::BanList::default());
+        bans.reload(&store).await.context("loading bans")?;
+        let stop_words =
+            settings.stop_words.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
         Ok(Self {
             max_connections: settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            ip_retention_days: settings.ip_retention_days.unwrap_or(DEFAULT_IP_RETENTION_DAYS),
             state: AppState {
                 store,
                 allowed_origins,
@@ -124,6 +148,9 @@ impl App {
                 admin_token,
                 limits: Arc::new(rate_limit::RateLimiter::new(limits)),
                 webhook,
+                moderation: settings.moderation,
+                bans,
+                stop_words,
             },
         })
     }
@@ -147,7 +174,9 @@ impl App {
         let service = self.router().into_make_service_with_connect_info::<listener::Peer>();
         let deliveries =
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
+        let purge = tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.ip_retention_days));
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        purge.abort();
         // An interrupted delivery is simply made again after the restart (at least once).
         if let Some(task) = deliveries {
             task.abort();
@@ -159,7 +188,47 @@ impl App {
     }
 }
 
+/// Forgets IP hashes older than the retention period: at start-up, then hourly.
+async fn purge_ip_hashes(store: DynStore, days: u32) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        hourly.tick().await;
+        let before = unix_now() - i64::from(days) * 86_400;
+        match store.purge_ip_hashes(before).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, days, "forgot IP hashes past the retention period"),
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "purging old IP hashes failed"),
+        }
+    }
+}
+
+/// A unix time as `YYYY-MM-DD HH:MM UTC`, without a date library.
+pub(crate) fn utc(secs: i64) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (proleptic Gregorian), counting eras of 400 years from 0000-03-01.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3_600, rest % 3_600 / 60)
+}
+
 /// Seconds since the Unix epoch: the time unit of every stored timestamp.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(super::utc(1_795_660_200), "2026-11-26 02:30 UTC");
+    }
 }

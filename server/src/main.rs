@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use otklik_server::{App, Settings};
+use otklik_server::{App, Settings, accounts};
 use tracing_subscriber::EnvFilter;
 
 /// otklik: reactions, comments and typo reports under news articles.
@@ -22,7 +22,36 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Manage the moderators who sign in to the console at /admin.
+    Moderator {
+        #[command(subcommand)]
+        action: ModeratorAction,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Write a consistent copy of the database to FILE; safe while the server runs.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModeratorAction {
+    /// Create an account and print its generated password (shown once, stored only as an Argon2 hash).
+    Add { name: String },
+    /// Delete an account and end its sessions.
+    Remove { name: String },
+}
+
+#[derive(clap::Args, Debug)]
+struct DatabaseArg {
+    /// SQLite database: a file path or a `sqlite:` URL. Created, with its directory, if missing.
+    #[arg(long, global = true, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
+    database: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -31,9 +60,8 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
-    /// SQLite database: a file path or a `sqlite:` URL. Created, with its directory, if missing.
-    #[arg(long, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
-    database: String,
+    #[command(flatten)]
+    db: DatabaseArg,
 
     /// Directory of the built widget (trunk's output). Default: the copy compiled into this binary if it has
     /// one (`make release`), else ./dist.
@@ -75,6 +103,19 @@ struct ServeArgs {
     /// Most connections held open at once; more wait in the kernel's backlog.
     #[arg(long, env = "OTKLIK_MAX_CONNECTIONS", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+
+    /// `post`: new comments appear at once; `pre`: only after a moderator approves them. Articles can
+    /// override it in the console.
+    #[arg(long, env = "OTKLIK_MODERATION", default_value = "post", value_parser = ["post", "pre"])]
+    moderation: String,
+
+    /// Days to keep the (hashed) IP addresses of comments and typo reports.
+    #[arg(long, env = "OTKLIK_IP_RETENTION_DAYS", default_value_t = otklik_server::DEFAULT_IP_RETENTION_DAYS)]
+    ip_retention_days: u32,
+
+    /// Comma-separated words or phrases that hold a comment for moderation (case-insensitive).
+    #[arg(long, env = "OTKLIK_STOP_WORDS", value_delimiter = ',')]
+    stop_words: Vec<String>,
 }
 
 #[tokio::main]
@@ -83,13 +124,62 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
+        Command::Moderator { action, db } => moderator(action, &db.database).await,
+        Command::Backup { file, db } => backup(&file, &db.database).await,
     }
+}
+
+async fn moderator(action: ModeratorAction, database: &str) -> anyhow::Result<()> {
+    let store = otklik_server::store::open(database).await?;
+    let result = match action {
+        ModeratorAction::Add { name } => {
+            let name = name.trim().to_owned();
+            let max = otklik_api::limits::MODERATOR_NAME_MAX;
+            anyhow::ensure!(
+                !name.is_empty() && name.chars().count() <= max && !name.chars().any(char::is_control),
+                "a moderator name is 1 to {max} printable characters"
+            );
+            let password = accounts::generate_password()?;
+            let hash = tokio::task::spawn_blocking({
+                let password = password.clone();
+                move || accounts::hash_password(&password)
+            })
+            .await??;
+            if store.add_moderator(&name, &hash).await? {
+                // The one place the password exists outside the moderator's head: standard output, once.
+                println!("{password}");
+                eprintln!("moderator {name:?} added; the password above is shown only now");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("a moderator named {name:?} already exists"))
+            }
+        }
+        ModeratorAction::Remove { name } => {
+            if store.remove_moderator(name.trim()).await? {
+                eprintln!("moderator {name:?} removed and signed out");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("there is no moderator named {name:?}"))
+            }
+        }
+    };
+    store.close().await;
+    result
+}
+
+async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
+    let store = otklik_server::store::open(database).await?;
+    let result = store.backup(file).await;
+    store.close().await;
+    result.with_context(|| format!("backing up to {}", file.display()))?;
+    eprintln!("backed up {database} to {}", file.display());
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
-        database: args.database,
+        database: args.db.database,
         assets: args.assets.unwrap_or_else(|| {
             if otklik_server::assets::EMBEDDED_BUILD { PathBuf::new() } else { PathBuf::from("./dist") }
         }),
@@ -101,6 +191,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_secret: args.webhook_secret,
         rate_limits: args.rate_limits,
         max_connections: Some(args.max_connections),
+        moderation: otklik_api::ModerationMode::parse(&args.moderation).unwrap_or_default(),
+        ip_retention_days: Some(args.ip_retention_days),
+        stop_words: args.stop_words,
     };
     let app = App::open(&settings).await?;
     let listener =

@@ -24,10 +24,15 @@ pub enum LimitKind {
     ReactionArticleIp,
     TypoReader,
     TypoIp,
+    FlagReader,
+    FlagIp,
+    /// Console sign-in attempts from one address, and against one account name.
+    SignInIp,
+    SignInName,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 13] = [
         Self::CommentReader,
         Self::CommentIp,
         Self::LikeReader,
@@ -37,6 +42,10 @@ impl LimitKind {
         Self::ReactionArticleIp,
         Self::TypoReader,
         Self::TypoIp,
+        Self::FlagReader,
+        Self::FlagIp,
+        Self::SignInIp,
+        Self::SignInName,
     ];
 
     /// The name used in `OTKLIK_RATE_LIMITS`.
@@ -51,6 +60,10 @@ impl LimitKind {
             Self::ReactionArticleIp => "reactions.article_ip",
             Self::TypoReader => "typos.reader",
             Self::TypoIp => "typos.ip",
+            Self::FlagReader => "flags.reader",
+            Self::FlagIp => "flags.ip",
+            Self::SignInIp => "signin.ip",
+            Self::SignInName => "signin.name",
         }
     }
 
@@ -68,6 +81,11 @@ impl LimitKind {
             Self::ReactionArticleIp => (300, Duration::from_secs(3_600)),
             Self::TypoReader => (5, Duration::from_secs(300)),
             Self::TypoIp => (20, Duration::from_secs(300)),
+            Self::FlagReader => (20, Duration::from_secs(3_600)),
+            Self::FlagIp => (100, Duration::from_secs(3_600)),
+            // Enough for a moderator who mistypes; a guesser gets ten tries per quarter hour.
+            Self::SignInIp => (10, Duration::from_secs(900)),
+            Self::SignInName => (10, Duration::from_secs(900)),
         };
         Rate { count, period }
     }

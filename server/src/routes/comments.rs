@@ -12,11 +12,11 @@ use otklik_api::{
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::client_ip::ClientIpHash;
+use crate::client_ip::{ClientIp, ClientIpHash};
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
 use crate::rate_limit::LimitKind;
-use crate::routes::{clean_line, clean_page, limited, page_limit};
+use crate::routes::{clean_line, clean_page, limited, not_banned, page_limit};
 use crate::store::{CommentError, CommentQuery, Cursor, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/articles/{article}/comments", get(list).post(create))
         .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
         .route("/articles/{article}/comments/{id}/like", put(set_like).delete(set_like))
+        .route("/articles/{article}/comments/{id}/flag", put(flag))
         .layer(DefaultBodyLimit::max(COMMENT_BODY_MAX))
 }
 
@@ -66,9 +67,10 @@ async fn create(
     State(state): State<AppState>,
     Article(article): Article,
     Reader(reader): Reader,
-    ClientIpHash(ip): ClientIpHash,
+    client: ClientIp,
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
+    let ip = client.hash;
     if body.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
         return Err(AppError::client(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -81,10 +83,14 @@ async fn create(
     if author.chars().count() > AUTHOR_MAX {
         return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
     }
+    not_banned(&state, &reader, &client)?;
     limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
     let page = clean_page(body.page);
     let announce = state.webhook.is_some();
-    let cmd = NewCommentCmd { article, reader, ip, author, text, parent: body.parent, page, announce };
+    let hold = has_stop_word(&state.stop_words, &text);
+    let default_mode = state.moderation;
+    let parent = body.parent;
+    let cmd = NewCommentCmd { article, reader, ip, author, text, parent, page, announce, default_mode, hold };
     let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
     if let Some(hook) = &state.webhook {
         hook.wake();
@@ -127,6 +133,30 @@ async fn set_like(
     let like = method == Method::PUT;
     limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes")?;
     Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
+}
+
+/// Flags a comment for the moderators (once per reader; flagging again changes nothing).
+async fn flag(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    client: ClientIp,
+) -> Result<StatusCode, AppError> {
+    not_banned(&state, &reader, &client)?;
+    limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags")?;
+    state.store.flag_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the text holds one of the configured stop words (as a substring, case-insensitively: stop
+/// lists are short phrases, and catching "casino" inside "casinos" is the point).
+fn has_stop_word(words: &[String], text: &str) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let text = text.to_lowercase();
+    words.iter().any(|w| text.contains(w.as_str()))
 }
 
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
@@ -177,6 +207,9 @@ fn refusal(e: CommentError) -> AppError {
             "comments can be edited or deleted only in the first 15 minutes",
         ),
         CommentError::BadCursor => (StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, "the cursor is not valid here"),
+        CommentError::Closed => {
+            (StatusCode::FORBIDDEN, ErrorCode::CommentsClosed, "comments on this article are closed")
+        }
     };
     AppError::client(status, code, message)
 }

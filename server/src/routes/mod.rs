@@ -1,8 +1,12 @@
 //! The HTTP surface: one module per resource, each exposing `router()`, assembled here.
 
+mod articles;
+mod audit;
+mod bans;
 mod comments;
 mod counts;
 mod health;
+mod moderation;
 mod pages;
 mod reactions;
 mod refusals;
@@ -31,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .merge(counts::router())
         .merge(typos::router())
         .merge(refusals::router())
+        .merge(moderation::router())
+        .merge(bans::router())
+        .merge(articles::router())
+        .merge(audit::router())
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async { AppError::method_not_allowed() });
     if !state.allowed_origins.is_empty() {
@@ -40,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .nest(otklik_api::API_PREFIX, api)
         .merge(health::router())
         .merge(pages::router())
+        .merge(crate::console::router())
         .merge(crate::assets::router())
         .layer(axum::middleware::from_fn(guard))
         .layer(TraceLayer::new_for_http().make_span_with(
@@ -78,7 +87,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
 }
 
 /// One line of plain text: control characters removed, white space collapsed.
-fn clean_line(raw: &str) -> String {
+pub(crate) fn clean_line(raw: &str) -> String {
     raw.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
@@ -107,6 +116,22 @@ fn page_limit(raw: Option<&str>) -> Result<usize, AppError> {
         Some(l) => l.parse().ok().filter(|n| (1..=PAGE_SIZE_MAX).contains(n)).ok_or_else(|| {
             AppError::bad_request(ErrorCode::InvalidQuery, format!("limit must be a number from 1 to {PAGE_SIZE_MAX}"))
         }),
+    }
+}
+
+/// Refuses a write from a banned reader or address, saying until when.
+fn not_banned(
+    state: &AppState,
+    reader: &crate::ReaderHash,
+    client: &crate::client_ip::ClientIp,
+) -> Result<(), AppError> {
+    match state.bans.check(&reader.0, &client.hash, client.ip, crate::unix_now()) {
+        None => Ok(()),
+        Some(until) => Err(AppError::client(
+            axum::http::StatusCode::FORBIDDEN,
+            ErrorCode::Banned,
+            format!("the moderators have blocked posting from this browser or network until {}", crate::utc(until)),
+        )),
     }
 }
 

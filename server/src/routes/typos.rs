@@ -12,11 +12,11 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::admin::Editor;
-use crate::client_ip::ClientIpHash;
+use crate::client_ip::ClientIp;
 use crate::error::AppError;
 use crate::extract::{Article, Json, Reader};
 use crate::rate_limit::LimitKind;
-use crate::routes::{clean_page, limited, page_limit, without_controls};
+use crate::routes::{clean_page, limited, not_banned, page_limit, without_controls};
 use crate::store::{NewTypoCmd, TypoError, TypoQuery};
 
 pub fn router() -> Router<AppState> {
@@ -31,7 +31,7 @@ async fn report(
     State(state): State<AppState>,
     Article(article): Article,
     Reader(reader): Reader,
-    ClientIpHash(ip): ClientIpHash,
+    client: ClientIp,
     Json(body): Json<NewTypo>,
 ) -> Result<(StatusCode, JsonBody<TypoReceipt>), AppError> {
     let [before, fragment, after] = [&body.before, &body.fragment, &body.after].map(|s| without_controls(s));
@@ -57,6 +57,8 @@ async fn report(
         ));
     }
     // Counted only for reports that could be stored: a reader fixing a bad request is not penalised.
+    let ip = client.hash;
+    not_banned(&state, &reader, &client)?;
     limited(&state, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)], "typo reports")?;
     let page = clean_page(body.page);
     let announce = state.webhook.is_some();
@@ -102,7 +104,7 @@ async fn set_status(
 ) -> Result<JsonBody<TypoReport>, AppError> {
     let not_found = || AppError::client(StatusCode::NOT_FOUND, ErrorCode::TypoNotFound, "there is no such typo report");
     let id = id.parse().map(TypoId).map_err(|_| not_found())?;
-    match state.store.set_typo_status(id, body.status).await? {
+    match state.store.set_typo_status(id, body.status, Editor::WHO).await? {
         Ok(report) => Ok(JsonBody(report)),
         Err(TypoError::NotFound) => Err(not_found()),
         Err(TypoError::Conflict) => Err(AppError::client(

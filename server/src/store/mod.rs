@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use otklik_api::{
-    ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, PageInfo, ReactionKind, ReactionsView,
-    TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
+    ArticleId, ArticleSettings, AuditPage, Ban, BanKind, Comment, CommentId, CommentPage, CommentSort, LikeView,
+    ModerationAction, PageInfo, Queue, QueueItem, QueuePage, ReactionKind, ReactionsView, TypoContext, TypoId,
+    TypoList, TypoReceipt, TypoReport, TypoStatus,
 };
 
 use crate::reader::ReaderHash;
@@ -81,8 +82,13 @@ pub trait Store: Send + Sync + 'static {
     /// A page of typo reports for the editors, newest first.
     async fn typos(&self, query: &TypoQuery) -> anyhow::Result<TypoList>;
 
-    /// Moves a typo report to another status.
-    async fn set_typo_status(&self, id: TypoId, status: TypoStatus) -> anyhow::Result<Result<TypoReport, TypoError>>;
+    /// Moves a typo report to another status, recording who did it.
+    async fn set_typo_status(
+        &self,
+        id: TypoId,
+        status: TypoStatus,
+        who: &str,
+    ) -> anyhow::Result<Result<TypoReport, TypoError>>;
 
     /// Webhook deliveries due at `now` (unix seconds) with ids above `after`, oldest first.
     async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>>;
@@ -93,8 +99,133 @@ pub trait Store: Send + Sync + 'static {
     /// Records a delivery attempt: `None` = delivered (the row goes), else when to try again.
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()>;
 
+    /// Records a reader's flag on a visible comment (once per reader).
+    async fn flag_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>>;
+
+    /// Whether any moderator account exists (the console exists only then, or with the admin token).
+    async fn moderators_exist(&self) -> anyhow::Result<bool>;
+
+    /// Adds a moderator with an Argon2 PHC hash; `false` if the name is taken.
+    async fn add_moderator(&self, name: &str, password_hash: &str) -> anyhow::Result<bool>;
+
+    /// Removes a moderator and ends their sessions; `false` if there is none of that name.
+    async fn remove_moderator(&self, name: &str) -> anyhow::Result<bool>;
+
+    /// A moderator's id and password hash.
+    async fn moderator_password(&self, name: &str) -> anyhow::Result<Option<(i64, String)>>;
+
+    /// Stores a session (by the SHA-256 of its token) and records the sign-in.
+    async fn start_session(
+        &self,
+        moderator: i64,
+        token_hash: [u8; 32],
+        csrf: String,
+        expires: i64,
+    ) -> anyhow::Result<()>;
+
+    /// The unexpired session with this token hash.
+    async fn session(&self, token_hash: [u8; 32]) -> anyhow::Result<Option<Session>>;
+
+    async fn end_session(&self, token_hash: [u8; 32]) -> anyhow::Result<()>;
+
+    /// A page of a moderation queue, newest first.
+    async fn queue(&self, queue: Queue, before: Option<CommentId>, limit: usize) -> anyhow::Result<QueuePage>;
+
+    /// Applies a moderator's action and records it; `Ok(None)` once deleted.
+    async fn moderate(
+        &self,
+        id: CommentId,
+        action: ModerationAction,
+        who: &str,
+    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>>;
+
+    /// Recently seen articles with their settings.
+    async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>>;
+
+    /// Sets an article's moderation mode and whether it is closed, and records it.
+    async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()>;
+
+    /// Stores a ban and records it.
+    async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>>;
+
+    /// Bans in force now, newest first.
+    async fn bans(&self) -> anyhow::Result<Vec<StoredBan>>;
+
+    /// Lifts a ban in force and records it; `false` if there is none with that id.
+    async fn lift_ban(&self, id: i64, who: &str) -> anyhow::Result<bool>;
+
+    /// Appends a line to the audit log.
+    async fn record(&self, who: &str, action: &str, target: &str, detail: &str) -> anyhow::Result<()>;
+
+    /// A page of the audit log, newest first.
+    async fn audit(&self, before: Option<i64>, limit: usize) -> anyhow::Result<AuditPage>;
+
+    /// Forgets IP hashes of writes made before `before` (unix seconds); answers how many rows changed.
+    async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64>;
+
+    /// Writes a consistent copy of the database to `path` (which must not exist) while serving.
+    async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()>;
+
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
+}
+
+/// A signed-in moderator's session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub moderator: String,
+    /// The token every form that changes something must carry.
+    pub csrf: String,
+    pub expires: i64,
+}
+
+/// Refusals a moderation action can meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModError {
+    NotFound,
+    /// The comment's IP hash was purged after the retention period: its IP can no longer be banned.
+    IpForgotten,
+}
+
+/// Whom a new ban keeps out.
+#[derive(Clone, Debug)]
+pub enum BanTarget {
+    /// The reader or the IP (by `BanKind`) that wrote a comment.
+    Comment(BanKind, CommentId),
+    /// A CIDR range, already validated.
+    Range(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct NewBanCmd {
+    pub target: BanTarget,
+    pub until: i64,
+    pub reason: String,
+    pub who: String,
+}
+
+/// A ban as stored: what moderators see, and the full value the server matches requests against.
+#[derive(Clone, Debug)]
+pub struct StoredBan {
+    pub ban: Ban,
+    /// Hex of the reader or IP hash, or the CIDR range.
+    pub value: String,
+}
+
+/// An article as the console lists it.
+#[derive(Clone, Debug)]
+pub struct ArticleRow {
+    pub key: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub comments: u64,
+    pub pending: u64,
+    pub settings: ArticleSettings,
 }
 
 /// Opens the store a `--database` value names: a file path or a `sqlite:` URL.
@@ -159,8 +290,12 @@ pub struct NewCommentCmd {
     pub text: String,
     pub parent: Option<CommentId>,
     pub page: PageInfo,
-    /// Queue a `comment.created` webhook delivery (a webhook is configured).
+    /// Queue a `comment.created` (or `comment.pending`) webhook delivery (a webhook is configured).
     pub announce: bool,
+    /// The server's moderation mode, for articles without their own.
+    pub default_mode: otklik_api::ModerationMode,
+    /// Hold it for moderation whatever the mode (e.g. it contains a stop word).
+    pub hold: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -224,6 +359,8 @@ pub enum CommentError {
     NotYours,
     WindowClosed,
     BadCursor,
+    /// The article accepts no new comments.
+    Closed,
 }
 
 /// A typo report, validated and normalised by the route.
@@ -251,7 +388,7 @@ pub struct TypoQuery {
 #[derive(Clone, Debug)]
 pub enum TypoCmd {
     Report(NewTypoCmd),
-    SetStatus { id: TypoId, status: TypoStatus },
+    SetStatus { id: TypoId, status: TypoStatus, who: String },
     Attempted { id: i64, retry_at: Option<i64> },
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_PREVIEW};
-use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView};
+use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
@@ -19,8 +19,9 @@ macro_rules! comment_columns {
     () => {
         "json_group_array(json_array(c.id, c.parent_id, c.depth, p.author, c.author, c.text, c.created_at,
            c.edited_at, c.deleted_at IS NOT NULL, c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies,
-           c.root_id, c.path)),
-         (SELECT comment_count FROM articles WHERE key = ?1)"
+           c.root_id, c.path, c.status = 'pending')),
+         (SELECT comment_count FROM articles WHERE key = ?1),
+         (SELECT closed FROM articles WHERE key = ?1)"
     };
 }
 
@@ -28,6 +29,13 @@ macro_rules! comment_joins {
     () => {
         "LEFT JOIN comments p ON p.id = c.parent_id
          LEFT JOIN comment_likes l ON l.comment_id = c.id AND l.reader = ?2"
+    };
+}
+
+/// Who sees a comment: everyone if it is visible, only its author (`?2`) while it awaits moderation.
+macro_rules! shown_to_reader {
+    ($c:literal) => {
+        concat!("(", $c, ".status = 'visible' OR (", $c, ".status = 'pending' AND ", $c, ".reader = ?2))")
     };
 }
 
@@ -39,6 +47,8 @@ macro_rules! page_sql {
             "WITH top AS (
                SELECT id FROM comments
                 WHERE article_id = (SELECT id FROM articles WHERE key = ?1) AND depth = 0 AND ",
+            shown_to_reader!("comments"),
+            " AND ",
             $condition,
             " ORDER BY ",
             $order,
@@ -47,7 +57,10 @@ macro_rules! page_sql {
                SELECT id FROM top
                UNION ALL
                SELECT id FROM (SELECT c.id, row_number() OVER (PARTITION BY c.root_id ORDER BY c.path) AS n
-                                 FROM comments c WHERE c.root_id IN (SELECT id FROM top) AND c.depth > 0)
+                                 FROM comments c WHERE c.root_id IN (SELECT id FROM top) AND c.depth > 0
+                                  AND ",
+            shown_to_reader!("c"),
+            ")
                 WHERE n <= ?6)
              SELECT ",
             comment_columns!(),
@@ -62,7 +75,10 @@ const PAGE_NEWEST: &str = page_sql!("id < ?4", "id DESC");
 const PAGE_POPULAR: &str = page_sql!("(likes, id) < (?5, ?4)", "likes DESC, id DESC");
 const REPLIES: &str = concat!(
     "WITH shown AS (SELECT id FROM comments
-                    WHERE root_id = ?4 AND depth > 0 AND path > ?5
+                    WHERE root_id = ?4 AND depth > 0 AND path > ?5 AND ",
+    shown_to_reader!("comments"),
+    "
+
                       AND article_id = (SELECT id FROM articles WHERE key = ?1)
                     ORDER BY path LIMIT ?3)
      SELECT ",
@@ -89,6 +105,7 @@ struct RawComment(
     i64,
     i64,
     String,
+    i64,
 );
 
 struct Row {
@@ -116,17 +133,19 @@ impl From<RawComment> for Row {
             mine,
             editable_until: mine.then_some(r.6 + EDIT_WINDOW_SECS),
             replies: r.12.max(0) as u64,
+            pending: r.15 != 0,
         };
         Row { comment, root: r.13, path: r.14 }
     }
 }
 
-/// Decodes the one row a comment query returns: the comments and the article's total.
-fn rows_and_total(row: &SqliteRow) -> anyhow::Result<(Vec<Row>, u64)> {
+/// Decodes the one row a comment query returns: the comments, the article's total and whether it is closed.
+fn rows_and_total(row: &SqliteRow) -> anyhow::Result<(Vec<Row>, u64, bool)> {
     let json: String = row.try_get(0)?;
     let raw: Vec<RawComment> = serde_json::from_str(&json)?;
     let total: Option<i64> = row.try_get(1)?;
-    Ok((raw.into_iter().map(Row::from).collect(), total.unwrap_or(0).max(0) as u64))
+    let closed: Option<bool> = row.try_get(2)?;
+    Ok((raw.into_iter().map(Row::from).collect(), total.unwrap_or(0).max(0) as u64, closed.unwrap_or(false)))
 }
 
 /// A page of the thread: top-level comments in the asked order, each followed by its first replies.
@@ -147,13 +166,14 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
             .bind(after)
             .fetch_one(pool)
             .await?;
-        let (mut rows, total) = rows_and_total(&row)?;
+        let (mut rows, total, closed) = rows_and_total(&row)?;
         rows.sort_by(|a, b| a.path.cmp(&b.path));
         let next = (rows.len() > q.limit).then(|| {
             rows.truncate(q.limit);
             Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
         });
-        return Ok(Ok(CommentPage { comments: rows.into_iter().map(|r| r.comment).collect(), next, total }));
+        let comments = rows.into_iter().map(|r| r.comment).collect();
+        return Ok(Ok(CommentPage { comments, next, total, closed }));
     }
 
     let (sql, id, likes) = match (q.sort, &q.cursor) {
@@ -174,7 +194,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         .bind(REPLY_PREVIEW as i64)
         .fetch_one(pool)
         .await?;
-    let (rows, total) = rows_and_total(&row)?;
+    let (rows, total, closed) = rows_and_total(&row)?;
 
     // One statement gave the top-level comments and their replies in no particular order: arrange them.
     let (mut top, replies): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.comment.depth == 0);
@@ -203,7 +223,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         comments.push(t.comment);
         comments.extend(thread.into_iter().map(|r| r.comment));
     }
-    Ok(Ok(CommentPage { comments, next, total }))
+    Ok(Ok(CommentPage { comments, next, total, closed }))
 }
 
 /// For each (reader, comment ids) request: which of the ids the reader likes and which they wrote, the
@@ -239,25 +259,31 @@ pub async fn overlays(
     Ok(out)
 }
 
-/// Every reader who wrote a visible comment on the article or liked one of its comments. One row of JSON
-/// rather than a row per reader: sqlx hands rows across threads one at a time.
-pub async fn active_readers(
-    pool: &SqlitePool,
-    article: &ArticleId,
-) -> anyhow::Result<std::collections::HashSet<[u8; 16]>> {
-    let json: String = sqlx::query_scalar(
-        "SELECT json_group_array(hex(reader)) FROM (
-           SELECT c.reader FROM comments c
-            WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1) AND c.deleted_at IS NULL
-           UNION
-           SELECT l.reader FROM comment_likes l JOIN comments c ON c.id = l.comment_id
-            WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1))",
+/// Readers sets kept beside a cached page: see [`active_readers`].
+pub type ReaderSet = std::collections::HashSet<[u8; 16]>;
+
+/// Every reader who wrote a visible comment on the article or liked one of its comments, and every reader
+/// with a comment awaiting moderation there. One row of JSON rather than a row per reader: sqlx hands rows
+/// across threads one at a time.
+pub async fn active_readers(pool: &SqlitePool, article: &ArticleId) -> anyhow::Result<(ReaderSet, ReaderSet)> {
+    let (active, pending): (String, String) = sqlx::query_as(
+        "SELECT (SELECT json_group_array(hex(reader)) FROM (
+                   SELECT c.reader FROM comments c
+                    WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1) AND c.deleted_at IS NULL
+                   UNION
+                   SELECT l.reader FROM comment_likes l JOIN comments c ON c.id = l.comment_id
+                    WHERE c.article_id = (SELECT id FROM articles WHERE key = ?1))),
+                (SELECT json_group_array(DISTINCT hex(reader)) FROM comments
+                  WHERE article_id = (SELECT id FROM articles WHERE key = ?1) AND status = 'pending')",
     )
     .bind(article.as_str())
     .fetch_one(pool)
     .await?;
-    let readers: Vec<String> = serde_json::from_str(&json)?;
-    Ok(readers.iter().filter_map(|hex| unhex16(hex)).collect())
+    let set = |json: &str| -> anyhow::Result<ReaderSet> {
+        let readers: Vec<String> = serde_json::from_str(json)?;
+        Ok(readers.iter().filter_map(|hex| unhex16(hex)).collect())
+    };
+    Ok((set(&active)?, set(&pending)?))
 }
 
 fn unhex16(hex: &str) -> Option<[u8; 16]> {
@@ -298,13 +324,24 @@ pub async fn apply(
 ) -> anyhow::Result<CommentOutcome> {
     match cmd {
         CommentCmd::Post(post) => {
+            let (mode, closed): (Option<String>, bool) =
+                sqlx::query_as("SELECT moderation, closed FROM articles WHERE key = ?1")
+                    .bind(post.article.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .unwrap_or((None, false));
+            if closed {
+                return Ok(CommentOutcome::Comment(Err(CommentError::Closed)));
+            }
+            let mode = mode.as_deref().and_then(ModerationMode::parse).unwrap_or(post.default_mode);
+            let pending = post.hold || mode == ModerationMode::Pre;
             let parent = match post.parent {
                 None => None,
                 Some(parent) => {
                     let row: Option<(i64, i64, String, String, bool)> = sqlx::query_as(
                         "SELECT c.root_id, c.depth, c.path, c.author, c.deleted_at IS NOT NULL
                            FROM comments c JOIN articles a ON a.id = c.article_id
-                          WHERE c.id = ?1 AND a.key = ?2",
+                          WHERE c.id = ?1 AND a.key = ?2 AND c.status = 'visible'",
                     )
                     .bind(parent.0)
                     .bind(post.article.as_str())
@@ -323,31 +360,46 @@ pub async fn apply(
                     (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
                 }
             };
-            sqlx::query(
-                "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
-                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
-                                                  title = coalesce(articles.title, excluded.title);
-                 INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, ip_hash,
-                                       created_at)
-                   VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?4);
-                 UPDATE articles SET comment_count = comment_count + 1 WHERE key = ?1;
-                 UPDATE comments SET replies = replies + 1 WHERE id = ?7 AND ?6 IS NOT NULL;",
-            )
-            .bind(post.article.as_str())
-            .bind(post.page.url.as_deref())
-            .bind(post.page.title.as_deref())
-            .bind(now)
-            .bind(id)
-            .bind(parent.as_ref().map(|p| p.0.0))
-            .bind(root)
-            .bind(depth)
-            .bind(&path)
-            .bind(&post.author)
-            .bind(&post.text)
-            .bind(&post.reader.0[..])
-            .bind(&post.ip[..])
-            .execute(&mut *conn)
-            .await?;
+            // Two texts rather than a condition in SQL: sqlx numbers the unnamed gaps below a `?N` across
+            // the statements of one query, so a late high-numbered parameter can go unbound.
+            macro_rules! insert {
+                ($status:literal) => {
+                    concat!(
+                        "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
+                           ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                          title = coalesce(articles.title, excluded.title);
+                         INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
+                                               ip_hash, created_at, status)
+                           VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                                   ?4, '",
+                        $status,
+                        "');"
+                    )
+                };
+            }
+            const PENDING: &str = insert!("pending");
+            // Only visible comments are counted.
+            const VISIBLE: &str = concat!(
+                insert!("visible"),
+                "UPDATE articles SET comment_count = comment_count + 1 WHERE key = ?1;
+                 UPDATE comments SET replies = replies + 1 WHERE id = ?7 AND ?6 IS NOT NULL;"
+            );
+            sqlx::query(if pending { PENDING } else { VISIBLE })
+                .bind(post.article.as_str())
+                .bind(post.page.url.as_deref())
+                .bind(post.page.title.as_deref())
+                .bind(now)
+                .bind(id)
+                .bind(parent.as_ref().map(|p| p.0.0))
+                .bind(root)
+                .bind(depth)
+                .bind(&path)
+                .bind(&post.author)
+                .bind(&post.text)
+                .bind(&post.reader.0[..])
+                .bind(&post.ip[..])
+                .execute(&mut *conn)
+                .await?;
             *next_id += 1;
             let comment = Comment {
                 id: CommentId(id),
@@ -364,6 +416,7 @@ pub async fn apply(
                 mine: true,
                 editable_until: Some(now + EDIT_WINDOW_SECS),
                 replies: 0,
+                pending,
             };
             if post.announce {
                 announce(conn, &post.article, &comment, now).await?;
@@ -392,7 +445,7 @@ pub async fn apply(
             .bind(id.0)
             .fetch_one(&mut *conn)
             .await?;
-            let (rows, _) = rows_and_total(&row)?;
+            let (rows, ..) = rows_and_total(&row)?;
             let edited = rows.into_iter().next().context("the edited comment")?;
             Ok(CommentOutcome::Comment(Ok(edited.comment)))
         }
@@ -401,28 +454,15 @@ pub async fn apply(
                 return Ok(CommentOutcome::Deleted(Err(e)));
             }
             // With replies it stays as a placeholder (text and name removed); without, it goes entirely.
-            sqlx::query(
-                "UPDATE articles SET comment_count = comment_count - 1 WHERE key = ?2;
-                 UPDATE comments SET deleted_at = ?3, text = '', author = ''
-                  WHERE id = ?1 AND EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
-                 UPDATE comments SET replies = replies - 1
-                  WHERE id = (SELECT root_id FROM comments WHERE id = ?1 AND depth > 0 AND deleted_at IS NULL);
-                 DELETE FROM comment_likes WHERE comment_id = ?1
-                   AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
-                 DELETE FROM comments WHERE id = ?1 AND deleted_at IS NULL;",
-            )
-            .bind(id.0)
-            .bind(article.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            remove(conn, *id, now).await?;
             Ok(CommentOutcome::Deleted(Ok(())))
         }
         CommentCmd::Like { article, id, reader, like } => {
             let change = if *like {
                 "INSERT INTO comment_likes (comment_id, reader)
                    SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
-                                                WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL)
+                                                WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL
+                                                  AND c.status = 'visible')
                    ON CONFLICT DO NOTHING;
                  UPDATE comments SET likes = likes + changes() WHERE id = ?1;"
             } else {
@@ -448,6 +488,30 @@ pub async fn apply(
     }
 }
 
+/// Deletes a comment: with replies it stays as a placeholder (text and name removed); without, it goes
+/// entirely. The article's count and its thread's reply count drop only if it was counted (visible).
+pub async fn remove(conn: &mut SqliteConnection, id: CommentId, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE articles SET comment_count = comment_count - 1
+          WHERE id = (SELECT article_id FROM comments WHERE id = ?1 AND status = 'visible' AND deleted_at IS NULL);
+         UPDATE comments SET replies = replies - 1
+          WHERE id = (SELECT root_id FROM comments
+                       WHERE id = ?1 AND depth > 0 AND deleted_at IS NULL AND status = 'visible');
+         UPDATE comments SET deleted_at = ?2, text = '', author = ''
+          WHERE id = ?1 AND EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+         DELETE FROM comment_likes WHERE comment_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+         DELETE FROM comment_flags WHERE comment_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+         DELETE FROM comments WHERE id = ?1 AND deleted_at IS NULL;",
+    )
+    .bind(id.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Queues the `comment.created` webhook delivery, in the same transaction as the comment.
 async fn announce(conn: &mut SqliteConnection, article: &ArticleId, comment: &Comment, now: i64) -> anyhow::Result<()> {
     let (url, title): (Option<String>, Option<String>) =
@@ -457,14 +521,17 @@ async fn announce(conn: &mut SqliteConnection, article: &ArticleId, comment: &Co
             .await?;
     // The reader-specific fields mean nothing to a receiver.
     let comment = Comment { mine: false, editable_until: None, ..comment.clone() };
+    // A comment awaiting moderation is announced as such, so a receiver can ping the moderators.
+    let event = if comment.pending { "comment.pending" } else { "comment.created" };
     let payload = serde_json::json!({
-        "event": "comment.created",
+        "event": event,
         "comment": comment,
         "article": { "id": article.as_str(), "url": url, "title": title },
     });
-    sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES ('comment.created', ?1, ?2, ?2)")
+    sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES (?3, ?1, ?2, ?2)")
         .bind(payload.to_string())
         .bind(now)
+        .bind(event)
         .execute(&mut *conn)
         .await?;
     Ok(())

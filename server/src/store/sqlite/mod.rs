@@ -14,18 +14,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{ArticleId, Comment, CommentId, CommentPage, LikeView, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{
+    ArticleId, ArticleSettings, AuditPage, Comment, CommentId, CommentPage, LikeView, ModerationAction, Queue,
+    QueueItem, QueuePage, ReactionCounts, ReactionKind, ReactionsView,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 mod comments;
+mod moderation;
 mod typos;
 
 use super::{
-    CommentCmd, CommentError, CommentOutcome, CommentQuery, NewCommentCmd, NewTypoCmd, OutboxItem, Store, TypoCmd,
-    TypoError, TypoOutcome, TypoQuery,
+    ArticleRow, CommentCmd, CommentError, CommentOutcome, CommentQuery, ModError, NewBanCmd, NewCommentCmd, NewTypoCmd,
+    OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
 };
 use crate::reader::ReaderHash;
 
@@ -65,8 +69,16 @@ enum Op {
     React { article: ArticleId, reader: ReaderHash, kind: Option<ReactionKind>, reply: Reply },
     Comment(CommentCmd, CommentReply),
     Typo(TypoCmd, TypoReply),
+    Admin(AdminJob, oneshot::Sender<anyhow::Result<AnyValue>>),
     Close(oneshot::Sender<()>),
 }
+
+/// A rare write (moderation, accounts, flags, bans) run by the writer inside its batch transaction. They
+/// are few and varied, so each is a closure over the connection rather than a variant of its own; the
+/// answer comes back type-erased and is unpacked by [`SqliteStore::admin`].
+type AnyValue = Box<dyn std::any::Any + Send>;
+type JobFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<AnyValue>> + Send + 'c>>;
+type AdminJob = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, i64) -> JobFuture<'c> + Send>;
 
 pub struct SqliteStore {
     pages: Arc<std::sync::Mutex<PageCache>>,
@@ -183,12 +195,16 @@ impl Store for SqliteStore {
                     Ok(page) => page,
                     Err(refusal) => return Ok(Err(refusal)),
                 };
-                let active = comments::active_readers(&self.read, &query.article).await?;
-                let cached = Arc::new(CachedPage { page, active });
+                let (active, pending) = comments::active_readers(&self.read, &query.article).await?;
+                let cached = Arc::new(CachedPage { page, active, pending });
                 self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
                 cached
             }
         };
+        // Readers waiting for a comment's approval see it where it will appear: their page is their own.
+        if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
+            return comments::page(&self.read, query).await;
+        }
         let mut page = cached.page.clone();
         // Most readers never wrote or liked anything on the article: the shared page is already theirs.
         if let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) {
@@ -257,8 +273,9 @@ impl Store for SqliteStore {
         &self,
         id: otklik_api::TypoId,
         status: otklik_api::TypoStatus,
+        who: &str,
     ) -> anyhow::Result<Result<otklik_api::TypoReport, TypoError>> {
-        match self.typo_write(TypoCmd::SetStatus { id, status }).await? {
+        match self.typo_write(TypoCmd::SetStatus { id, status, who: who.to_owned() }).await? {
             TypoOutcome::Status(result) => Ok(result),
             other => Err(anyhow::anyhow!("a typo status change was answered with {other:?}")),
         }
@@ -274,6 +291,127 @@ impl Store for SqliteStore {
 
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
         self.typo_write(TypoCmd::Attempted { id, retry_at }).await.map(drop)
+    }
+
+    async fn flag_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>> {
+        self.admin(move |conn, now| {
+            Box::pin(async move { moderation::flag(conn, article.as_str(), id, &reader, now).await })
+        })
+        .await
+    }
+
+    async fn moderators_exist(&self) -> anyhow::Result<bool> {
+        moderation::moderators_exist(&self.read).await
+    }
+
+    async fn add_moderator(&self, name: &str, password_hash: &str) -> anyhow::Result<bool> {
+        let (name, hash) = (name.to_owned(), password_hash.to_owned());
+        self.admin(move |conn, now| Box::pin(async move { moderation::add_moderator(conn, &name, &hash, now).await }))
+            .await
+    }
+
+    async fn remove_moderator(&self, name: &str) -> anyhow::Result<bool> {
+        let name = name.to_owned();
+        self.admin(move |conn, _| Box::pin(async move { moderation::remove_moderator(conn, &name).await })).await
+    }
+
+    async fn moderator_password(&self, name: &str) -> anyhow::Result<Option<(i64, String)>> {
+        moderation::moderator_password(&self.read, name).await
+    }
+
+    async fn start_session(
+        &self,
+        moderator: i64,
+        token_hash: [u8; 32],
+        csrf: String,
+        expires: i64,
+    ) -> anyhow::Result<()> {
+        self.admin(move |conn, now| {
+            Box::pin(async move { moderation::start_session(conn, moderator, &token_hash, &csrf, expires, now).await })
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: [u8; 32]) -> anyhow::Result<Option<Session>> {
+        moderation::session(&self.read, &token_hash, crate::unix_now()).await
+    }
+
+    async fn end_session(&self, token_hash: [u8; 32]) -> anyhow::Result<()> {
+        self.admin(move |conn, _| Box::pin(async move { moderation::end_session(conn, &token_hash).await })).await
+    }
+
+    async fn queue(&self, queue: Queue, before: Option<CommentId>, limit: usize) -> anyhow::Result<QueuePage> {
+        moderation::queue(&self.read, queue, before, limit).await
+    }
+
+    async fn moderate(
+        &self,
+        id: CommentId,
+        action: ModerationAction,
+        who: &str,
+    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+        let who = who.to_owned();
+        self.admin(move |conn, now| Box::pin(async move { moderation::moderate(conn, id, action, &who, now).await }))
+            .await
+    }
+
+    async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
+        moderation::articles(&self.read, limit).await
+    }
+
+    async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()> {
+        let who = who.to_owned();
+        self.admin(move |conn, now| {
+            Box::pin(async move { moderation::set_article(conn, article.as_str(), settings, &who, now).await })
+        })
+        .await
+    }
+
+    async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>> {
+        self.admin(move |conn, now| Box::pin(async move { moderation::add_ban(conn, &ban, now).await })).await
+    }
+
+    async fn bans(&self) -> anyhow::Result<Vec<StoredBan>> {
+        moderation::bans(&self.read, crate::unix_now()).await
+    }
+
+    async fn lift_ban(&self, id: i64, who: &str) -> anyhow::Result<bool> {
+        let who = who.to_owned();
+        self.admin(move |conn, now| Box::pin(async move { moderation::lift_ban(conn, id, &who, now).await })).await
+    }
+
+    async fn record(&self, who: &str, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
+        let line = [who, action, target, detail].map(str::to_owned);
+        self.admin(move |conn, now| {
+            Box::pin(async move {
+                let [who, action, target, detail] = &line;
+                moderation::record(conn, who, action, target, detail, now).await
+            })
+        })
+        .await
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: usize) -> anyhow::Result<AuditPage> {
+        moderation::audit(&self.read, before, limit).await
+    }
+
+    async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64> {
+        self.admin(move |conn, _| Box::pin(async move { moderation::purge_ip_hashes(conn, before).await })).await
+    }
+
+    async fn backup(&self, path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(!path.exists(), "{} already exists: a backup never overwrites a file", path.display());
+        let target = path.to_str().context("the backup path is not valid UTF-8")?;
+        // VACUUM INTO reads one snapshot in a read transaction, so writes carry on while it copies.
+        let mut conn = self.options.connect().await?;
+        sqlx::query("VACUUM INTO ?1").bind(target).execute(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
     }
 
     async fn close(&self) {
@@ -294,6 +432,27 @@ impl SqliteStore {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
+    }
+
+    /// Runs a rare write on the writer, inside its next batch, and waits for the answer.
+    async fn admin<T, F>(&self, job: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut SqliteConnection,
+                i64,
+            )
+                -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
+            + Send
+            + 'static,
+    {
+        let job: AdminJob = Box::new(move |conn, now| {
+            Box::pin(async move { job(conn, now).await.map(|value| Box::new(value) as AnyValue) })
+        });
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Op::Admin(job, reply)).await.map_err(|_| StoreClosed)?;
+        let value = answer.await.map_err(|_| StoreClosed)??;
+        value.downcast::<T>().map(|v| *v).map_err(|_| anyhow::anyhow!("an admin write answered with the wrong type"))
     }
 
     /// Hands a typo or outbox write to the writer and waits for its outcome.
@@ -410,6 +569,7 @@ type PageKey = (String, otklik_api::CommentSort, usize);
 /// page read before a commit can never be stored after it, and entries older than a bump are ignored.
 #[derive(Default)]
 struct PageCache {
+    epoch: u64,
     generations: HashMap<String, u64>,
     pages: HashMap<PageKey, (u64, Arc<CachedPage>)>,
 }
@@ -418,22 +578,29 @@ struct PageCache {
 /// they need their likes and authorship looked up). Both were read under the same generation.
 struct CachedPage {
     page: CommentPage,
-    active: std::collections::HashSet<[u8; 16]>,
+    active: comments::ReaderSet,
+    /// Readers with comments awaiting moderation on the article.
+    pending: comments::ReaderSet,
 }
 
 /// Entries kept before the cache starts over (a crude bound; hot articles refill it at once).
 const PAGE_CACHE_MAX: usize = 4_096;
 
 impl PageCache {
+    /// Both parts only grow, so their sum changes whenever either does.
+    fn generation(&self, article: &str) -> u64 {
+        self.epoch + self.generations.get(article).copied().unwrap_or(0)
+    }
+
     /// The article's current generation, and the cached page if it is of that generation.
     fn get(&self, key: &PageKey) -> (u64, Option<Arc<CachedPage>>) {
-        let generation = self.generations.get(&key.0).copied().unwrap_or(0);
+        let generation = self.generation(&key.0);
         let page = self.pages.get(key).filter(|(g, _)| *g == generation).map(|(_, p)| p.clone());
         (generation, page)
     }
 
     fn put(&mut self, key: PageKey, generation: u64, page: Arc<CachedPage>) {
-        if self.generations.get(&key.0).copied().unwrap_or(0) != generation {
+        if self.generation(&key.0) != generation {
             return;
         }
         if self.pages.len() >= PAGE_CACHE_MAX {
@@ -442,10 +609,18 @@ impl PageCache {
         self.pages.insert(key, (generation, page));
     }
 
+    /// Every article changed (moderation): a new epoch makes every generation new.
+    fn changed_all(&mut self) {
+        self.epoch += 1;
+        self.pages.clear();
+    }
+
     fn changed(&mut self, article: &str) {
         *self.generations.entry(article.to_owned()).or_default() += 1;
         if self.generations.len() > 16 * PAGE_CACHE_MAX {
-            // Forgetting generations would let old pages look current: drop the pages with them.
+            // Forgetting generations would let old pages look current: drop the pages with them, and move
+            // the epoch past every generation forgotten so that none can come round again.
+            self.epoch += self.generations.values().max().copied().unwrap_or(0) + 1;
             self.generations.clear();
             self.pages.clear();
         }
@@ -472,28 +647,37 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
         let mut batch = Vec::with_capacity(ops.len());
         let mut comment_ops = Vec::new();
         let mut typo_ops = Vec::new();
+        let mut admin_ops = Vec::new();
         for op in ops.drain(..) {
             match op {
                 Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
                 Op::Comment(cmd, reply) => comment_ops.push((cmd, reply)),
                 Op::Typo(cmd, reply) => typo_ops.push((cmd, reply)),
+                Op::Admin(job, reply) => admin_ops.push((Some(job), reply)),
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
                 }
             }
         }
-        if batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() {
+        if batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() && admin_ops.is_empty() {
             continue;
         }
         let first_id = next_comment;
-        match apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut next_comment).await {
-            Ok((counts, outcomes, typo_outcomes)) => {
-                if !comment_ops.is_empty() {
+        match apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut admin_ops, &mut next_comment).await {
+            Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
+                if !comment_ops.is_empty() || !admin_ops.is_empty() {
                     let mut pages = pages.lock().expect("page cache lock");
                     for (cmd, _) in &comment_ops {
                         pages.changed(cmd.article().as_str());
                     }
+                    // Moderation can change any article's thread: start every cached page over.
+                    if !admin_ops.is_empty() {
+                        pages.changed_all();
+                    }
+                }
+                for ((_, reply), outcome) in admin_ops.into_iter().zip(admin_outcomes) {
+                    let _ = reply.send(Ok(outcome));
                 }
                 for op in batch {
                     let counts = counts.get(op.article.as_str()).copied().unwrap_or_default();
@@ -519,6 +703,9 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
                 }
                 for (_, reply) in typo_ops {
                     let _ = reply.send(Err(anyhow::anyhow!("storing the typo report failed")));
+                }
+                for (_, reply) in admin_ops {
+                    let _ = reply.send(Err(anyhow::anyhow!("storing the change failed")));
                 }
             }
         }
@@ -552,7 +739,8 @@ async fn next_comment_id(conn: &mut SqliteConnection) -> i64 {
 
 type CommentOp = (CommentCmd, CommentReply);
 type TypoOp = (TypoCmd, TypoReply);
-type BatchOutcome = (HashMap<String, ReactionCounts>, Vec<CommentOutcome>, Vec<TypoOutcome>);
+type AdminOp = (Option<AdminJob>, oneshot::Sender<anyhow::Result<AnyValue>>);
+type BatchOutcome = (HashMap<String, ReactionCounts>, Vec<CommentOutcome>, Vec<TypoOutcome>, Vec<AnyValue>);
 
 /// Applies a batch in one transaction: comment and typo writes one by one, then all reaction writes
 /// together. Returns the new reaction counts of every article touched and each other write's outcome.
@@ -561,6 +749,7 @@ async fn apply_batch(
     batch: &[Pending],
     comment_ops: &[CommentOp],
     typo_ops: &[TypoOp],
+    admin_ops: &mut [AdminOp],
     next_comment: &mut i64,
 ) -> anyhow::Result<BatchOutcome> {
     let now = crate::unix_now();
@@ -573,8 +762,8 @@ async fn apply_batch(
     for (cmd, _) in typo_ops {
         typo_outcomes.push(match cmd {
             TypoCmd::Report(report) => TypoOutcome::Receipt(typos::report(&mut tx, report, now).await?),
-            TypoCmd::SetStatus { id, status } => {
-                TypoOutcome::Status(typos::set_status(&mut tx, *id, *status, now).await?)
+            TypoCmd::SetStatus { id, status, who } => {
+                TypoOutcome::Status(typos::set_status(&mut tx, *id, *status, who, now).await?)
             }
             TypoCmd::Attempted { id, retry_at } => {
                 typos::attempted(&mut tx, *id, *retry_at).await?;
@@ -582,9 +771,14 @@ async fn apply_batch(
             }
         });
     }
+    let mut admin_outcomes = Vec::with_capacity(admin_ops.len());
+    for (job, _) in admin_ops.iter_mut() {
+        let job = job.take().context("an admin job runs once")?;
+        admin_outcomes.push(job(&mut tx, now).await?);
+    }
     let counts = if batch.is_empty() { HashMap::new() } else { apply_reactions(&mut tx, batch, now).await? };
     tx.commit().await?;
-    Ok((counts, outcomes, typo_outcomes))
+    Ok((counts, outcomes, typo_outcomes, admin_outcomes))
 }
 
 /// Applies the reaction writes of a batch and returns the new counts of every article it touched.

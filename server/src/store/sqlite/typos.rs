@@ -90,6 +90,7 @@ pub async fn set_status(
     conn: &mut SqliteConnection,
     id: TypoId,
     status: TypoStatus,
+    who: &str,
     now: i64,
 ) -> anyhow::Result<Result<TypoReport, TypoError>> {
     let changed = sqlx::query("UPDATE typos SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status <> ?2")
@@ -102,7 +103,13 @@ pub async fn set_status(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(Err(TypoError::Conflict)),
         other => other?,
     };
-    Ok(by_id(conn, id.0).await?.ok_or(TypoError::NotFound))
+    let Some(report) = by_id(&mut *conn, id.0).await? else {
+        return Ok(Err(TypoError::NotFound));
+    };
+    let detail = format!("«{}» on {}", report.fragment, report.article);
+    super::moderation::record(conn, who, &format!("typo.{}", status.as_str()), &format!("typo {id}"), &detail, now)
+        .await?;
+    Ok(Ok(report))
 }
 
 /// A page of reports, newest first.

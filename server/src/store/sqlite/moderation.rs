@@ -1,0 +1,405 @@
+//! Moderation SQL for SQLite: accounts and sessions, the comment queue and its actions, flags, bans,
+//! article settings, the audit log and the IP-hash purge. Writes run inside the writer's transaction, so
+//! each action and its audit line commit together or not at all.
+
+use otklik_api::{
+    ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentId, CommentStatus, ModerationAction, ModerationMode,
+    Queue, QueueItem, QueuePage,
+};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::reader::ReaderHash;
+use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, Session, StoredBan};
+
+/// Appends a line to the audit log.
+pub async fn record(
+    conn: &mut SqliteConnection,
+    who: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO audit (at, who, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind(now)
+        .bind(who)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn moderators_exist(pool: &SqlitePool) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM moderators)").fetch_one(pool).await?)
+}
+
+/// Adds a moderator; `false` if the name is taken.
+pub async fn add_moderator(conn: &mut SqliteConnection, name: &str, phc: &str, now: i64) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO moderators (name, password, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(phc)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a moderator and signs them out everywhere; `false` if there is none of that name.
+pub async fn remove_moderator(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?1);
+         DELETE FROM moderators WHERE name = ?1;",
+    )
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn moderator_password(pool: &SqlitePool, name: &str) -> anyhow::Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as("SELECT id, password FROM moderators WHERE name = ?1").bind(name).fetch_optional(pool).await?)
+}
+
+/// Stores a new session (and forgets expired ones), recording the sign-in.
+pub async fn start_session(
+    conn: &mut SqliteConnection,
+    moderator: i64,
+    token_hash: &[u8; 32],
+    csrf: &str,
+    expires: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    let name: String = sqlx::query_scalar(
+        "DELETE FROM sessions WHERE expires_at <= ?4;
+         INSERT INTO sessions (token_hash, moderator_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5);
+         SELECT name FROM moderators WHERE id = ?2;",
+    )
+    .bind(&token_hash[..])
+    .bind(moderator)
+    .bind(csrf)
+    .bind(now)
+    .bind(expires)
+    .fetch_one(&mut *conn)
+    .await?;
+    record(conn, &name, "session.start", "console", "", now).await
+}
+
+pub async fn session(pool: &SqlitePool, token_hash: &[u8; 32], now: i64) -> anyhow::Result<Option<Session>> {
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT m.name, s.csrf, s.expires_at FROM sessions s JOIN moderators m ON m.id = s.moderator_id
+          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+    )
+    .bind(&token_hash[..])
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(moderator, csrf, expires)| Session { moderator, csrf, expires }))
+}
+
+pub async fn end_session(conn: &mut SqliteConnection, token_hash: &[u8; 32]) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?1").bind(&token_hash[..]).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The queue's columns, in [`RawItem`] order.
+macro_rules! queue_sql {
+    ($condition:literal) => {
+        concat!(
+            "SELECT c.id, a.key, a.url, a.title, c.parent_id, c.author, c.text, c.created_at, c.status, c.flags,
+                    c.reviewed_at IS NULL, c.ip_hash IS NOT NULL
+               FROM comments c JOIN articles a ON a.id = c.article_id
+              WHERE c.deleted_at IS NULL AND c.id < ?1 AND ",
+            $condition,
+            " ORDER BY c.id DESC LIMIT ?2"
+        )
+    };
+}
+
+type RawItem = (i64, String, Option<String>, Option<String>, Option<i64>, String, String, i64, String, i64, bool, bool);
+
+fn item(r: RawItem) -> QueueItem {
+    QueueItem {
+        id: CommentId(r.0),
+        article: r.1,
+        article_url: r.2,
+        article_title: r.3,
+        parent: r.4.map(CommentId),
+        author: r.5,
+        text: r.6,
+        created: r.7,
+        status: CommentStatus::parse(&r.8).unwrap_or_default(),
+        flags: r.9.max(0) as u64,
+        unreviewed: r.10,
+        ip_known: r.11,
+    }
+}
+
+/// A page of a queue, newest first, older than `before`.
+pub async fn queue(
+    pool: &SqlitePool,
+    which: Queue,
+    before: Option<CommentId>,
+    limit: usize,
+) -> anyhow::Result<QueuePage> {
+    // SQLite uses a partial index only when the query repeats a term of the index's WHERE clause
+    // word for word: hence the redundant-looking terms.
+    let sql = match which {
+        Queue::Attention => queue_sql!("(c.reviewed_at IS NULL OR c.flags > 0)"),
+        Queue::New => queue_sql!("c.reviewed_at IS NULL AND c.status = 'visible'"),
+        Queue::Pending => queue_sql!("c.status <> 'visible' AND c.status = 'pending'"),
+        Queue::Flagged => queue_sql!("c.flags > 0"),
+        Queue::Hidden => queue_sql!("c.status <> 'visible' AND c.status = 'hidden'"),
+        Queue::All => queue_sql!("true"),
+    };
+    let mut rows: Vec<RawItem> =
+        sqlx::query_as(sql).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit as i64 + 1).fetch_all(pool).await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        CommentId(rows[limit - 1].0)
+    });
+    Ok(QueuePage { comments: rows.into_iter().map(item).collect(), next })
+}
+
+async fn queue_item(conn: &mut SqliteConnection, id: CommentId) -> anyhow::Result<Option<QueueItem>> {
+    let row: Option<RawItem> =
+        sqlx::query_as(queue_sql!("c.id = ?3")).bind(i64::MAX).bind(1).bind(id.0).fetch_optional(conn).await?;
+    Ok(row.map(item))
+}
+
+/// Applies a moderator's action to a comment and records it. `Ok(None)` after a delete.
+pub async fn moderate(
+    conn: &mut SqliteConnection,
+    id: CommentId,
+    action: ModerationAction,
+    who: &str,
+    now: i64,
+) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+    let Some(before) = queue_item(conn, id).await? else {
+        return Ok(Err(ModError::NotFound));
+    };
+    let snippet: String = before.text.chars().take(120).collect();
+    let detail = format!("{} on {}: {snippet}", before.author, before.article);
+    record(conn, who, &format!("comment.{}", action.as_str()), &format!("comment {id}"), &detail, now).await?;
+    let status = match action {
+        ModerationAction::Delete => {
+            super::comments::remove(conn, id, now).await?;
+            return Ok(Ok(None));
+        }
+        ModerationAction::Approve | ModerationAction::Restore => CommentStatus::Visible,
+        ModerationAction::Hide => CommentStatus::Hidden,
+    };
+    // Only visible comments are counted: moving in or out of `visible` moves the article's count and
+    // its thread's reply count with it.
+    let delta = i64::from(status == CommentStatus::Visible) - i64::from(before.status == CommentStatus::Visible);
+    sqlx::query(
+        "UPDATE articles SET comment_count = comment_count + ?3 WHERE id = (SELECT article_id FROM comments WHERE id = ?1);
+         UPDATE comments SET replies = replies + ?3
+          WHERE ?3 <> 0 AND id = (SELECT root_id FROM comments WHERE id = ?1 AND depth > 0);
+         UPDATE comments SET status = ?2, reviewed_at = ?4, flags = 0 WHERE id = ?1;",
+    )
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(delta)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(queue_item(conn, id).await?))
+}
+
+/// A reader's flag on a visible comment of `article`; flagging twice changes nothing.
+pub async fn flag(
+    conn: &mut SqliteConnection,
+    article: &str,
+    id: CommentId,
+    reader: &ReaderHash,
+    now: i64,
+) -> anyhow::Result<Result<(), CommentError>> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
+                         WHERE c.id = ?1 AND a.key = ?2 AND c.deleted_at IS NULL AND c.status = 'visible')",
+    )
+    .bind(id.0)
+    .bind(article)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        return Ok(Err(CommentError::NotFound));
+    }
+    sqlx::query(
+        "INSERT INTO comment_flags (comment_id, reader, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING;
+         UPDATE comments SET flags = flags + changes() WHERE id = ?1;",
+    )
+    .bind(id.0)
+    .bind(&reader.0[..])
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Recent articles with their settings, for the console.
+pub async fn articles(pool: &SqlitePool, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
+    type Raw = (String, Option<String>, Option<String>, i64, i64, Option<String>, bool);
+    let rows: Vec<Raw> = sqlx::query_as(
+        "SELECT a.key, a.url, a.title, a.comment_count,
+                (SELECT count(*) FROM comments c WHERE c.article_id = a.id AND c.status = 'pending'),
+                a.moderation, a.closed
+           FROM articles a ORDER BY a.id DESC LIMIT ?1",
+    )
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, url, title, comments, pending, moderation, closed)| ArticleRow {
+            key,
+            url,
+            title,
+            comments: comments.max(0) as u64,
+            pending: pending.max(0) as u64,
+            settings: ArticleSettings { moderation: moderation.as_deref().and_then(ModerationMode::parse), closed },
+        })
+        .collect())
+}
+
+/// Sets an article's moderation settings (creating the article if it has not been seen yet).
+pub async fn set_article(
+    conn: &mut SqliteConnection,
+    article: &str,
+    settings: ArticleSettings,
+    who: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO articles (key, created_at, moderation, closed) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (key) DO UPDATE SET moderation = excluded.moderation, closed = excluded.closed",
+    )
+    .bind(article)
+    .bind(now)
+    .bind(settings.moderation.map(ModerationMode::as_str))
+    .bind(settings.closed)
+    .execute(&mut *conn)
+    .await?;
+    let mode = settings.moderation.map_or("default", ModerationMode::as_str);
+    let detail = format!("moderation={mode} closed={}", if settings.closed { "yes" } else { "no" });
+    record(conn, who, "article.settings", &format!("article {article}"), &detail, now).await
+}
+
+/// Stores a ban on a comment's reader or IP hash, or on a range, and records it.
+pub async fn add_ban(
+    conn: &mut SqliteConnection,
+    cmd: &NewBanCmd,
+    now: i64,
+) -> anyhow::Result<Result<StoredBan, ModError>> {
+    let (kind, value) = match &cmd.target {
+        BanTarget::Range(range) => (BanKind::Range, Some(range.clone())),
+        BanTarget::Comment(kind, id) => {
+            let column = if *kind == BanKind::Reader { "reader" } else { "ip_hash" };
+            let row: Option<Option<String>> = sqlx::query_scalar(&format!(
+                // hex(NULL) is '', not NULL: a purged hash must read as missing.
+                "SELECT iif({column} IS NULL, NULL, lower(hex({column}))) FROM comments WHERE id = ?1 AND deleted_at IS NULL"
+            ))
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+            match row {
+                None => return Ok(Err(ModError::NotFound)),
+                Some(None) => return Ok(Err(ModError::IpForgotten)),
+                Some(Some(value)) => (*kind, Some(value)),
+            }
+        }
+    };
+    let value = value.unwrap_or_default();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO bans (kind, value, until, reason, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(&value)
+    .bind(cmd.until)
+    .bind(&cmd.reason)
+    .bind(&cmd.who)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let ban = stored(id, kind, value, cmd.until, cmd.reason.clone(), cmd.who.clone(), now);
+    let target = match &cmd.target {
+        BanTarget::Comment(_, comment) => format!("{} {} (comment {comment})", kind.as_str(), ban.ban.target),
+        BanTarget::Range(range) => format!("range {range}"),
+    };
+    record(conn, &cmd.who, "ban.add", &target, &cmd.reason, now).await?;
+    Ok(Ok(ban))
+}
+
+fn stored(id: i64, kind: BanKind, value: String, until: i64, reason: String, by: String, created: i64) -> StoredBan {
+    // Hashes are shown by their first characters: enough to tell bans apart, useless for anything else.
+    let target = if kind == BanKind::Range { value.clone() } else { value.chars().take(10).collect() };
+    StoredBan { ban: Ban { id, kind, target, until, reason, by, created }, value }
+}
+
+/// Bans in force at `now`, newest first.
+pub async fn bans(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<StoredBan>> {
+    let rows: Vec<(i64, String, String, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, value, until, reason, created_by, created_at FROM bans
+          WHERE lifted_at IS NULL AND until > ?1 ORDER BY id DESC",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, kind, value, until, reason, by, created)| {
+            Some(stored(id, BanKind::parse(&kind)?, value, until, reason, by, created))
+        })
+        .collect())
+}
+
+/// Lifts a ban in force; `false` if there is none with that id.
+pub async fn lift_ban(conn: &mut SqliteConnection, id: i64, who: &str, now: i64) -> anyhow::Result<bool> {
+    let lifted = sqlx::query("UPDATE bans SET lifted_at = ?2 WHERE id = ?1 AND lifted_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1;
+    if lifted {
+        record(conn, who, "ban.lift", &format!("ban {id}"), "", now).await?;
+    }
+    Ok(lifted)
+}
+
+/// A page of the audit log, newest first, with ids below `before`.
+pub async fn audit(pool: &SqlitePool, before: Option<i64>, limit: usize) -> anyhow::Result<AuditPage> {
+    let mut rows: Vec<(i64, i64, String, String, String, String)> =
+        sqlx::query_as("SELECT id, at, who, action, target, detail FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT ?2")
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit as i64 + 1)
+            .fetch_all(pool)
+            .await?;
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows[limit - 1].0
+    });
+    let entries = rows
+        .into_iter()
+        .map(|(id, at, who, action, target, detail)| AuditEntry { id, at, who, action, target, detail })
+        .collect();
+    Ok(AuditPage { entries, next })
+}
+
+/// Forgets the IP hashes of comments and typo reports written before `before` (unix seconds).
+pub async fn purge_ip_hashes(conn: &mut SqliteConnection, before: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE comments SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < ?1;
+         UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < ?1;",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
