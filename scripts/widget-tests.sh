@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the widget's tests in headless Chromium (wasm-pack) against a real otklik server on a fresh database.
 # The server allows exactly the test runner's origin, whose port is fixed here for that reason. Rate limits
-# are off except one per-reader comment limit, which the 429 test reaches with a reader of its own.
+# are off except one per-reader comment limit, which the 429 test reaches with a reader of its own; one stop
+# word lets the moderation tests hold a comment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -12,7 +13,7 @@ work=$(mktemp -d)
 cargo build -q -p otklik-server --locked
 target/debug/otklik serve --listen "127.0.0.1:$server_port" --database "$work/widget-tests.db" \
   --assets "$work/no-assets" --allowed-origins "http://127.0.0.1:$runner_port" \
-  --rate-limits "off,comments.reader=8/1h" >"$work/server.log" 2>&1 &
+  --rate-limits "off,comments.reader=8/1h" --stop-words otklik-hold-me >"$work/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

@@ -79,8 +79,11 @@ impl Api {
         self.send_json("PATCH", &self.comments_url(article, &format!("/{id}")), &EditComment { text }).await
     }
 
-    pub async fn delete_comment(&self, article: &ArticleId, id: CommentId) -> Result<(), ApiError> {
-        let response = self.fetch("DELETE", &self.comments_url(article, &format!("/{id}")), None).await?;
+    /// Deletes the reader's own comment, or (`flag`) flags someone's for the moderators, once per reader.
+    /// One call for both: each distinct future costs the bundle its own copy of the state machine.
+    pub async fn delete_or_flag(&self, article: &ArticleId, id: CommentId, flag: bool) -> Result<(), ApiError> {
+        let (method, rest) = if flag { ("PUT", "/flag") } else { ("DELETE", "") };
+        let response = self.fetch(method, &self.comments_url(article, &format!("/{id}{rest}")), None).await?;
         if response.ok() { Ok(()) } else { decode::<()>(response).await }
     }
 

@@ -162,6 +162,8 @@ pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
         (_, Some(ErrorCode::TooManyLinks)) => texts.too_many_links,
         (_, Some(ErrorCode::EditWindowClosed)) => texts.too_late,
         (_, Some(ErrorCode::RateLimited)) => texts.rate_limited,
+        (_, Some(ErrorCode::CommentsClosed)) => texts.closed,
+        (_, Some(ErrorCode::Banned)) => texts.banned,
         (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,
         _ => texts.post_refused,
     }

@@ -23,6 +23,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<&'static str>);
+    let flagged = RwSignal::new(false);
     let changeable = move || {
         let now = js_sys::Date::now() / 1000.0;
         comment.with(|c| c.editable_until.is_some_and(|until| now < until as f64))
@@ -54,23 +55,40 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
             });
         }
     };
-    let delete = {
+    // Deleting (`false`) and flagging (`true`) share one request path.
+    let send = {
         let thread = thread.clone();
-        move |_| {
-            if !confirming.get_untracked() {
-                confirming.set(true);
-                return;
-            }
+        move |flag: bool| {
             let thread = thread.clone();
             busy.set(true);
+            flagged.set(flag);
             spawn_local(async move {
-                match thread.api.delete_comment(&thread.article, id).await {
-                    Ok(()) => thread.deleted(id),
-                    Err(e) => error.set(Some(failure(texts, &e))),
+                match thread.api.delete_or_flag(&thread.article, id, flag).await {
+                    Ok(()) if !flag => thread.deleted(id),
+                    Ok(()) => {}
+                    Err(e) => {
+                        flagged.set(false);
+                        error.set(Some(failure(texts, &e)));
+                    }
                 }
                 confirming.set(false);
                 busy.set(false);
             });
+        }
+    };
+    let flag = {
+        let send = send.clone();
+        move |_| {
+            if !flagged.get_untracked() {
+                send(true);
+            }
+        }
+    };
+    let delete = move |_| {
+        if confirming.get_untracked() {
+            send(false);
+        } else {
+            confirming.set(true);
         }
     };
     let save = {
@@ -127,8 +145,19 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
     };
     let deep = depth > MAX_INDENT;
     // A class, not a style attribute: a strict CSP (no 'unsafe-inline' styles) blocks style attributes.
-    let class = ["otk-comment otk-d0", "otk-comment otk-d1", "otk-comment otk-d2", "otk-comment otk-d3"]
-        [depth.min(MAX_INDENT) as usize];
+    // Which actions a comment offers follows from classes fixed when it is drawn (see widget.css):
+    // awaiting moderation (`otk-held`) its author may only edit or delete it; nobody flags their own.
+    let mut class = String::from(
+        ["otk-comment otk-d0", "otk-comment otk-d1", "otk-comment otk-d2", "otk-comment otk-d3"]
+            [depth.min(MAX_INDENT) as usize],
+    );
+    let (pending, mine) = comment.with_untracked(|c| (c.pending, c.mine));
+    if pending {
+        class.push_str(" otk-held");
+    }
+    if mine {
+        class.push_str(" otk-mine");
+    }
     view! {
         <li class=class>
             {move || if comment.with(|c| c.deleted) {
@@ -140,6 +169,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                         <span class="otk-author">{author}</span>
                         <time datetime=iso_time(created) title=absolute_time(lang, created)>{relative_time(lang, created)}</time>
                         {edited.then(|| view! { <span class="otk-edited">{texts.edited}</span> })}
+                        <span class="otk-pending">{texts.pending}</span>
                         {deep.then(|| reply_to.map(|name| view! {
                             <span class="otk-reply-to">{texts.in_reply_to} " " {name}</span>
                         }))}
@@ -177,13 +207,16 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                 >
                     "♥ " {move || format_count(lang, comment.with(|c| c.likes))}
                 </button>
-                <button type="button" class="otk-action" aria-expanded=move || replying.get().to_string()
+                <button type="button" class="otk-action otk-reply" aria-expanded=move || replying.get().to_string()
                     on:click=move |_| replying.update(|r| *r = !*r)>{texts.reply}</button>
                 <button type="button" class="otk-action" hidden=move || !changeable()
                     on:click=move |_| editing.set(Some(comment.with_untracked(|c| c.text.clone())))>{texts.edit}</button>
                 <button type="button" class="otk-action otk-danger" hidden=move || !changeable()
                     disabled=move || busy.get() on:click=delete>
                     {move || if confirming.get() { texts.confirm_delete } else { texts.delete }}
+                </button>
+                <button type="button" class="otk-action otk-flag" on:click=flag>
+                    {move || if flagged.get() { texts.flagged } else { texts.flag }}
                 </button>
             </div>
             <p class="otk-note otk-error" role="alert" hidden=move || error.with(Option::is_none)>

@@ -29,6 +29,8 @@ pub struct Thread {
     pub lang: Lang,
     pub items: RwSignal<Vec<RwSignal<Comment>>>,
     pub total: RwSignal<u64>,
+    /// The article takes no new comments.
+    pub closed: RwSignal<bool>,
     sort: RwSignal<CommentSort>,
 }
 
@@ -52,9 +54,12 @@ impl Thread {
                     p + 1 + items[p + 1..].iter().take_while(|c| c.with_untracked(|c| c.depth > depth)).count()
                 }
             };
+            // Awaiting moderation, it is shown to its author but not yet counted.
+            if !comment.pending {
+                self.total.update(|t| *t += 1);
+            }
             items.insert(at, RwSignal::new(comment));
         });
-        self.total.update(|t| *t += 1);
     }
 
     /// After a delete: a comment with replies shown becomes a placeholder, one without disappears.
@@ -124,6 +129,7 @@ pub fn CommentThread(
         lang,
         items: RwSignal::new(Vec::new()),
         total: RwSignal::new(0),
+        closed: RwSignal::new(false),
         sort: RwSignal::new(CommentSort::default()),
     };
     provide_context(thread.clone());
@@ -154,6 +160,7 @@ pub fn CommentThread(
                             thread.items.set(fresh.collect());
                         }
                         thread.total.set(page.total);
+                        thread.closed.set(page.closed);
                         next.set(page.next);
                         load.set(Load::Ready);
                     }
@@ -178,7 +185,7 @@ pub fn CommentThread(
     let (fetch_more, fetch_again, fetch_sorted) = (fetch.clone(), fetch.clone(), fetch);
 
     view! {
-        <section class="otk-comments" aria-labelledby="otk-comments-heading">
+        <section class="otk-comments" class:otk-closed=move || thread.closed.get() aria-labelledby="otk-comments-heading">
             <div class="otk-comments-head">
                 <h2 id="otk-comments-heading" class="otk-heading">{heading}</h2>
                 <label class="otk-sort">
@@ -196,7 +203,11 @@ pub fn CommentThread(
                     </select>
                 </label>
             </div>
-            <CommentForm parent=None />
+            // Closed or not is a class on the section: the stylesheet hides the forms and shows the notice.
+            <div class="otk-top-form">
+                <CommentForm parent=None />
+            </div>
+            <p class="otk-note otk-closed-note">{texts.closed}</p>
             // States are toggled with `hidden` rather than built on demand: each conditional view is its own
             // generic instantiation in the bundle, an attribute binding is not.
             <div class="otk-empty" hidden=move || !empty()>
