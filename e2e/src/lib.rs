@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 /// The otklik server under test.
 pub struct Server {
     pub addr: SocketAddr,
+    database: String,
     _dir: TempDir,
     _stop: oneshot::Sender<()>,
 }
@@ -56,11 +57,22 @@ impl Server {
         tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
-        Ok(Self { addr, _dir: dir, _stop: stop })
+        Ok(Self { addr, database: settings.database, _dir: dir, _stop: stop })
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Creates a moderator account as `otklik moderator add` does (a second connection to the live
+    /// database), answering the generated password.
+    pub async fn add_moderator(&self, name: &str) -> anyhow::Result<String> {
+        let store = otklik_server::store::open(&self.database).await?;
+        let password = otklik_server::accounts::generate_password()?;
+        let added = store.add_moderator(name, &otklik_server::accounts::hash_password(&password)?).await;
+        store.close().await;
+        anyhow::ensure!(added?, "moderator {name} exists already");
+        Ok(password)
     }
 
     /// A GET of the editors' API with the admin token, decoded as JSON.
