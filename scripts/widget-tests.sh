@@ -13,7 +13,7 @@ work=$(mktemp -d)
 cargo build -q -p otklik-server --locked
 target/debug/otklik serve --listen "127.0.0.1:$server_port" --database "$work/widget-tests.db" \
   --assets "$work/no-assets" --allowed-origins "http://127.0.0.1:$runner_port" \
-  --rate-limits "off,comments.reader=8/1h" --stop-words otklik-hold-me >"$work/server.log" 2>&1 &
+  --rate-limits "off,comments.reader=8/1h" --stop-words otklik-hold-me --min-compose-secs 0 >"$work/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do

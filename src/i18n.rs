@@ -93,6 +93,7 @@ pub struct Texts {
     pub flagged: &'static str,
     pub closed: &'static str,
     pub banned: &'static str,
+    pub too_fast: &'static str,
     /// Followed by the key combination.
     pub typo_hint: &'static str,
     pub typo_hint_touch: &'static str,
@@ -156,6 +157,7 @@ static RU: Texts = Texts {
     flagged: "Жалоба отправлена",
     closed: "Обсуждение этой статьи закрыто.",
     banned: "Модераторы ограничили отправку с этого устройства или из этой сети.",
+    too_fast: "Слишком быстро для живого человека. Текст сохранён — отправьте ещё раз через пару секунд.",
     typo_hint: "Заметили опечатку? Выделите её и нажмите",
     typo_hint_touch: "Заметили опечатку? Выделите её и нажмите появившуюся кнопку «Сообщить об опечатке».",
     typo_title: "Сообщить об опечатке",
@@ -218,6 +220,7 @@ static EN: Texts = Texts {
     flagged: "Reported",
     closed: "Comments on this article are closed.",
     banned: "The moderators have blocked posting from this device or network.",
+    too_fast: "That was quicker than a person types. Your text is kept: send it again in a few seconds.",
     typo_hint: "Spotted a typo? Select it and press",
     typo_hint_touch: "Spotted a typo? Select it, then tap the “Report a typo” button that appears.",
     typo_title: "Report a typo",

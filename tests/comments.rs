@@ -168,6 +168,7 @@ async fn a_refused_flood_says_so_and_keeps_the_text() {
             parent: None,
             page: None,
             website: None,
+            form: None,
         };
         api.post_comment(&article_id, &comment).await.expect("within the allowance");
     }

@@ -57,9 +57,13 @@ pub struct CommentPage {
     pub next: Option<String>,
     /// Visible comments on the article in all.
     pub total: u64,
-    /// The article accepts no new comments.
+    /// The article takes no new comments.
     #[serde(default)]
     pub closed: bool,
+    /// The token a new comment must carry as `form` (when the server asks for a minimum compose time):
+    /// issued for this reader and article with each page.
+    #[serde(default)]
+    pub form: Option<String>,
 }
 
 /// Orders of the top-level comments.
@@ -106,6 +110,9 @@ pub struct NewComment {
     /// A field people never see (the widget hides it); anything in it marks the comment as automated.
     #[serde(default)]
     pub website: Option<String>,
+    /// The `form` token of a page of this thread (see [`CommentPage::form`]).
+    #[serde(default)]
+    pub form: Option<String>,
 }
 
 /// Body of `PATCH /api/v1/articles/{article}/comments/{id}`.

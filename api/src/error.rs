@@ -37,6 +37,10 @@ pub enum ErrorCode {
     CommentsClosed,
     /// The reader or their address is banned from writing.
     Banned,
+    /// A comment sent sooner after its form was loaded than a person could write one.
+    TooFast,
+    /// A comment without a valid `form` token (the page is too old, or the client never loaded one).
+    InvalidForm,
     InvalidTypo,
     TypoNotFound,
     RateLimited,

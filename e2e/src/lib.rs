@@ -46,6 +46,8 @@ impl Server {
             admin_token: Some(ADMIN_TOKEN.to_owned()),
             // Fixtures seed threads from one address; the limits have their own server and widget tests.
             rate_limits: vec!["off".into()],
+            // Tests type faster than people; the comments test switches the minimum on and waits.
+            min_compose_secs: Some(0),
             ..Settings::default()
         };
         let mut settings = settings;
@@ -245,7 +247,15 @@ impl Browser {
 pub async fn with_server_and_browser(
     test: impl AsyncFnOnce(&Server, &Browser) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let server = Server::start().await?;
+    with_configured_server_and_browser(|_| {}, test).await
+}
+
+/// As [`with_server_and_browser`], with `tweak` adjusting the server's settings.
+pub async fn with_configured_server_and_browser(
+    tweak: impl FnOnce(&mut Settings),
+    test: impl AsyncFnOnce(&Server, &Browser) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let server = Server::start_with(tweak).await?;
     let browser = Browser::start().await?;
     let result = test(&server, &browser).await;
     browser.stop().await;

@@ -1,7 +1,7 @@
 //! The demo page's comment thread in a real browser: empty state, post, reply, reload shows both.
 
 use fantoccini::Locator;
-use otklik_e2e::{Browser, with_server_and_browser};
+use otklik_e2e::{Browser, with_configured_server_and_browser};
 
 const HOST: &str = "[data-otklik-article]";
 
@@ -20,7 +20,9 @@ async fn heading(browser: &Browser) -> anyhow::Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
-    with_server_and_browser(async |server, browser| {
+    // With a minimum compose time: the widget must bring the form token its thread came with.
+    let min_compose = |s: &mut otklik_server::Settings| s.min_compose_secs = Some(1);
+    with_configured_server_and_browser(min_compose, async |server, browser| {
         browser.client.goto(&server.url("/")).await?;
         let empty = browser
             .until("the empty state", || async {
@@ -36,6 +38,8 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
         name.send_keys("Вера").await?;
         let text = browser.in_widget(HOST, ".otk-comments .otk-form textarea").await?;
         text.send_keys("Когда появится расписание?").await?;
+        // A person takes longer than the one-second minimum to write; so does this test.
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         browser.in_widget(HOST, ".otk-comments .otk-form button[type=submit]").await?.click().await?;
         browser.until("the comment", || async { Ok((texts(browser).await?.len() == 1).then_some(())) }).await?;
         assert_eq!(heading(browser).await?, "1 комментарий");

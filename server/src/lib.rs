@@ -6,6 +6,7 @@ mod admin;
 pub mod assets;
 mod bans;
 mod client_ip;
+mod compose;
 mod console;
 mod error;
 mod extract;
@@ -62,7 +63,13 @@ pub struct Settings {
     pub ip_retention_days: Option<u32>,
     /// Words or phrases that hold a comment for moderation (matched case-insensitively).
     pub stop_words: Vec<String>,
+    /// Seconds a comment's form must have been loaded before it is sent (default
+    /// [`DEFAULT_MIN_COMPOSE_SECS`]; 0 switches the guard off, as tests and benchmarks do).
+    pub min_compose_secs: Option<u32>,
 }
+
+/// Faster than anyone reads a thread and types a comment; slower than a script.
+pub const DEFAULT_MIN_COMPOSE_SECS: u32 = 3;
 
 /// How long IP hashes are kept unless configured: long enough to act on abuse, short enough to forget.
 pub const DEFAULT_IP_RETENTION_DAYS: u32 = 90;
@@ -86,6 +93,7 @@ pub struct AppState {
     pub bans: Arc<bans::BanList>,
     /// Lower-cased.
     pub stop_words: Arc<[String]>,
+    pub min_compose_secs: i64,
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
@@ -151,6 +159,7 @@ impl App {
                 moderation: settings.moderation,
                 bans,
                 stop_words,
+                min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
             },
         })
     }

@@ -116,6 +116,10 @@ struct ServeArgs {
     /// Comma-separated words or phrases that hold a comment for moderation (case-insensitive).
     #[arg(long, env = "OTKLIK_STOP_WORDS", value_delimiter = ',')]
     stop_words: Vec<String>,
+
+    /// Seconds a comment form must have been loaded before the comment is accepted; 0 = no minimum.
+    #[arg(long, env = "OTKLIK_MIN_COMPOSE_SECS", default_value_t = otklik_server::DEFAULT_MIN_COMPOSE_SECS)]
+    min_compose_secs: u32,
 }
 
 #[tokio::main]
@@ -194,6 +198,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         moderation: otklik_api::ModerationMode::parse(&args.moderation).unwrap_or_default(),
         ip_retention_days: Some(args.ip_retention_days),
         stop_words: args.stop_words,
+        min_compose_secs: Some(args.min_compose_secs),
     };
     let app = App::open(&settings).await?;
     let listener =

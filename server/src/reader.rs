@@ -32,6 +32,17 @@ impl ReaderKey {
         }
     }
 
+    /// A keyed digest of several values under `label` (each value length-prefixed, so they cannot run
+    /// into each other).
+    pub fn sign(&self, label: &[u8], values: &[&[u8]]) -> [u8; 16] {
+        let mut data = Vec::new();
+        for value in values {
+            data.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            data.extend_from_slice(value);
+        }
+        self.digest(label, &data)
+    }
+
     fn digest(&self, label: &[u8], data: &[u8]) -> [u8; 16] {
         let mut mac = self.0.clone();
         // The label keeps a token and an address with the same bytes from hashing alike.

@@ -120,6 +120,11 @@ async fn one_address_minting_tokens_cannot_stuff_an_article() {
     let seen: Value =
         s.client.get(s.url("/api/v1/admin/refusals")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
     assert_eq!(seen, json!({"reactions": {"stuffed": 450}}));
+    // And moderators in the console.
+    let password = common::console::add_moderator(&s, "olga");
+    let console = common::console::Console::sign_in(&s, "olga", &password).await;
+    let (_, page) = console.get("/admin/articles").await;
+    assert!(page.contains("<code>stuffed</code></td><td>450</td>"), "{page}");
 }
 
 #[tokio::test]
@@ -186,4 +191,60 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     drop(idle_one);
     let served = fresh().await.expect("served once a slot is free");
     assert_eq!(served.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn flags_are_limited_per_reader() {
+    let s = server(&["off", "flags.reader=2/1h"]).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let posted: Value =
+            post_comment(&s, &reader(1), "198.51.100.1", &format!("c{n}")).send().await.unwrap().json().await.unwrap();
+        ids.push(posted["id"].clone());
+    }
+    let mut statuses = Vec::new();
+    for id in &ids {
+        let url = s.url(&format!("/api/v1/articles/flood/comments/{id}/flag"));
+        let resp = s.client.put(url).header("X-Otklik-Reader", reader(2)).send().await.unwrap();
+        statuses.push(code(resp).await);
+    }
+    assert_eq!(statuses[..2], [(StatusCode::NO_CONTENT, None, None), (StatusCode::NO_CONTENT, None, None)]);
+    assert_eq!((statuses[2].0, statuses[2].2), (StatusCode::TOO_MANY_REQUESTS, Some(ErrorCode::RateLimited)));
+    assert!(statuses[2].1.is_some_and(|s| s > 0), "Retry-After is given");
+}
+
+#[tokio::test]
+async fn a_comment_needs_a_form_token_old_enough_for_a_person_to_have_typed() {
+    let s = TestServer::start_with(|settings| settings.min_compose_secs = Some(2)).await;
+    let url = s.url("/api/v1/articles/slow/comments");
+    let page: Value =
+        s.client.get(&url).header("X-Otklik-Reader", reader(1)).send().await.unwrap().json().await.unwrap();
+    let form = page["form"].as_str().expect("pages carry a form token for their reader").to_owned();
+    let anonymous: Value = s.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert!(anonymous["form"].is_null(), "no reader, no token");
+    let send = |who: String, form: Option<&str>| {
+        s.client.post(&url).header("X-Otklik-Reader", who).json(&json!({"text": "Привет", "form": form})).send()
+    };
+
+    assert_eq!(code(send(reader(1), Some(&form)).await.unwrap()).await.2, Some(ErrorCode::TooFast));
+    assert_eq!(code(send(reader(1), None).await.unwrap()).await.2, Some(ErrorCode::InvalidForm));
+    let forged = format!("{}.000000000000000000000000", form.split('.').next().unwrap());
+    assert_eq!(code(send(reader(1), Some(&forged)).await.unwrap()).await.2, Some(ErrorCode::InvalidForm));
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    assert_eq!(
+        code(send(reader(2), Some(&form)).await.unwrap()).await.2,
+        Some(ErrorCode::InvalidForm),
+        "another reader's token"
+    );
+    let other_article = s.url("/api/v1/articles/other/comments");
+    let resp = s
+        .client
+        .post(other_article)
+        .header("X-Otklik-Reader", reader(1))
+        .json(&json!({"text": "x", "form": form}))
+        .send();
+    assert_eq!(code(resp.await.unwrap()).await.2, Some(ErrorCode::InvalidForm), "another article's token");
+    let ok = send(reader(1), Some(&form)).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::CREATED, "in time, the same token works (for any number of comments)");
+    assert_eq!(send(reader(1), Some(&form)).await.unwrap().status(), StatusCode::CREATED);
 }

@@ -386,7 +386,11 @@ async fn a_failed_delivery_is_made_after_a_restart() {
 async fn new_comments_are_announced_through_the_same_outbox() {
     let hook = Receiver::default();
     let url = hook.start().await;
-    let s = TestServer::start_with(|settings| settings.webhook_url = Some(url)).await;
+    let s = TestServer::start_with(|settings| {
+        settings.webhook_url = Some(url);
+        settings.stop_words = vec!["казино".into()];
+    })
+    .await;
     let body = json!({"text": "Когда откроют павильон?", "author": "Вера",
                       "page": {"url": "https://news.example/ferry", "title": "Паром"}});
     let resp = s
@@ -408,4 +412,20 @@ async fn new_comments_are_announced_through_the_same_outbox() {
     assert_eq!(event["comment"]["text"], "Когда откроют павильон?");
     assert_eq!(event["comment"]["mine"], false, "nothing reader-specific goes out");
     assert_eq!(event["article"], json!({"id": "ferry", "url": "https://news.example/ferry", "title": "Паром"}));
+
+    // A comment held for moderation is announced as pending, so a receiver can call a moderator.
+    let held = s
+        .client
+        .post(s.url("/api/v1/articles/ferry/comments"))
+        .header("X-Otklik-Reader", reader(2))
+        .json(&json!({"text": "Лучшее казино"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(held.status(), StatusCode::CREATED);
+    hook.until("the pending event", |h| h.delivered().len() == 2).await;
+    let (headers, raw) = hook.delivered().remove(1);
+    assert_eq!(headers["x-otklik-event"], "comment.pending");
+    let event: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!((event["event"].as_str(), event["comment"]["pending"].as_bool()), (Some("comment.pending"), Some(true)));
 }

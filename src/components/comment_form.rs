@@ -41,7 +41,8 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             }
             let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
             let website = Some(honeypot.get_untracked()).filter(|v| !v.is_empty());
-            let new = NewComment { text: body, author, parent, page: Some(page_info()), website };
+            let form = thread.form.get_untracked();
+            let new = NewComment { text: body, author, parent, page: Some(page_info()), website, form };
             let (thread, draft_key) = (thread.clone(), draft_key.clone());
             sending.set(true);
             error.set(None);
@@ -164,6 +165,7 @@ pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
         (_, Some(ErrorCode::RateLimited)) => texts.rate_limited,
         (_, Some(ErrorCode::CommentsClosed)) => texts.closed,
         (_, Some(ErrorCode::Banned)) => texts.banned,
+        (_, Some(ErrorCode::TooFast)) => texts.too_fast,
         (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,
         _ => texts.post_refused,
     }

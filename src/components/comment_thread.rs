@@ -31,6 +31,8 @@ pub struct Thread {
     pub total: RwSignal<u64>,
     /// The article takes no new comments.
     pub closed: RwSignal<bool>,
+    /// The server's token for new comments, from the latest page (see `CommentPage::form`).
+    pub form: RwSignal<Option<String>>,
     sort: RwSignal<CommentSort>,
 }
 
@@ -130,6 +132,7 @@ pub fn CommentThread(
         items: RwSignal::new(Vec::new()),
         total: RwSignal::new(0),
         closed: RwSignal::new(false),
+        form: RwSignal::new(None),
         sort: RwSignal::new(CommentSort::default()),
     };
     provide_context(thread.clone());
@@ -161,6 +164,10 @@ pub fn CommentThread(
                         }
                         thread.total.set(page.total);
                         thread.closed.set(page.closed);
+                        // The first token stands: a fresher one would restart the compose clock.
+                        if thread.form.with_untracked(Option::is_none) {
+                            thread.form.set(page.form);
+                        }
                         next.set(page.next);
                         load.set(Load::Ready);
                     }

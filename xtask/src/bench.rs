@@ -272,6 +272,8 @@ impl Server {
             // The load generator is one address writing as thousands of readers: exactly what the rate
             // limits exist to stop. The bench measures the server's capacity, so they are off here.
             .env("OTKLIK_RATE_LIMITS", "off")
+            // A load generator posts the moment it can, as no person does.
+            .env("OTKLIK_MIN_COMPOSE_SECS", "0")
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {bin} (build it with `make server`)"))?;

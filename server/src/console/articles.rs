@@ -19,8 +19,20 @@ pub async fn list(
 ) -> Result<Response, Failed> {
     let t = lang.texts();
     let articles = state.store.articles(100).await.map_err(|e| Failed(e.into(), lang))?;
+    let mut refusals: Vec<(String, u64)> = state.limits.refusals().into_iter().collect();
+    refusals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let content = html! {
         (done_note(lang, params.done.is_some()))
+        @if !refusals.is_empty() {
+            section aria-labelledby="stuffing" {
+                h2 #stuffing { (t.stuffing) }
+                p.hint { (t.stuffing_hint) }
+                table {
+                    thead { tr { th scope="col" { (t.article_id) } th scope="col" { (t.refused) } } }
+                    tbody { @for (article, n) in &refusals { tr { td { code { (article) } } td { (n) } } } }
+                }
+            }
+        }
         section aria-labelledby="set-article" {
             h2 #set-article { (t.set_article) }
             form.settings method="post" action="/admin/articles" {

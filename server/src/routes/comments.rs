@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::client_ip::{ClientIp, ClientIpHash};
+use crate::compose;
 use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
 use crate::rate_limit::LimitKind;
@@ -60,7 +61,11 @@ async fn list(
         Some(r) => Some(CommentId(r.parse().map_err(|_| bad("root must be a comment id"))?)),
     };
     let query = CommentQuery { article, reader, sort, cursor, limit, root };
-    Ok(JsonBody(state.store.comments(&query).await?.map_err(refusal)?))
+    let mut page = state.store.comments(&query).await?.map_err(refusal)?;
+    if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {
+        page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), crate::unix_now()));
+    }
+    Ok(JsonBody(page))
 }
 
 async fn create(
@@ -82,6 +87,22 @@ async fn create(
     let author = body.author.as_deref().map(clean_line).unwrap_or_default();
     if author.chars().count() > AUTHOR_MAX {
         return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
+    }
+    if state.min_compose_secs > 0 {
+        let form = body.form.as_deref();
+        compose::check(&state.reader_key, &reader, article.as_str(), form, crate::unix_now(), state.min_compose_secs)
+            .map_err(|refused| match refused {
+            compose::Refusal::TooFast => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::TooFast,
+                "this comment came sooner after its form was loaded than a person could write it; send it again",
+            ),
+            compose::Refusal::Invalid => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidForm,
+                "a comment needs the `form` token of a page of this thread loaded by the same reader",
+            ),
+        })?;
     }
     not_banned(&state, &reader, &client)?;
     limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;

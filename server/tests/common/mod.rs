@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,8 @@ pub fn settings_in(dir: &Path) -> Settings {
         assets: PathBuf::from(dir).join("no-assets"),
         // One address writing as many readers is what most tests do; tests of the limits set their own.
         rate_limits: vec!["off".into()],
+        // Likewise the minimum compose time: its own test switches it on.
+        min_compose_secs: Some(0),
         ..Settings::default()
     }
 }

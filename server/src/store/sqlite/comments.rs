@@ -173,7 +173,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
             Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
         });
         let comments = rows.into_iter().map(|r| r.comment).collect();
-        return Ok(Ok(CommentPage { comments, next, total, closed }));
+        return Ok(Ok(CommentPage { comments, next, total, closed, form: None }));
     }
 
     let (sql, id, likes) = match (q.sort, &q.cursor) {
@@ -223,7 +223,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         comments.push(t.comment);
         comments.extend(thread.into_iter().map(|r| r.comment));
     }
-    Ok(Ok(CommentPage { comments, next, total, closed }))
+    Ok(Ok(CommentPage { comments, next, total, closed, form: None }))
 }
 
 /// For each (reader, comment ids) request: which of the ids the reader likes and which they wrote, the
