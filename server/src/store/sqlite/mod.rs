@@ -66,10 +66,16 @@ enum ReadOp {
 }
 
 enum Op {
-    React { article: ArticleId, reader: ReaderHash, kind: Option<ReactionKind>, reply: Reply },
+    React {
+        article: ArticleId,
+        reader: ReaderHash,
+        kind: Option<ReactionKind>,
+        reply: Reply,
+    },
     Comment(CommentCmd, CommentReply),
     Typo(TypoCmd, TypoReply),
-    Admin(AdminJob, oneshot::Sender<anyhow::Result<AnyValue>>),
+    /// `bool`: the write can change what threads show, so cached pages must go.
+    Admin(AdminJob, bool, oneshot::Sender<anyhow::Result<AnyValue>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -79,6 +85,27 @@ enum Op {
 type AnyValue = Box<dyn std::any::Any + Send>;
 type JobFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<AnyValue>> + Send + 'c>>;
 type AdminJob = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, i64) -> JobFuture<'c> + Send>;
+
+/// A typed admin write: what [`SqliteStore::admin`] accepts before erasing its answer's type.
+trait AdminFn<T>:
+    for<'c> FnOnce(
+        &'c mut SqliteConnection,
+        i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
+    + Send
+    + 'static
+{
+}
+
+impl<T, F> AdminFn<T> for F where
+    F: for<'c> FnOnce(
+            &'c mut SqliteConnection,
+            i64,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
+        + Send
+        + 'static
+{
+}
 
 pub struct SqliteStore {
     pages: Arc<std::sync::Mutex<PageCache>>,
@@ -356,8 +383,10 @@ impl Store for SqliteStore {
         who: &str,
     ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
         let who = who.to_owned();
-        self.admin(move |conn, now| Box::pin(async move { moderation::moderate(conn, id, action, &who, now).await }))
-            .await
+        self.admin_changing(move |conn, now| {
+            Box::pin(async move { moderation::moderate(conn, id, action, &who, now).await })
+        })
+        .await
     }
 
     async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
@@ -366,7 +395,7 @@ impl Store for SqliteStore {
 
     async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()> {
         let who = who.to_owned();
-        self.admin(move |conn, now| {
+        self.admin_changing(move |conn, now| {
             Box::pin(async move { moderation::set_article(conn, article.as_str(), settings, &who, now).await })
         })
         .await
@@ -435,22 +464,21 @@ impl SqliteStore {
     }
 
     /// Runs a rare write on the writer, inside its next batch, and waits for the answer.
-    async fn admin<T, F>(&self, job: F) -> anyhow::Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
-                i64,
-            )
-                -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
-            + Send
-            + 'static,
-    {
+    async fn admin<T: Send + 'static, F: AdminFn<T>>(&self, job: F) -> anyhow::Result<T> {
+        self.run_admin(job, false).await
+    }
+
+    /// As [`Self::admin`], for writes that change what threads show (moderation): cached pages go.
+    async fn admin_changing<T: Send + 'static, F: AdminFn<T>>(&self, job: F) -> anyhow::Result<T> {
+        self.run_admin(job, true).await
+    }
+
+    async fn run_admin<T: Send + 'static, F: AdminFn<T>>(&self, job: F, changing: bool) -> anyhow::Result<T> {
         let job: AdminJob = Box::new(move |conn, now| {
             Box::pin(async move { job(conn, now).await.map(|value| Box::new(value) as AnyValue) })
         });
         let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Admin(job, reply)).await.map_err(|_| StoreClosed)?;
+        self.writer.send(Op::Admin(job, changing, reply)).await.map_err(|_| StoreClosed)?;
         let value = answer.await.map_err(|_| StoreClosed)??;
         value.downcast::<T>().map(|v| *v).map_err(|_| anyhow::anyhow!("an admin write answered with the wrong type"))
     }
@@ -648,12 +676,16 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
         let mut comment_ops = Vec::new();
         let mut typo_ops = Vec::new();
         let mut admin_ops = Vec::new();
+        let mut changes_threads = false;
         for op in ops.drain(..) {
             match op {
                 Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
                 Op::Comment(cmd, reply) => comment_ops.push((cmd, reply)),
                 Op::Typo(cmd, reply) => typo_ops.push((cmd, reply)),
-                Op::Admin(job, reply) => admin_ops.push((Some(job), reply)),
+                Op::Admin(job, changing, reply) => {
+                    changes_threads |= changing;
+                    admin_ops.push((Some(job), reply));
+                }
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
@@ -666,13 +698,13 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
         let first_id = next_comment;
         match apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut admin_ops, &mut next_comment).await {
             Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
-                if !comment_ops.is_empty() || !admin_ops.is_empty() {
+                if !comment_ops.is_empty() || changes_threads {
                     let mut pages = pages.lock().expect("page cache lock");
                     for (cmd, _) in &comment_ops {
                         pages.changed(cmd.article().as_str());
                     }
                     // Moderation can change any article's thread: start every cached page over.
-                    if !admin_ops.is_empty() {
+                    if changes_threads {
                         pages.changed_all();
                     }
                 }
