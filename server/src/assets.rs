@@ -129,7 +129,7 @@ impl Asset {
             (None, None)
         };
         let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let etag = format!("\"{}\"", crate::hex::encode(&digest[..8]));
         Self {
             body,
             gzip,

@@ -28,8 +28,8 @@ impl BanList {
         let mut entries = Vec::new();
         for stored in store.bans().await? {
             let target = match stored.ban.kind {
-                BanKind::Reader => unhex(&stored.value).map(Target::Reader),
-                BanKind::Ip => unhex(&stored.value).map(Target::Ip),
+                BanKind::Reader => crate::hex::decode16(&stored.value).map(Target::Reader),
+                BanKind::Ip => crate::hex::decode16(&stored.value).map(Target::Ip),
                 BanKind::Range => stored.value.parse().ok().map(Target::Range),
             };
             match target {
@@ -57,15 +57,4 @@ impl BanList {
             .map(|(_, until)| *until)
             .max()
     }
-}
-
-fn unhex(hex: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if hex.len() != 32 {
-        return None;
-    }
-    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
 }

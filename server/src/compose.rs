@@ -21,7 +21,7 @@ pub enum Refusal {
 
 fn mac(key: &ReaderKey, reader: &ReaderHash, article: &str, issued: i64) -> String {
     let digest = key.sign(b"form", &[&reader.0, article.as_bytes(), &issued.to_be_bytes()]);
-    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&digest[..12])
 }
 
 /// A token for `reader` on `article`, issued `now`.

@@ -10,6 +10,7 @@ mod compose;
 mod console;
 mod error;
 mod extract;
+mod hex;
 mod listener;
 mod moderation;
 pub mod rate_limit;

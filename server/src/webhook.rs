@@ -58,7 +58,7 @@ impl Webhook {
         if let Some(secret) = &self.secret {
             let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?;
             mac.update(item.payload.as_bytes());
-            let signature: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            let signature = crate::hex::encode(&mac.finalize().into_bytes());
             request = request.header("X-Otklik-Signature", format!("sha256={signature}"));
         }
         match request.body(item.payload.clone()).send().await {

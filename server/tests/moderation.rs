@@ -413,6 +413,7 @@ async fn a_backup_is_a_consistent_copy_taken_while_serving() {
 async fn ip_hashes_are_forgotten_after_the_retention_period() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
     let c = posted(&s, "a", &reader(1), "old").await;
+    posted(&s, "a", &reader(2), "also old").await;
     assert!(queue(&s, "all").await[0].ip_known);
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let dir = s.stop().await;
@@ -430,6 +431,10 @@ async fn ip_hashes_are_forgotten_after_the_retention_period() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(forgotten, "the IP hash is purged");
+    assert!(queue(&s, "all").await.iter().all(|c| !c.ip_known), "every comment past the period");
+    posted(&s, "a", &reader(3), "new").await;
+    let ip_known: Vec<bool> = queue(&s, "all").await.iter().map(|c| c.ip_known).collect();
+    assert_eq!(ip_known, [true, false, false], "a new comment keeps its IP hash");
     let resp =
         api(&s, reqwest::Method::POST, "/bans", Some(json!({"kind": "ip", "comment": c.id, "days": 1, "reason": "x"})));
     refused(resp.await, StatusCode::CONFLICT, ErrorCode::InvalidBody).await;

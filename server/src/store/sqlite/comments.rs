@@ -235,7 +235,7 @@ pub async fn overlays(
     // One (request, reader, comment) triple per id: a flat list SQLite walks once, seeking each table by key.
     let mut triples: Vec<(usize, String, i64)> = Vec::new();
     for (i, (reader, ids)) in requests.iter().enumerate() {
-        let reader = super::hex(&reader.0);
+        let reader = crate::hex::encode(&reader.0);
         triples.extend(ids.iter().map(|id| (i, reader.clone(), *id)));
     }
     let (liked, mine): (String, String) = sqlx::query_as(
@@ -281,20 +281,9 @@ pub async fn active_readers(pool: &SqlitePool, article: &ArticleId) -> anyhow::R
     .await?;
     let set = |json: &str| -> anyhow::Result<ReaderSet> {
         let readers: Vec<String> = serde_json::from_str(json)?;
-        Ok(readers.iter().filter_map(|hex| unhex16(hex)).collect())
+        Ok(readers.iter().filter_map(|hex| crate::hex::decode16(hex)).collect())
     };
     Ok((set(&active)?, set(&pending)?))
-}
-
-fn unhex16(hex: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if hex.len() != 32 {
-        return None;
-    }
-    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Visible comment counts for several articles in one query; unknown articles count 0.
@@ -316,24 +305,50 @@ fn path_segment(id: i64) -> String {
 
 /// Applies one comment write inside the writer's transaction. Refusals (not found, not yours, too late)
 /// are answers, not failures: they leave the transaction usable for the rest of the batch.
+/// Each article's own moderation mode (if any) and whether it is closed, as the writer last read them.
+/// Posts consult it instead of asking SQLite each time (every query is a trip to SQLite's thread, the
+/// main cost of a post); the writer forgets it all whenever a moderation write may have changed it.
+pub type ArticleModes = std::collections::HashMap<String, (Option<ModerationMode>, bool)>;
+
+/// Articles remembered before the map starts over.
+const MODES_MAX: usize = 65_536;
+
+async fn article_mode(
+    conn: &mut SqliteConnection,
+    modes: &mut ArticleModes,
+    article: &ArticleId,
+) -> anyhow::Result<(Option<ModerationMode>, bool)> {
+    if let Some(known) = modes.get(article.as_str()) {
+        return Ok(*known);
+    }
+    let (mode, closed): (Option<String>, bool) =
+        sqlx::query_as("SELECT moderation, closed FROM articles WHERE key = ?1")
+            .bind(article.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or((None, false));
+    let known = (mode.as_deref().and_then(ModerationMode::parse), closed);
+    if modes.len() >= MODES_MAX {
+        modes.clear();
+    }
+    modes.insert(article.as_str().to_owned(), known);
+    Ok(known)
+}
+
 pub async fn apply(
     conn: &mut SqliteConnection,
     next_id: &mut i64,
+    modes: &mut ArticleModes,
     cmd: &CommentCmd,
     now: i64,
 ) -> anyhow::Result<CommentOutcome> {
     match cmd {
         CommentCmd::Post(post) => {
-            let (mode, closed): (Option<String>, bool) =
-                sqlx::query_as("SELECT moderation, closed FROM articles WHERE key = ?1")
-                    .bind(post.article.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .unwrap_or((None, false));
+            let (mode, closed) = article_mode(conn, modes, &post.article).await?;
             if closed {
                 return Ok(CommentOutcome::Comment(Err(CommentError::Closed)));
             }
-            let mode = mode.as_deref().and_then(ModerationMode::parse).unwrap_or(post.default_mode);
+            let mode = mode.unwrap_or(post.default_mode);
             let pending = post.hold || mode == ModerationMode::Pre;
             let parent = match post.parent {
                 None => None,

@@ -31,6 +31,7 @@ use super::{
     ArticleRow, CommentCmd, CommentError, CommentOutcome, CommentQuery, ModError, NewBanCmd, NewCommentCmd, NewTypoCmd,
     OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
 };
+use crate::hex::encode as hex;
 use crate::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -583,10 +584,6 @@ async fn read_batch(
     Ok(views)
 }
 
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Article, order and page size of a cached first page.
 type PageKey = (String, otklik_api::CommentSort, usize);
 
@@ -671,6 +668,7 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
     let mut next_comment = next_comment_id(&mut conn).await;
+    let mut modes = comments::ArticleModes::new();
     while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
         let mut batch = Vec::with_capacity(ops.len());
         let mut comment_ops = Vec::new();
@@ -696,7 +694,14 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
             continue;
         }
         let first_id = next_comment;
-        match apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut admin_ops, &mut next_comment).await {
+        let applied =
+            apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut admin_ops, &mut next_comment, &mut modes)
+                .await;
+        // An article's settings may have changed in this batch (after its posts were applied).
+        if changes_threads {
+            modes.clear();
+        }
+        match applied {
             Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
                 if !comment_ops.is_empty() || changes_threads {
                     let mut pages = pages.lock().expect("page cache lock");
@@ -783,12 +788,13 @@ async fn apply_batch(
     typo_ops: &[TypoOp],
     admin_ops: &mut [AdminOp],
     next_comment: &mut i64,
+    modes: &mut comments::ArticleModes,
 ) -> anyhow::Result<BatchOutcome> {
     let now = crate::unix_now();
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(comment_ops.len());
     for (cmd, _) in comment_ops {
-        outcomes.push(comments::apply(&mut tx, next_comment, cmd, now).await?);
+        outcomes.push(comments::apply(&mut tx, next_comment, modes, cmd, now).await?);
     }
     let mut typo_outcomes = Vec::with_capacity(typo_ops.len());
     for (cmd, _) in typo_ops {

@@ -146,7 +146,8 @@ pub async fn queue(
     limit: usize,
 ) -> anyhow::Result<QueuePage> {
     // SQLite uses a partial index only when the query repeats a term of the index's WHERE clause
-    // word for word: hence the redundant-looking terms.
+    // word for word: hence the redundant-looking terms. The queues of unreviewed comments walk the
+    // primary key down from the newest, where unreviewed comments are.
     let sql = match which {
         Queue::Attention => queue_sql!("(c.reviewed_at IS NULL OR c.flags > 0)"),
         Queue::New => queue_sql!("c.reviewed_at IS NULL AND c.status = 'visible'"),
@@ -393,13 +394,52 @@ pub async fn audit(pool: &SqlitePool, before: Option<i64>, limit: usize) -> anyh
 }
 
 /// Forgets the IP hashes of comments and typo reports written before `before` (unix seconds).
+///
+/// Comment ids grow with time (the writer hands them out as it stores them), so the comments written
+/// before `before` are those up to some id, found by bisecting the primary key: no index on every
+/// comment's time is kept for an hourly job. Ids already purged are remembered in `settings`, so each
+/// run touches only the comments that have aged out since the last. (Typo reports are few: a scan.)
 pub async fn purge_ip_hashes(conn: &mut SqliteConnection, before: i64) -> anyhow::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE comments SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < ?1;
-         UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < ?1;",
-    )
-    .bind(before)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
+    let done: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = 'ip_purged_to'").fetch_optional(&mut *conn).await?;
+    let done = done.and_then(|v| std::str::from_utf8(&v).ok()?.parse::<i64>().ok()).unwrap_or(0);
+    let (mut low, mut high): (i64, i64) =
+        sqlx::query_as("SELECT ?1 + 1, coalesce(max(id), 0) FROM comments").bind(done).fetch_one(&mut *conn).await?;
+    let mut cut = done;
+    while low <= high {
+        let mid = low + (high - low) / 2;
+        let found: Option<(i64, i64)> =
+            sqlx::query_as("SELECT id, created_at FROM comments WHERE id >= ?1 ORDER BY id LIMIT 1")
+                .bind(mid)
+                .fetch_optional(&mut *conn)
+                .await?;
+        match found {
+            Some((id, at)) if at < before && id <= high => {
+                cut = id;
+                low = id + 1;
+            }
+            _ => high = mid - 1,
+        }
+    }
+    let comments = sqlx::query("UPDATE comments SET ip_hash = NULL WHERE id > ?1 AND id <= ?2 AND ip_hash IS NOT NULL")
+        .bind(done)
+        .bind(cut)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if cut > done {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ('ip_purged_to', CAST(?1 AS BLOB))
+               ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(cut.to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let typos = sqlx::query("UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < ?1")
+        .bind(before)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(comments + typos)
 }
