@@ -74,17 +74,16 @@ async fn console_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// A POST whose browser says it came from another site, or whose `Origin` is not this host.
+/// A POST whose browser says it came from another site. Browsers that send `Sec-Fetch-Site` are taken
+/// at their word (a proxy may rewrite `Host`, never this); for older ones `Origin` must name this host
+/// (as the proxy forwarded it, if it says so).
 fn cross_site(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
-        && site != "same-origin"
-        && site != "none"
-    {
-        return true;
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return site != "same-origin" && site != "none";
     }
-    match (text(header::ORIGIN), text(header::HOST)) {
-        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host) || origin == "null",
+    match (text("origin"), text("x-forwarded-host").or(text("host"))) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
         _ => false,
     }
 }
