@@ -191,6 +191,16 @@ impl Browser {
         Ok(host.shadow_root().await?.find(Locator::Css(css)).await?)
     }
 
+    /// The texts of the comments shown by the widget in host `host_css`, in order.
+    pub async fn comment_texts(&self, host_css: &str) -> anyhow::Result<Vec<String>> {
+        let root = self.client.find(Locator::Css(host_css)).await?.shadow_root().await?;
+        let mut out = Vec::new();
+        for item in root.find_all(Locator::Css(".otk-comment .otk-text")).await? {
+            out.push(item.text().await?);
+        }
+        Ok(out)
+    }
+
     /// Presses Ctrl+Enter as a person would: real key events through WebDriver, sent to whatever has focus.
     pub async fn ctrl_enter(&self) -> anyhow::Result<()> {
         use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};

@@ -1,18 +1,8 @@
 //! The demo page's comment thread in a real browser: empty state, post, reply, reload shows both.
 
-use fantoccini::Locator;
 use otklik_e2e::{Browser, with_configured_server_and_browser};
 
 const HOST: &str = "[data-otklik-article]";
-
-async fn texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
-    let root = browser.client.find(Locator::Css(HOST)).await?.shadow_root().await?;
-    let mut out = Vec::new();
-    for item in root.find_all(Locator::Css(".otk-comment .otk-text")).await? {
-        out.push(item.text().await?);
-    }
-    Ok(out)
-}
 
 async fn heading(browser: &Browser) -> anyhow::Result<String> {
     Ok(browser.in_widget(HOST, ".otk-comments .otk-heading").await?.text().await?)
@@ -41,7 +31,9 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
         // A person takes longer than the one-second minimum to write; so does this test.
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         browser.in_widget(HOST, ".otk-comments .otk-form button[type=submit]").await?.click().await?;
-        browser.until("the comment", || async { Ok((texts(browser).await?.len() == 1).then_some(())) }).await?;
+        browser
+            .until("the comment", || async { Ok((browser.comment_texts(HOST).await?.len() == 1).then_some(())) })
+            .await?;
         assert_eq!(heading(browser).await?, "1 комментарий");
 
         browser.in_widget(HOST, ".otk-comment .otk-actions button[aria-expanded]").await?.click().await?;
@@ -50,12 +42,14 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
             .await?;
         reply.send_keys("С первого декабря, на табло у причала.").await?;
         browser.in_widget(HOST, ".otk-comment button[type=submit]").await?.click().await?;
-        browser.until("the reply", || async { Ok((texts(browser).await?.len() == 2).then_some(())) }).await?;
+        browser
+            .until("the reply", || async { Ok((browser.comment_texts(HOST).await?.len() == 2).then_some(())) })
+            .await?;
 
         browser.client.refresh().await?;
         let after = browser
             .until("both after a reload", || async {
-                let t = texts(browser).await?;
+                let t = browser.comment_texts(HOST).await?;
                 Ok((t.len() == 2).then_some(t))
             })
             .await?;

@@ -10,15 +10,6 @@ use otklik_server::DEMO_ARTICLE;
 const HOST: &str = "[data-otklik-article]";
 const TEXT: &str = "Паром будет ходить и зимой?";
 
-async fn texts(browser: &Browser) -> anyhow::Result<Vec<String>> {
-    let root = browser.client.find(Locator::Css(HOST)).await?.shadow_root().await?;
-    let mut out = Vec::new();
-    for item in root.find_all(Locator::Css(".otk-comment .otk-text")).await? {
-        out.push(item.text().await?);
-    }
-    Ok(out)
-}
-
 /// The thread has loaded (its loading note is hidden): an empty list now means there is nothing to show.
 async fn thread_loaded(browser: &Browser) -> anyhow::Result<Option<()>> {
     let note = browser.in_widget(HOST, ".otk-comments > p[role=status]:not(.otk-error)").await?;
@@ -90,7 +81,7 @@ async fn pre_moderated_comment_is_approved_in_the_console() -> anyhow::Result<()
         let seen = async {
             other.client.goto(&server.url("/")).await?;
             other.until("the other reader's thread", || thread_loaded(&other)).await?;
-            anyhow::ensure!(texts(&other).await?.is_empty(), "only its author sees a held comment");
+            anyhow::ensure!(other.comment_texts(HOST).await?.is_empty(), "only its author sees a held comment");
 
             // The moderator approves it from the pending queue.
             moderator.client.goto(&server.url("/admin?queue=pending")).await?;
@@ -108,7 +99,7 @@ async fn pre_moderated_comment_is_approved_in_the_console() -> anyhow::Result<()
             other.client.refresh().await?;
             let shown = other
                 .until("the approved comment", || async {
-                    let t = texts(&other).await?;
+                    let t = other.comment_texts(HOST).await?;
                     Ok((!t.is_empty()).then_some(t))
                 })
                 .await?;
