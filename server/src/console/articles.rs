@@ -1,6 +1,5 @@
 //! Articles: per-article moderation mode (before or after publishing) and closing comments.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -8,7 +7,7 @@ use maud::{Markup, html};
 use otklik_api::{ArticleId, ArticleSettings, ModerationMode};
 use serde::Deserialize;
 
-use super::{Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render};
+use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render};
 use crate::AppState;
 
 pub async fn list(
@@ -93,21 +92,16 @@ fn settings_fields(lang: Lang, key: &str, settings: ArticleSettings) -> Markup {
 
 #[derive(Deserialize)]
 pub struct SetArticle {
-    csrf: String,
     article: String,
     moderation: String,
     closed: Option<String>,
 }
 
 pub async fn set(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
-    Form(form): Form<SetArticle>,
+    Change { who, form }: Change<SetArticle>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     let invalid = |message: String| super::message_page(lang, StatusCode::UNPROCESSABLE_ENTITY, &message);
     let article = ArticleId::parse(form.article.trim()).map_err(|e| invalid(e.to_string()))?;
     let moderation = match form.moderation.as_str() {

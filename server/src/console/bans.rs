@@ -1,13 +1,12 @@
 //! Bans in force, lifting them, and banning an IP range.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use otklik_api::{BanKind, NewBan};
 use serde::Deserialize;
 
-use super::{Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
+use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
 use crate::AppState;
 
 pub async fn list(
@@ -67,42 +66,28 @@ pub async fn list(
 
 #[derive(Deserialize)]
 pub struct RangeBan {
-    csrf: String,
     range: String,
     days: u32,
     reason: String,
 }
 
 pub async fn add(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
-    Form(form): Form<RangeBan>,
+    Change { who, form }: Change<RangeBan>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     let ban =
         NewBan { kind: BanKind::Range, comment: None, range: Some(form.range), days: form.days, reason: form.reason };
     crate::moderation::ban(&state, ban, &who.name).await.map_err(|e| Failed(e, lang).into_response())?;
     Ok(Redirect::to(&back_to(None, "/admin/bans")).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct Lift {
-    csrf: String,
-}
-
 pub async fn lift(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
     Path(id): Path<i64>,
-    Form(form): Form<Lift>,
+    Change { who, .. }: Change<super::NoFields>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     crate::moderation::lift(&state, id, &who.name).await.map_err(|e| Failed(e, lang).into_response())?;
     Ok(Redirect::to(&back_to(None, "/admin/bans")).into_response())
 }

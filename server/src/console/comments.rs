@@ -1,13 +1,12 @@
 //! The comment queues: new, pending and flagged comments across articles, and what can be done to them.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use otklik_api::{BanKind, CommentId, CommentStatus, ModerationAction, NewBan, Queue, QueueItem};
 use serde::Deserialize;
 
-use super::{Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
+use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
 use crate::AppState;
 
 const PAGE: usize = 30;
@@ -133,21 +132,16 @@ fn comment(lang: Lang, who: &Signed, item: &QueueItem, here: &str) -> Markup {
 
 #[derive(Deserialize)]
 pub struct Act {
-    csrf: String,
     action: String,
     back: Option<String>,
 }
 
 pub async fn act(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
     Path(id): Path<i64>,
-    Form(form): Form<Act>,
+    Change { who, form }: Change<Act>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     let action = ModerationAction::parse(&form.action)
         .ok_or_else(|| super::message_page(lang, axum::http::StatusCode::BAD_REQUEST, lang.texts().failed))?;
     crate::moderation::moderate(&state, CommentId(id), action, &who.name)
@@ -158,7 +152,6 @@ pub async fn act(
 
 #[derive(Deserialize)]
 pub struct BanForm {
-    csrf: String,
     kind: String,
     days: u32,
     reason: String,
@@ -166,15 +159,11 @@ pub struct BanForm {
 }
 
 pub async fn ban(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
     Path(id): Path<i64>,
-    Form(form): Form<BanForm>,
+    Change { who, form }: Change<BanForm>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     let kind = if form.kind == "ip" { BanKind::Ip } else { BanKind::Reader };
     let ban = NewBan { kind, comment: Some(CommentId(id)), range: None, days: form.days, reason: form.reason };
     crate::moderation::ban(&state, ban, &who.name).await.map_err(|e| Failed(e, lang).into_response())?;

@@ -137,11 +137,39 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-impl Signed {
-    /// The refusal of a form whose CSRF token is not this session's (compared in constant time).
-    pub fn refuse(&self, offered: &str, lang: Lang) -> Option<Response> {
-        (!crate::admin::constant_time_eq(self.csrf.as_bytes(), offered.as_bytes()))
-            .then(|| message_page(lang, StatusCode::FORBIDDEN, lang.texts().expired_form))
+/// Extractor for every change the console makes: a signed-in moderator and a form that carries their
+/// session's CSRF token (compared in constant time). Checking here, once, means no handler can forget to.
+pub struct Change<T> {
+    pub who: Signed,
+    pub form: T,
+}
+
+/// A form with nothing but its CSRF token (sign out, lift a ban).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Change<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        #[derive(serde::Deserialize)]
+        struct Token {
+            csrf: Option<String>,
+        }
+        let (mut parts, body) = request.into_parts();
+        let who = Signed::from_request_parts(&mut parts, state).await?;
+        let lang = Lang::from_request_parts(&mut parts, state).await.unwrap_or(Lang::Ru);
+        let refused = |status| message_page(lang, status, lang.texts().expired_form);
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| refused(StatusCode::BAD_REQUEST))?;
+        let offered = serde_urlencoded::from_bytes::<Token>(&bytes).ok().and_then(|t| t.csrf).unwrap_or_default();
+        if !crate::admin::constant_time_eq(who.csrf.as_bytes(), offered.as_bytes()) {
+            return Err(refused(StatusCode::FORBIDDEN));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| message_page(lang, StatusCode::UNPROCESSABLE_ENTITY, lang.texts().failed))?;
+        Ok(Self { who, form })
     }
 }
 

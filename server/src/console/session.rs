@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::{Lang, SESSION_COOKIE, Section, Signed, layout};
+use super::{Change, Lang, SESSION_COOKIE, Section, layout};
 use crate::AppState;
 use crate::accounts::{SESSION_SECS, new_token, token_hash, verify_password};
 use crate::client_ip::ClientIpHash;
@@ -100,21 +100,12 @@ pub async fn sign_in(
     response
 }
 
-#[derive(Deserialize)]
-pub struct SignOut {
-    csrf: String,
-}
-
 pub async fn sign_out(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
-    Form(form): Form<SignOut>,
+    Change { who, .. }: Change<super::NoFields>,
 ) -> Response {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return refused;
-    }
     if let Err(err) = state.store.end_session(who.token_hash).await {
         return super::Failed(err.into(), lang).into_response();
     }

@@ -1,13 +1,12 @@
 //! The typo queue: reports with their merge counters, each fragment marked in its context.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use otklik_api::{TypoId, TypoStatus};
 use serde::Deserialize;
 
-use super::{Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
+use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
 use crate::AppState;
 use crate::store::{TypoError, TypoQuery};
 
@@ -85,21 +84,16 @@ pub async fn list(
 
 #[derive(Deserialize)]
 pub struct SetStatus {
-    csrf: String,
     status: String,
     back: Option<String>,
 }
 
 pub async fn set(
-    who: Signed,
     State(state): State<AppState>,
     lang: Lang,
     Path(id): Path<i64>,
-    Form(form): Form<SetStatus>,
+    Change { who, form }: Change<SetStatus>,
 ) -> Result<Response, Response> {
-    if let Some(refused) = who.refuse(&form.csrf, lang) {
-        return Err(refused);
-    }
     let t = lang.texts();
     let bad = |status| super::message_page(lang, status, t.failed);
     let status = TypoStatus::parse(&form.status).ok_or_else(|| bad(axum::http::StatusCode::BAD_REQUEST))?;
