@@ -25,4 +25,7 @@ curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null || { cat "$work/serv
 export OTKLIK_TEST_SERVER="http://127.0.0.1:$server_port"
 export WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$runner_port"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
-wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" --mode no-install
+# ChromeDriver makes a profile in $TMPDIR for each session and leaves it behind (~70 MB) when the runner ends
+# it without a goodbye; keeping them in $work lets the trap take them away.
+mkdir -p "$work/browser-tmp"
+TMPDIR="$work/browser-tmp" wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" --mode no-install

@@ -136,13 +136,15 @@ impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let profile = tempfile::tempdir()?;
+        // Chromium's lock sockets go to $TMPDIR; inside the profile they go when it does, even after a kill.
         let mut driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", profile.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)"))?;
-        let profile = tempfile::tempdir()?;
         let caps = serde_json::json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
