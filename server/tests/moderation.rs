@@ -271,6 +271,44 @@ async fn every_console_action_applies_and_is_audited() {
 }
 
 #[tokio::test]
+async fn a_hidden_comment_with_visible_replies_stays_as_a_nameless_placeholder() {
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let reply = |parent: &Comment, who: u64, text: &str| {
+        let body = json!({ "text": text, "author": format!("R{who}"), "parent": parent.id });
+        s.client.post(s.url("/api/v1/articles/a/comments")).header("X-Otklik-Reader", reader(who)).json(&body).send()
+    };
+    let root = posted(&s, "a", &reader(1), "root").await;
+    let middle: Comment = reply(&root, 2, "middle").await.unwrap().json().await.unwrap();
+    let leaf: Comment = reply(&middle, 3, "leaf").await.unwrap().json().await.unwrap();
+    let hide = |id: otklik_api::CommentId| {
+        api(&s, reqwest::Method::POST, format!("/comments/{id}"), Some(json!({"action": "hide"})))
+    };
+    // (text, author, reply_to, deleted) of each comment shown, and the article's count.
+    let shown = || async {
+        let page = thread(&s, "a", &reader(4)).await;
+        let rows: Vec<(String, String, Option<String>, bool)> =
+            page.comments.into_iter().map(|c| (c.text, c.author, c.reply_to, c.deleted)).collect();
+        (rows, page.total)
+    };
+    let row = |text: &str, author: &str, reply_to: Option<&str>, deleted| {
+        (text.to_owned(), author.to_owned(), reply_to.map(str::to_owned), deleted)
+    };
+
+    assert_eq!(hide(root.id).await.status(), StatusCode::OK);
+    assert_eq!(hide(middle.id).await.status(), StatusCode::OK);
+    let placeholder = row("", "", None, true);
+    let (rows, total) = shown().await;
+    assert_eq!(rows[0].clone(), placeholder, "the hidden root keeps its place, without name or text");
+    assert_eq!(rows[1].clone(), row("", "", Some(""), true), "so does the hidden middle reply");
+    assert_eq!(rows[2].clone(), row("leaf", "R3", Some(""), false), "the visible answer, not naming whom");
+    assert_eq!(total, 1);
+
+    // With nothing visible under them, hidden comments leave the thread entirely.
+    assert_eq!(hide(leaf.id).await.status(), StatusCode::OK);
+    assert_eq!(shown().await, (vec![], 0));
+}
+
+#[tokio::test]
 async fn pre_moderation_shows_a_comment_only_to_its_author_until_approved() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
     let set =

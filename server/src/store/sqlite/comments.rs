@@ -17,9 +17,12 @@ use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Curso
 /// separately, so one row instead of eighty is what makes a page cheap. `?2` is the requesting reader.
 macro_rules! comment_columns {
     () => {
-        "json_group_array(json_array(c.id, c.parent_id, c.depth, p.author, c.author, c.text, c.created_at,
-           c.edited_at, c.deleted_at IS NOT NULL, c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies,
-           c.root_id, c.path, c.status = 'pending')),
+        "json_group_array(json_array(c.id, c.parent_id, c.depth,
+           CASE WHEN p.status = 'hidden' THEN '' ELSE p.author END,
+           CASE WHEN c.status = 'hidden' THEN '' ELSE c.author END,
+           CASE WHEN c.status = 'hidden' THEN '' ELSE c.text END, c.created_at,
+           c.edited_at, c.deleted_at IS NOT NULL OR c.status = 'hidden', c.likes, l.reader IS NOT NULL,
+           c.reader = ?2, c.replies, c.root_id, c.path, c.status = 'pending')),
          (SELECT comment_count FROM articles WHERE key = ?1),
          (SELECT closed FROM articles WHERE key = ?1)"
     };
@@ -32,10 +35,29 @@ macro_rules! comment_joins {
     };
 }
 
-/// Who sees a comment: everyone if it is visible, only its author (`?2`) while it awaits moderation.
+/// Who sees a comment: everyone if it is visible, only its author (`?2`) while it awaits moderation. A
+/// hidden comment that visible replies answer stays as a placeholder, like a deleted one (the columns blank
+/// its name and text), so hiding one comment does not take the discussion under it away. (`replies`, kept
+/// on thread roots, counts the whole thread's visible replies; below the root a visible direct answer counts.)
 macro_rules! shown_to_reader {
     ($c:literal) => {
-        concat!("(", $c, ".status = 'visible' OR (", $c, ".status = 'pending' AND ", $c, ".reader = ?2))")
+        concat!(
+            "(",
+            $c,
+            ".status = 'visible' OR (",
+            $c,
+            ".status = 'pending' AND ",
+            $c,
+            ".reader = ?2)
+              OR (",
+            $c,
+            ".status = 'hidden' AND (",
+            $c,
+            ".replies > 0 OR EXISTS (
+                    SELECT 1 FROM comments answer WHERE answer.parent_id = ",
+            $c,
+            ".id AND answer.status = 'visible'))))"
+        )
     };
 }
 
