@@ -17,7 +17,11 @@ pub async fn moderate(
     action: ModerationAction,
     who: &str,
 ) -> Result<Option<QueueItem>, AppError> {
-    state.store.moderate(id, action, who).await?.map_err(refusal)
+    let item = state.store.moderate(id, action, who, state.webhook.is_some()).await?.map_err(refusal)?;
+    if let Some(hook) = &state.webhook {
+        hook.wake();
+    }
+    Ok(item)
 }
 
 /// Bans a comment's reader or IP, or a range, after checking the request.

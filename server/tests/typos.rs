@@ -389,6 +389,7 @@ async fn new_comments_are_announced_through_the_same_outbox() {
     let s = TestServer::start_with(|settings| {
         settings.webhook_url = Some(url);
         settings.stop_words = vec!["казино".into()];
+        settings.admin_token = Some("webhook-test-token".into());
     })
     .await;
     let body = json!({"text": "Когда откроют павильон?", "author": "Вера",
@@ -428,4 +429,23 @@ async fn new_comments_are_announced_through_the_same_outbox() {
     assert_eq!(headers["x-otklik-event"], "comment.pending");
     let event: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!((event["event"].as_str(), event["comment"]["pending"].as_bool()), (Some("comment.pending"), Some(true)));
+
+    // Once a moderator approves it, readers see it: now it is announced as created.
+    let held: Value = held.json().await.unwrap();
+    let approve = s
+        .client
+        .post(s.url(&format!("/api/v1/admin/comments/{}", held["id"])))
+        .bearer_auth("webhook-test-token")
+        .json(&json!({"action": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approve.status(), StatusCode::OK);
+    hook.until("the approval's event", |h| h.delivered().len() == 3).await;
+    let (headers, raw) = hook.delivered().remove(2);
+    assert_eq!(headers["x-otklik-event"], "comment.created");
+    let event: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!((&event["comment"]["id"], &event["comment"]["pending"]), (&held["id"], &json!(false)));
+    assert_eq!(event["comment"]["text"], "Лучшее казино");
+    assert_eq!(event["article"]["id"], "ferry");
 }

@@ -142,6 +142,7 @@ pub trait Store: Send + Sync + 'static {
         id: CommentId,
         action: ModerationAction,
         who: &str,
+        announce: bool,
     ) -> anyhow::Result<Result<Option<QueueItem>, ModError>>;
 
     /// Recently seen articles with their settings.

@@ -456,7 +456,7 @@ pub async fn apply(
                 pending,
             };
             if post.announce {
-                announce(conn, &post.article, &comment, now).await?;
+                announce(conn, post.article.as_str(), &comment, now).await?;
             }
             Ok(CommentOutcome::Comment(Ok(comment)))
         }
@@ -549,13 +549,32 @@ pub async fn remove(conn: &mut SqliteConnection, id: CommentId, now: i64) -> any
     Ok(())
 }
 
-/// Queues the `comment.created` webhook delivery, in the same transaction as the comment.
-async fn announce(conn: &mut SqliteConnection, article: &ArticleId, comment: &Comment, now: i64) -> anyhow::Result<()> {
-    let (url, title): (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT url, title FROM articles WHERE key = ?1")
-            .bind(article.as_str())
+/// Announces a comment a moderator has just approved: readers see it only now, so receivers that wait for
+/// `comment.created` hear of it only now too.
+pub async fn announce_approved(conn: &mut SqliteConnection, id: CommentId, now: i64) -> anyhow::Result<()> {
+    let article: String =
+        sqlx::query_scalar("SELECT a.key FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id = ?1")
+            .bind(id.0)
             .fetch_one(&mut *conn)
             .await?;
+    let row =
+        sqlx::query(concat!("SELECT ", comment_columns!(), " FROM comments c ", comment_joins!(), " WHERE c.id = ?3"))
+            .bind(&article)
+            .bind(None::<Vec<u8>>)
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (rows, _, _) = rows_and_total(&row)?;
+    match rows.into_iter().next() {
+        Some(row) => announce(conn, &article, &row.comment, now).await,
+        None => Ok(()),
+    }
+}
+
+/// Queues the `comment.created` webhook delivery, in the same transaction as the comment.
+async fn announce(conn: &mut SqliteConnection, article: &str, comment: &Comment, now: i64) -> anyhow::Result<()> {
+    let (url, title): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT url, title FROM articles WHERE key = ?1").bind(article).fetch_one(&mut *conn).await?;
     // The reader-specific fields mean nothing to a receiver.
     let comment = Comment { mine: false, editable_until: None, ..comment.clone() };
     // A comment awaiting moderation is announced as such, so a receiver can ping the moderators.
@@ -563,7 +582,7 @@ async fn announce(conn: &mut SqliteConnection, article: &ArticleId, comment: &Co
     let payload = serde_json::json!({
         "event": event,
         "comment": comment,
-        "article": { "id": article.as_str(), "url": url, "title": title },
+        "article": { "id": article, "url": url, "title": title },
     });
     sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES (?3, ?1, ?2, ?2)")
         .bind(payload.to_string())

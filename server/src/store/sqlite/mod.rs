@@ -382,10 +382,11 @@ impl Store for SqliteStore {
         id: CommentId,
         action: ModerationAction,
         who: &str,
+        announce: bool,
     ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
         let who = who.to_owned();
         self.admin_changing(move |conn, now| {
-            Box::pin(async move { moderation::moderate(conn, id, action, &who, now).await })
+            Box::pin(async move { moderation::moderate(conn, id, action, &who, announce, now).await })
         })
         .await
     }

@@ -171,12 +171,14 @@ async fn queue_item(conn: &mut SqliteConnection, id: CommentId) -> anyhow::Resul
     Ok(row.map(item))
 }
 
-/// Applies a moderator's action to a comment and records it. `Ok(None)` after a delete.
+/// Applies a moderator's action to a comment and records it; with `announce`, an approved pending comment
+/// goes out as `comment.created`. `Ok(None)` after a delete.
 pub async fn moderate(
     conn: &mut SqliteConnection,
     id: CommentId,
     action: ModerationAction,
     who: &str,
+    announce: bool,
     now: i64,
 ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
     let Some(before) = queue_item(conn, id).await? else {
@@ -208,6 +210,9 @@ pub async fn moderate(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
+        super::comments::announce_approved(conn, id, now).await?;
+    }
     Ok(Ok(queue_item(conn, id).await?))
 }
 
