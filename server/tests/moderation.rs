@@ -306,6 +306,17 @@ async fn a_hidden_comment_with_visible_replies_stays_as_a_nameless_placeholder()
     // With nothing visible under them, hidden comments leave the thread entirely.
     assert_eq!(hide(leaf.id).await.status(), StatusCode::OK);
     assert_eq!(shown().await, (vec![], 0));
+
+    // Its author cannot rewrite a hidden comment behind the moderators' backs.
+    let edit = s
+        .client
+        .patch(s.url(&format!("/api/v1/articles/a/comments/{}", leaf.id)))
+        .header("X-Otklik-Reader", reader(3))
+        .json(&json!({ "text": "rewritten" }))
+        .send()
+        .await
+        .unwrap();
+    refused(edit, StatusCode::NOT_FOUND, ErrorCode::CommentNotFound).await;
 }
 
 #[tokio::test]

@@ -593,7 +593,8 @@ async fn announce(conn: &mut SqliteConnection, article: &str, comment: &Comment,
     Ok(())
 }
 
-/// Whether `reader` wrote comment `id` on `article`, it is not deleted, and the edit window is open.
+/// Whether `reader` wrote comment `id` on `article`, it is neither deleted nor hidden (a hidden comment is
+/// the moderators' to restore as they saw it), and the edit window is open.
 async fn own_and_open(
     conn: &mut SqliteConnection,
     article: &ArticleId,
@@ -603,7 +604,7 @@ async fn own_and_open(
 ) -> anyhow::Result<Result<(), CommentError>> {
     let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
         "SELECT c.reader, c.created_at FROM comments c JOIN articles a ON a.id = c.article_id
-          WHERE c.id = ?1 AND a.key = ?2 AND c.deleted_at IS NULL",
+          WHERE c.id = ?1 AND a.key = ?2 AND c.deleted_at IS NULL AND c.status <> 'hidden'",
     )
     .bind(id.0)
     .bind(article.as_str())
