@@ -35,29 +35,16 @@ macro_rules! comment_joins {
     };
 }
 
-/// Who sees a comment: everyone if it is visible, only its author (`?2`) while it awaits moderation. A
+/// Who sees comment `c`: everyone if it is visible, only its author (`?2`) while it awaits moderation. A
 /// hidden comment that visible replies answer stays as a placeholder, like a deleted one (the columns blank
 /// its name and text), so hiding one comment does not take the discussion under it away. (`replies`, kept
 /// on thread roots, counts the whole thread's visible replies; below the root a visible direct answer counts.)
 macro_rules! shown_to_reader {
-    ($c:literal) => {
-        concat!(
-            "(",
-            $c,
-            ".status = 'visible' OR (",
-            $c,
-            ".status = 'pending' AND ",
-            $c,
-            ".reader = ?2)
-              OR (",
-            $c,
-            ".status = 'hidden' AND (",
-            $c,
-            ".replies > 0 OR EXISTS (
-                    SELECT 1 FROM comments answer WHERE answer.parent_id = ",
-            $c,
-            ".id AND answer.status = 'visible'))))"
-        )
+    () => {
+        "(c.status = 'visible' OR (c.status = 'pending' AND c.reader = ?2)
+          OR (c.status = 'hidden'
+              AND (c.replies > 0 OR EXISTS (SELECT 1 FROM comments answer
+                                             WHERE answer.parent_id = c.id AND answer.status = 'visible'))))"
     };
 }
 
@@ -67,9 +54,9 @@ macro_rules! page_sql {
     ($condition:literal, $order:literal) => {
         concat!(
             "WITH top AS (
-               SELECT id FROM comments
+               SELECT id FROM comments c
                 WHERE article_id = (SELECT id FROM articles WHERE key = ?1) AND depth = 0 AND ",
-            shown_to_reader!("comments"),
+            shown_to_reader!(),
             " AND ",
             $condition,
             " ORDER BY ",
@@ -81,7 +68,7 @@ macro_rules! page_sql {
                SELECT id FROM (SELECT c.id, row_number() OVER (PARTITION BY c.root_id ORDER BY c.path) AS n
                                  FROM comments c WHERE c.root_id IN (SELECT id FROM top) AND c.depth > 0
                                   AND ",
-            shown_to_reader!("c"),
+            shown_to_reader!(),
             ")
                 WHERE n <= ?6)
              SELECT ",
@@ -96,9 +83,9 @@ const PAGE_OLDEST: &str = page_sql!("id > ?4", "id");
 const PAGE_NEWEST: &str = page_sql!("id < ?4", "id DESC");
 const PAGE_POPULAR: &str = page_sql!("(likes, id) < (?5, ?4)", "likes DESC, id DESC");
 const REPLIES: &str = concat!(
-    "WITH shown AS (SELECT id FROM comments
+    "WITH shown AS (SELECT id FROM comments c
                     WHERE root_id = ?4 AND depth > 0 AND path > ?5 AND ",
-    shown_to_reader!("comments"),
+    shown_to_reader!(),
     "
 
                       AND article_id = (SELECT id FROM articles WHERE key = ?1)
@@ -551,22 +538,22 @@ pub async fn remove(conn: &mut SqliteConnection, id: CommentId, now: i64) -> any
 
 /// Announces a comment a moderator has just approved: readers see it only now, so receivers that wait for
 /// `comment.created` hear of it only now too.
-pub async fn announce_approved(conn: &mut SqliteConnection, id: CommentId, now: i64) -> anyhow::Result<()> {
-    let article: String =
-        sqlx::query_scalar("SELECT a.key FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id = ?1")
-            .bind(id.0)
-            .fetch_one(&mut *conn)
-            .await?;
+pub async fn announce_approved(
+    conn: &mut SqliteConnection,
+    article: &str,
+    id: CommentId,
+    now: i64,
+) -> anyhow::Result<()> {
     let row =
         sqlx::query(concat!("SELECT ", comment_columns!(), " FROM comments c ", comment_joins!(), " WHERE c.id = ?3"))
-            .bind(&article)
+            .bind(article)
             .bind(None::<Vec<u8>>)
             .bind(id.0)
             .fetch_one(&mut *conn)
             .await?;
     let (rows, _, _) = rows_and_total(&row)?;
     match rows.into_iter().next() {
-        Some(row) => announce(conn, &article, &row.comment, now).await,
+        Some(row) => announce(conn, article, &row.comment, now).await,
         None => Ok(()),
     }
 }

@@ -211,7 +211,7 @@ pub async fn moderate(
     .execute(&mut *conn)
     .await?;
     if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
-        super::comments::announce_approved(conn, id, now).await?;
+        super::comments::announce_approved(conn, &before.article, id, now).await?;
     }
     Ok(Ok(queue_item(conn, id).await?))
 }
