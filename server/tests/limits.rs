@@ -9,15 +9,13 @@ use otklik_api::{ErrorBody, ErrorCode};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "limits-editor";
-
 /// A server behind a trusted proxy (loopback), so each request can name its client address.
 async fn server(limits: &[&str]) -> TestServer {
     let limits: Vec<String> = limits.iter().map(|l| (*l).to_owned()).collect();
     TestServer::start_with(|s| {
         s.rate_limits = limits;
         s.trusted_proxies = vec!["127.0.0.1".into()];
-        s.admin_token = Some(TOKEN.into());
+        s.admin_token = Some(common::EDITOR_TOKEN.into());
     })
     .await
 }
@@ -117,8 +115,7 @@ async fn one_address_minting_tokens_cannot_stuff_an_article() {
     assert_eq!(elsewhere.status(), StatusCode::OK);
 
     // Editors see where it happened.
-    let seen: Value =
-        s.client.get(s.url("/api/v1/admin/refusals")).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap();
+    let seen: Value = s.admin(reqwest::Method::GET, "/refusals", None).await.json().await.unwrap();
     assert_eq!(seen, json!({"reactions": {"stuffed": 450}}));
     // And moderators in the console.
     let password = common::console::add_moderator(&s, "olga");

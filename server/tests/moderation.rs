@@ -4,12 +4,10 @@
 mod common;
 
 use common::console::{Console, add_moderator, no_redirects, otklik};
-use common::{TestServer, reader, settings_in};
+use common::{EDITOR_TOKEN, TestServer, reader, settings_in};
 use otklik_api::{AuditPage, Comment, CommentPage, ErrorBody, ErrorCode, QueueItem, QueuePage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const TOKEN: &str = "moderation-token-for-tests";
 
 async fn say(s: &TestServer, article: &str, who: &str, text: &str) -> reqwest::Response {
     s.client
@@ -37,27 +35,14 @@ async fn texts(s: &TestServer, article: &str, who: &str) -> (Vec<String>, u64) {
     (page.comments.iter().map(|c| c.text.clone()).collect(), page.total)
 }
 
-async fn api(
-    s: &TestServer,
-    method: reqwest::Method,
-    path: impl std::fmt::Display,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = s.client.request(method, s.url(&format!("/api/v1/admin{path}"))).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    req.send().await.unwrap()
-}
-
 async fn queue(s: &TestServer, which: &str) -> Vec<QueueItem> {
-    let resp = api(s, reqwest::Method::GET, &format!("/comments?queue={which}"), None).await;
+    let resp = s.admin(reqwest::Method::GET, &format!("/comments?queue={which}"), None).await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json::<QueuePage>().await.unwrap().comments
 }
 
 async fn audit(s: &TestServer) -> Vec<(String, String, String)> {
-    let page: AuditPage = api(s, reqwest::Method::GET, "/audit", None).await.json().await.unwrap();
+    let page: AuditPage = s.admin(reqwest::Method::GET, "/audit", None).await.json().await.unwrap();
     page.entries.into_iter().map(|e| (e.who, e.action, e.target)).collect()
 }
 
@@ -208,7 +193,7 @@ async fn sign_in_attempts_are_rate_limited() {
 
 #[tokio::test]
 async fn every_console_action_applies_and_is_audited() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let password = add_moderator(&s, "olga");
     let console = Console::sign_in(&s, "olga", &password).await;
     let first = posted(&s, "a", &reader(1), "first").await;
@@ -231,10 +216,10 @@ async fn every_console_action_applies_and_is_audited() {
 
     // The same actions through the API are by `token`.
     let resp =
-        api(&s, reqwest::Method::POST, &format!("/comments/{}", first.id), Some(json!({"action": "hide"}))).await;
+        s.admin(reqwest::Method::POST, &format!("/comments/{}", first.id), Some(json!({"action": "hide"}))).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.json::<QueueItem>().await.unwrap().status, otklik_api::CommentStatus::Hidden);
-    let gone = api(&s, reqwest::Method::POST, "/comments/999", Some(json!({"action": "hide"}))).await;
+    let gone = s.admin(reqwest::Method::POST, "/comments/999", Some(json!({"action": "hide"}))).await;
     refused(gone, StatusCode::NOT_FOUND, ErrorCode::CommentNotFound).await;
 
     // Typo reports are marked from the console too.
@@ -272,7 +257,7 @@ async fn every_console_action_applies_and_is_audited() {
 
 #[tokio::test]
 async fn a_hidden_comment_with_visible_replies_stays_as_a_nameless_placeholder() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let reply = |parent: &Comment, who: u64, text: &str| {
         let body = json!({ "text": text, "author": format!("R{who}"), "parent": parent.id });
         s.client.post(s.url("/api/v1/articles/a/comments")).header("X-Otklik-Reader", reader(who)).json(&body).send()
@@ -281,7 +266,7 @@ async fn a_hidden_comment_with_visible_replies_stays_as_a_nameless_placeholder()
     let middle: Comment = reply(&root, 2, "middle").await.unwrap().json().await.unwrap();
     let leaf: Comment = reply(&middle, 3, "leaf").await.unwrap().json().await.unwrap();
     let hide = |id: otklik_api::CommentId| {
-        api(&s, reqwest::Method::POST, format!("/comments/{id}"), Some(json!({"action": "hide"})))
+        s.admin(reqwest::Method::POST, format!("/comments/{id}"), Some(json!({"action": "hide"})))
     };
     // (text, author, reply_to, deleted) of each comment shown, and the article's count.
     let shown = || async {
@@ -321,9 +306,9 @@ async fn a_hidden_comment_with_visible_replies_stays_as_a_nameless_placeholder()
 
 #[tokio::test]
 async fn pre_moderation_shows_a_comment_only_to_its_author_until_approved() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let set =
-        |article: &'static str, body: Value| api(&s, reqwest::Method::PUT, format!("/articles/{article}"), Some(body));
+        |article: &'static str, body: Value| s.admin(reqwest::Method::PUT, format!("/articles/{article}"), Some(body));
     assert_eq!(set("a", json!({"moderation": "pre"})).await.status(), StatusCode::OK);
 
     let mine = posted(&s, "a", &reader(1), "wait for me").await;
@@ -335,7 +320,7 @@ async fn pre_moderation_shows_a_comment_only_to_its_author_until_approved() {
     assert!(thread(&s, "a", &reader(2)).await.comments.is_empty(), "others do not see it");
     assert_eq!(queue(&s, "pending").await.len(), 1);
 
-    api(&s, reqwest::Method::POST, &format!("/comments/{}", mine.id), Some(json!({"action": "approve"}))).await;
+    s.admin(reqwest::Method::POST, &format!("/comments/{}", mine.id), Some(json!({"action": "approve"}))).await;
     let other = thread(&s, "a", &reader(2)).await;
     assert_eq!((other.comments.len(), other.total), (1, 1));
     assert!(!other.comments[0].pending);
@@ -353,11 +338,11 @@ async fn pre_moderation_shows_a_comment_only_to_its_author_until_approved() {
 async fn the_server_wide_mode_and_stop_words_hold_comments() {
     let s = TestServer::start_with(|settings| {
         settings.moderation = otklik_api::ModerationMode::Pre;
-        settings.admin_token = Some(TOKEN.into());
+        settings.admin_token = Some(EDITOR_TOKEN.into());
     })
     .await;
     assert!(posted(&s, "a", &reader(1), "held").await.pending);
-    api(&s, reqwest::Method::PUT, "/articles/b", Some(json!({"moderation": "post"}))).await;
+    s.admin(reqwest::Method::PUT, "/articles/b", Some(json!({"moderation": "post"}))).await;
     assert!(!posted(&s, "b", &reader(1), "an article may opt out").await.pending);
 
     let s = TestServer::start_with(|settings| settings.stop_words = vec!["Casino".into()]).await;
@@ -367,9 +352,9 @@ async fn the_server_wide_mode_and_stop_words_hold_comments() {
 
 #[tokio::test]
 async fn flags_put_comments_in_the_queue_once_per_reader() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let c = posted(&s, "a", &reader(1), "rude").await;
-    api(&s, reqwest::Method::POST, &format!("/comments/{}", c.id), Some(json!({"action": "approve"}))).await;
+    s.admin(reqwest::Method::POST, &format!("/comments/{}", c.id), Some(json!({"action": "approve"}))).await;
     assert!(queue(&s, "flagged").await.is_empty());
     let flag = |who: String| {
         s.client.put(s.url(&format!("/api/v1/articles/a/comments/{}/flag", c.id))).header("X-Otklik-Reader", who).send()
@@ -381,7 +366,7 @@ async fn flags_put_comments_in_the_queue_once_per_reader() {
     assert_eq!(flagged.iter().map(|c| c.flags).collect::<Vec<_>>(), [2], "one flag per reader");
     assert_eq!(queue(&s, "attention").await.len(), 1);
 
-    api(&s, reqwest::Method::POST, &format!("/comments/{}", c.id), Some(json!({"action": "approve"}))).await;
+    s.admin(reqwest::Method::POST, &format!("/comments/{}", c.id), Some(json!({"action": "approve"}))).await;
     assert!(queue(&s, "flagged").await.is_empty(), "acting on it clears its flags");
     flag(reader(2)).await.unwrap();
     assert!(queue(&s, "flagged").await.is_empty(), "a reader's flag counts once, ever");
@@ -392,9 +377,9 @@ async fn flags_put_comments_in_the_queue_once_per_reader() {
 
 #[tokio::test]
 async fn bans_refuse_readers_addresses_and_ranges_until_lifted() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let c = posted(&s, "a", &reader(1), "spam").await;
-    let ban = |body: Value| api(&s, reqwest::Method::POST, "/bans", Some(body));
+    let ban = |body: Value| s.admin(reqwest::Method::POST, "/bans", Some(body));
 
     let bad = ban(json!({"kind": "reader", "comment": c.id, "days": 0, "reason": "spam"})).await;
     refused(bad, StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody).await;
@@ -407,7 +392,7 @@ async fn bans_refuse_readers_addresses_and_ranges_until_lifted() {
     let message = refused(say(&s, "a", &reader(1), "again").await, StatusCode::FORBIDDEN, ErrorCode::Banned).await;
     assert!(message.contains("until"), "{message}");
     assert_eq!(say(&s, "a", &reader(2), "someone else").await.status(), StatusCode::CREATED);
-    let lift = |id: i64| api(&s, reqwest::Method::DELETE, format!("/bans/{id}"), None);
+    let lift = |id: i64| s.admin(reqwest::Method::DELETE, format!("/bans/{id}"), None);
     assert_eq!(lift(reader_ban.id).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(lift(reader_ban.id).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(say(&s, "a", &reader(1), "reformed").await.status(), StatusCode::CREATED);
@@ -432,7 +417,7 @@ async fn bans_refuse_readers_addresses_and_ranges_until_lifted() {
         .await
         .unwrap();
     refused(typo, StatusCode::FORBIDDEN, ErrorCode::Banned).await;
-    let bans: Vec<otklik_api::Ban> = api(&s, reqwest::Method::GET, "/bans", None).await.json().await.unwrap();
+    let bans: Vec<otklik_api::Ban> = s.admin(reqwest::Method::GET, "/bans", None).await.json().await.unwrap();
     assert_eq!(bans.iter().map(|b| b.id).collect::<Vec<_>>(), [range.id], "lifted bans are not in force");
     lift(range.id).await;
     assert_eq!(say(&s, "a", &reader(9), "welcome back").await.status(), StatusCode::CREATED);
@@ -460,14 +445,14 @@ async fn a_backup_is_a_consistent_copy_taken_while_serving() {
 
 #[tokio::test]
 async fn ip_hashes_are_forgotten_after_the_retention_period() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let c = posted(&s, "a", &reader(1), "old").await;
     posted(&s, "a", &reader(2), "also old").await;
     assert!(queue(&s, "all").await[0].ip_known);
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let dir = s.stop().await;
     let mut settings = settings_in(dir.path());
-    settings.admin_token = Some(TOKEN.into());
+    settings.admin_token = Some(EDITOR_TOKEN.into());
     settings.ip_retention_days = Some(0);
     let s = TestServer::start_in(dir, settings).await;
     // The purge runs at start-up, beside serving.
@@ -485,6 +470,6 @@ async fn ip_hashes_are_forgotten_after_the_retention_period() {
     let ip_known: Vec<bool> = queue(&s, "all").await.iter().map(|c| c.ip_known).collect();
     assert_eq!(ip_known, [true, false, false], "a new comment keeps its IP hash");
     let resp =
-        api(&s, reqwest::Method::POST, "/bans", Some(json!({"kind": "ip", "comment": c.id, "days": 1, "reason": "x"})));
+        s.admin(reqwest::Method::POST, "/bans", Some(json!({"kind": "ip", "comment": c.id, "days": 1, "reason": "x"})));
     refused(resp.await, StatusCode::CONFLICT, ErrorCode::InvalidBody).await;
 }

@@ -8,13 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use common::{TestServer, reader, settings_in};
+use common::{EDITOR_TOKEN as TOKEN, TestServer, reader, settings_in};
 use hmac::{Hmac, Mac as _};
 use otklik_api::{ErrorBody, ErrorCode, TypoList, TypoReceipt, TypoReport, TypoStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const TOKEN: &str = "editor-token-for-tests";
 
 async fn with_admin() -> TestServer {
     TestServer::start_with(|s| s.admin_token = Some(TOKEN.into())).await
@@ -47,19 +45,13 @@ async fn refused(resp: reqwest::Response, status: StatusCode, code: ErrorCode) -
 }
 
 async fn admin_list(s: &TestServer, query: &str) -> TypoList {
-    let resp = s.client.get(s.url(&format!("/api/v1/admin/typos?{query}"))).bearer_auth(TOKEN).send().await.unwrap();
+    let resp = s.admin(reqwest::Method::GET, format!("/typos?{query}"), None).await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json().await.unwrap()
 }
 
 async fn set_status(s: &TestServer, id: impl std::fmt::Display, status: &str) -> reqwest::Response {
-    s.client
-        .patch(s.url(&format!("/api/v1/admin/typos/{id}")))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "status": status }))
-        .send()
-        .await
-        .unwrap()
+    s.admin(reqwest::Method::PATCH, format!("/typos/{id}"), Some(json!({ "status": status }))).await
 }
 
 #[tokio::test]
@@ -389,7 +381,7 @@ async fn new_comments_are_announced_through_the_same_outbox() {
     let s = TestServer::start_with(|settings| {
         settings.webhook_url = Some(url);
         settings.stop_words = vec!["казино".into()];
-        settings.admin_token = Some("webhook-test-token".into());
+        settings.admin_token = Some(TOKEN.into());
     })
     .await;
     let body = json!({"text": "Когда откроют павильон?", "author": "Вера",
@@ -432,14 +424,8 @@ async fn new_comments_are_announced_through_the_same_outbox() {
 
     // Once a moderator approves it, readers see it: now it is announced as created.
     let held: Value = held.json().await.unwrap();
-    let approve = s
-        .client
-        .post(s.url(&format!("/api/v1/admin/comments/{}", held["id"])))
-        .bearer_auth("webhook-test-token")
-        .json(&json!({"action": "approve"}))
-        .send()
-        .await
-        .unwrap();
+    let approve =
+        s.admin(reqwest::Method::POST, format!("/comments/{}", held["id"]), Some(json!({"action": "approve"}))).await;
     assert_eq!(approve.status(), StatusCode::OK);
     hook.until("the approval's event", |h| h.delivered().len() == 3).await;
     let (headers, raw) = hook.delivered().remove(2);

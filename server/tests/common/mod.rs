@@ -12,6 +12,9 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The editors' bearer token tests configure (`settings.admin_token`) and [`TestServer::admin`] sends.
+pub const EDITOR_TOKEN: &str = "editor-token-for-tests";
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -53,6 +56,20 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A call to the editors' API at `/api/v1/admin{path}` with [`EDITOR_TOKEN`] and an optional JSON body.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: impl std::fmt::Display,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(&format!("/api/v1/admin{path}"))).bearer_auth(EDITOR_TOKEN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap()
     }
 
     pub fn reactions(&self, article: &str) -> String {
