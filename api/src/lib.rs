@@ -57,10 +57,16 @@ pub mod limits {
     /// Top-level comments per page: the default and the most a client may ask for.
     pub const PAGE_SIZE: usize = 20;
     pub const PAGE_SIZE_MAX: usize = 100;
+    /// Deepest stored reply: a reply to a comment at this depth is stored beside it, at this depth, and
+    /// still names whom it answers. Bounds every thread path, its index key and the cursors built from it.
+    pub const REPLY_DEPTH_MAX: u32 = 8;
     /// Replies shown under each top-level comment on a page; the rest come through "show more replies".
     pub const REPLY_PREVIEW: usize = 3;
     /// Most article ids in one `GET /api/v1/counts` request.
     pub const COUNTS_MAX: usize = 100;
+    /// Longest query string `GET /api/v1/counts` reads, in bytes: room for [`COUNTS_MAX`] ids of the
+    /// longest kind, each with an encoded comma.
+    pub const COUNTS_QUERY_MAX: usize = 16 + COUNTS_MAX * (ARTICLE_ID_MAX + 3);
     /// Longest selection a typo report accepts, in characters (white space runs counted as one).
     pub const TYPO_FRAGMENT_MAX: usize = 250;
     /// Context kept on each side of a typo, in characters.

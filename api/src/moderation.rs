@@ -131,6 +131,10 @@ pub struct QueueItem {
     pub author: String,
     pub text: String,
     pub created: i64,
+    /// When its author last changed the text (unix seconds), if ever: an edit sends an approved comment
+    /// back to the queue, and moderators should see that it is not what they approved.
+    #[serde(default)]
+    pub edited: Option<i64>,
     pub status: CommentStatus,
     /// Reader flags since a moderator last acted on it.
     pub flags: u64,

@@ -69,7 +69,7 @@ impl Server {
     /// Creates a moderator account as `otklik moderator add` does (a second connection to the live
     /// database), answering the generated password.
     pub async fn add_moderator(&self, name: &str) -> anyhow::Result<String> {
-        let store = otklik_server::store::open(&self.database).await?;
+        let store = otklik_server::store::open_existing(&self.database).await?;
         let password = otklik_server::accounts::generate_password()?;
         let added = store.add_moderator(name, &otklik_server::accounts::hash_password(&password)?).await;
         store.close().await;

@@ -3,17 +3,18 @@
 //! The database is the record; this copy is loaded at start-up and reloaded whenever this server adds
 //! or lifts a ban. Expired bans simply stop matching.
 
-use std::net::IpAddr;
 use std::sync::RwLock;
 
 use otklik_api::BanKind;
 
-use crate::client_ip::IpNet;
+use crate::client_ip::{ClientIp, IpNet};
+use crate::reader::ReaderKey;
 use crate::store::DynStore;
 
 enum Target {
     Reader([u8; 16]),
-    Ip([u8; 16]),
+    /// An IP hash, and the key epoch it was made under (`None`: before keys rotated).
+    Ip([u8; 16], Option<i64>),
     Range(IpNet),
 }
 
@@ -29,7 +30,7 @@ impl BanList {
         for stored in store.bans().await? {
             let target = match stored.ban.kind {
                 BanKind::Reader => crate::hex::decode16(&stored.value).map(Target::Reader),
-                BanKind::Ip => crate::hex::decode16(&stored.value).map(Target::Ip),
+                BanKind::Ip => crate::hex::decode16(&stored.value).map(|hash| Target::Ip(hash, stored.epoch)),
                 BanKind::Range => stored.value.parse().ok().map(Target::Range),
             };
             match target {
@@ -41,8 +42,9 @@ impl BanList {
         Ok(())
     }
 
-    /// Until when (unix seconds) the writer is banned, if they are.
-    pub fn check(&self, reader: &[u8; 16], ip_hash: &[u8; 16], ip: IpAddr, now: i64) -> Option<i64> {
+    /// Until when (unix seconds) the writer is banned, if they are. An IP ban made under an older key is
+    /// matched by hashing the address again under that key.
+    pub fn check(&self, reader: &[u8; 16], client: &ClientIp, key: &ReaderKey, now: i64) -> Option<i64> {
         let entries = self.entries.read().expect("ban list lock");
         entries
             .iter()
@@ -50,8 +52,10 @@ impl BanList {
                 *until > now
                     && match target {
                         Target::Reader(r) => r == reader,
-                        Target::Ip(h) => h == ip_hash,
-                        Target::Range(net) => net.contains(ip),
+                        Target::Ip(h, Some(epoch)) if *epoch == client.epoch => *h == client.hash,
+                        Target::Ip(h, Some(epoch)) => *h == key.hash_ip(client.ip, *epoch),
+                        Target::Ip(h, None) => *h == key.hash_ip_unrotated(client.ip),
+                        Target::Range(net) => net.contains(client.ip),
                     }
             })
             .map(|(_, until)| *until)

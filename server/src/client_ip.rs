@@ -61,6 +61,18 @@ impl IpNet {
     }
 }
 
+/// What per-address limits, bans and hashes key on: an IPv4 address (also when IPv4-mapped), or the /64
+/// of an IPv6 one, since a single subscriber is routinely given a whole /64 to pick addresses from.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::from((u128::from(v6) & !u128::from(u64::MAX)).to_be_bytes()),
+        },
+        v4 => v4,
+    }
+}
+
 fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     let (whole, rest) = (usize::from(bits / 8), bits % 8);
     a[..whole] == b[..whole] && (rest == 0 || (a[whole] ^ b[whole]) >> (8 - rest) == 0)
@@ -91,17 +103,19 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpA
 /// Extractor: the request's client IP, already reduced to its keyed hash.
 pub struct ClientIpHash(pub [u8; 16]);
 
-/// Extractor: the request's client IP and its keyed hash, for checks against banned ranges.
+/// Extractor: the request's client IP and its keyed hash under the current key, for checks against bans.
 pub struct ClientIp {
     pub ip: IpAddr,
     pub hash: [u8; 16],
+    /// The key epoch of `hash` (see [`crate::reader::ip_epoch`]).
+    pub epoch: i64,
 }
 
 fn request_ip(parts: &Parts, state: &AppState) -> IpAddr {
     let peer = parts
         .extensions
         .get::<ConnectInfo<crate::listener::Peer>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(peer)| peer.0.ip());
+        .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(peer)| peer.addr.ip());
     let forwarded: Vec<&str> =
         parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     client_ip(peer, &forwarded, &state.trusted_proxies)
@@ -111,7 +125,8 @@ impl FromRequestParts<AppState> for ClientIpHash {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(state.reader_key.hash_ip(request_ip(parts, state))))
+        let epoch = crate::reader::ip_epoch(crate::unix_now());
+        Ok(Self(state.reader_key.hash_ip(request_ip(parts, state), epoch)))
     }
 }
 
@@ -120,7 +135,8 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let ip = request_ip(parts, state);
-        Ok(Self { ip, hash: state.reader_key.hash_ip(ip) })
+        let epoch = crate::reader::ip_epoch(crate::unix_now());
+        Ok(Self { ip, hash: state.reader_key.hash_ip(ip, epoch), epoch })
     }
 }
 
@@ -141,6 +157,15 @@ mod tests {
         assert!("fd00::/8".parse::<IpNet>().unwrap().contains("fd12::1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("proxy".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
     }
 
     #[test]

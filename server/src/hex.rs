@@ -7,14 +7,15 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// A 128-bit hash (a reader or IP hash) back from its 32 hex digits.
 pub fn decode16(hex: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if hex.len() != 32 {
+    decode(hex)?.try_into().ok()
+}
+
+/// Bytes back from an even number of hex digits.
+pub fn decode(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
         return None;
     }
-    for (o, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+    hex.as_bytes().chunks_exact(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
 }
 
 #[cfg(test)]

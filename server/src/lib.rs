@@ -11,6 +11,7 @@ mod console;
 mod error;
 mod extract;
 mod hex;
+pub mod keys;
 mod listener;
 mod moderation;
 pub mod rate_limit;
@@ -22,6 +23,7 @@ mod webhook;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -41,7 +43,8 @@ pub struct Settings {
     /// The trunk output directory holding the widget bundle; empty = the copy compiled into the binary
     /// (`--features embed-assets`).
     pub assets: PathBuf,
-    /// Key material for hashing reader tokens; generated and kept in the database when absent.
+    /// Key material for hashing reader tokens and addresses (at least [`keys::SECRET_MIN`] bytes); when
+    /// absent, generated once and kept in a key file beside the database (never in it).
     pub secret: Option<String>,
     /// Origins (scheme://host:port) whose pages may call the API from the browser; empty = same origin only.
     pub allowed_origins: Vec<String>,
@@ -57,6 +60,15 @@ pub struct Settings {
     pub rate_limits: Vec<String>,
     /// Most connections held open at once (default [`DEFAULT_MAX_CONNECTIONS`]); more wait to be accepted.
     pub max_connections: Option<usize>,
+    /// Most connections one address (an IPv6 client: its /64) may hold open (default
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_IP`]); trusted proxies are exempt.
+    pub max_connections_per_ip: Option<usize>,
+    /// How long a connection may take to send a request's headers (default [`DEFAULT_HEADER_TIMEOUT`]).
+    pub header_timeout: Option<Duration>,
+    /// How long a connection may wait between requests (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Option<Duration>,
+    /// How long a read may take before it is answered 503 (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: Option<Duration>,
     /// Whether new comments appear at once (`post`, the default) or after approval (`pre`), for articles
     /// without a setting of their own.
     pub moderation: otklik_api::ModerationMode,
@@ -79,6 +91,26 @@ pub const DEFAULT_IP_RETENTION_DAYS: u32 = 90;
 /// below the default file-descriptor limit.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4_096;
 
+/// Per address, far above the six connections a browser opens to one host: room for an office or a
+/// mobile carrier's NAT, while one machine cannot hold the slots of everyone else.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
+
+/// A request's headers arrive in one packet from any real client; a connection that trickles them (or
+/// sends nothing at all) is holding a slot, not asking for a page.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longer than the 60 s a reverse proxy such as nginx keeps an idle upstream connection, so the proxy,
+/// not otklik, closes it first and never sends a request into a closing connection.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// No read may hold a worker longer than this; writes are answered with their outcome instead (see
+/// `routes::guard`).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Argon2 checks of console passwords running at once (each takes 19 MiB and tens of milliseconds of a
+/// core); further sign-ins wait for a turn.
+const PASSWORD_CHECKS: usize = 2;
+
 /// What every handler can reach. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
 pub struct AppState {
@@ -95,27 +127,24 @@ pub struct AppState {
     /// Lower-cased.
     pub stop_words: Arc<[String]>,
     pub min_compose_secs: i64,
+    pub request_timeout: Duration,
+    /// Turns for Argon2 password checks: bounds the memory and CPU that sign-in attempts can take.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
 pub struct App {
     state: AppState,
-    max_connections: usize,
+    connections: listener::ConnectionLimits,
     ip_retention_days: u32,
 }
 
 impl App {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
         let store = store::open(&settings.database).await?;
-        let secret = match &settings.secret {
-            Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
-            _ => {
-                let mut fresh = [0u8; 32];
-                getrandom::fill(&mut fresh)
-                    .map_err(|e| anyhow::anyhow!("gathering randomness for the server secret: {e}"))?;
-                store.secret("reader_key", &fresh).await.context("loading the server secret")?
-            }
-        };
+        let secret = keys::server_secret(settings.secret.as_deref(), &settings.database, &store)
+            .await
+            .context("loading the server secret")?;
         let assets_dir = settings.assets.clone();
         let assets = if assets_dir.as_os_str().is_empty() {
             Assets::embedded()?
@@ -145,8 +174,15 @@ impl App {
         bans.reload(&store).await.context("loading bans")?;
         let stop_words =
             settings.stop_words.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
+        let connections = listener::ConnectionLimits {
+            max: settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            per_address: settings.max_connections_per_ip.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP),
+            header_timeout: settings.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
+            idle_timeout: settings.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            exempt: trusted_proxies.clone(),
+        };
         Ok(Self {
-            max_connections: settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            connections,
             ip_retention_days: settings.ip_retention_days.unwrap_or(DEFAULT_IP_RETENTION_DAYS),
             state: AppState {
                 store,
@@ -161,6 +197,8 @@ impl App {
                 bans,
                 stop_words,
                 min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
+                request_timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+                password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
             },
         })
     }
@@ -180,7 +218,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         // The peer address feeds the client IP (see `client_ip`).
-        let listener = listener::CappedListener::new(listener, self.max_connections);
+        let listener = listener::CappedListener::new(listener, self.connections.clone());
         let service = self.router().into_make_service_with_connect_info::<listener::Peer>();
         let deliveries =
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));

@@ -49,7 +49,8 @@ enum ModeratorAction {
 
 #[derive(clap::Args, Debug)]
 struct DatabaseArg {
-    /// SQLite database: a file path or a `sqlite:` URL. Created, with its directory, if missing.
+    /// SQLite database: a file path or a `sqlite:` URL. `serve` creates it (with its directory) if missing;
+    /// the other commands open only a database `serve` has created.
     #[arg(long, global = true, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
     database: String,
 }
@@ -68,8 +69,8 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_ASSETS")]
     assets: Option<PathBuf>,
 
-    /// Secret for hashing reader tokens. When unset, one is generated once and kept in the database;
-    /// set it to share reader identities across several databases.
+    /// Secret (32 characters or more) for hashing reader tokens and addresses. When unset, one is
+    /// generated once and kept in a key file beside the database (DATABASE.key), never in the database.
     #[arg(long, env = "OTKLIK_SECRET", hide_env_values = true)]
     secret: Option<String>,
 
@@ -104,6 +105,11 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_MAX_CONNECTIONS", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
 
+    /// Most connections one address may hold open (an IPv6 client counts by its /64); trusted proxies
+    /// are exempt. Past it, the address's new connections are closed at once.
+    #[arg(long, env = "OTKLIK_MAX_CONNECTIONS_PER_IP", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    max_connections_per_ip: usize,
+
     /// `post`: new comments appear at once; `pre`: only after a moderator approves them. Articles can
     /// override it in the console.
     #[arg(long, env = "OTKLIK_MODERATION", default_value = "post", value_parser = ["post", "pre"])]
@@ -135,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn moderator(action: ModeratorAction, database: &str) -> anyhow::Result<()> {
-    let store = otklik_server::store::open(database).await?;
+    let store = otklik_server::store::open_existing(database).await?;
     let result = match action {
         ModeratorAction::Add { name } => {
             let name = name.trim().to_owned();
@@ -173,11 +179,12 @@ async fn moderator(action: ModeratorAction, database: &str) -> anyhow::Result<()
 }
 
 async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
-    let store = otklik_server::store::open(database).await?;
+    let store = otklik_server::store::open_existing(database).await?;
     let result = store.backup(file).await;
     store.close().await;
-    result.with_context(|| format!("backing up to {}", file.display()))?;
-    eprintln!("backed up {database} to {}", file.display());
+    let counts = result.with_context(|| format!("backing up to {}", file.display()))?;
+    let summary: Vec<String> = counts.iter().map(|(table, n)| format!("{table} {n}")).collect();
+    println!("backed up {database} to {}: {}", file.display(), summary.join(", "));
     Ok(())
 }
 
@@ -195,10 +202,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_secret: args.webhook_secret,
         rate_limits: args.rate_limits,
         max_connections: Some(args.max_connections),
+        max_connections_per_ip: Some(args.max_connections_per_ip),
         moderation: otklik_api::ModerationMode::parse(&args.moderation).unwrap_or_default(),
         ip_retention_days: Some(args.ip_retention_days),
         stop_words: args.stop_words,
         min_compose_secs: Some(args.min_compose_secs),
+        ..Settings::default()
     };
     let app = App::open(&settings).await?;
     let listener =

@@ -11,21 +11,52 @@ use sha2::Sha256;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReaderHash(pub [u8; 16]);
 
-/// The key that turns reader tokens into [`ReaderHash`]es.
+/// Days each IP-hashing key is used: addresses are hashed under a new key every week, so a copy of the
+/// data cannot tell that comments of different weeks came from the same address.
+pub const IP_KEY_DAYS: i64 = 7;
+
+/// Which IP-hashing key is in use at `now` (unix seconds).
+pub fn ip_epoch(now: i64) -> i64 {
+    now.div_euclid(IP_KEY_DAYS * 86_400)
+}
+
+/// The keys that turn reader tokens into [`ReaderHash`]es and client addresses into IP hashes.
+///
+/// None of them is stored with the data (see [`crate::keys`]), so a copy of the database or a backup
+/// cannot test guesses against its hashes: 2^32 guesses recover any IPv4 address from a hash whose key is
+/// known. The IP keys are derived per [`ip_epoch`] from the secret under their own label.
 #[derive(Clone)]
-pub struct ReaderKey(Hmac<Sha256>);
+pub struct ReaderKey {
+    reader: Hmac<Sha256>,
+    ip_master: Hmac<Sha256>,
+}
 
 impl ReaderKey {
     pub fn new(secret: &[u8]) -> Self {
-        Self(Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"))
+        let reader = Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length");
+        let ip_secret = Self::digest_with(&reader, b"ip keys", &[]);
+        let ip_master = Hmac::new_from_slice(&ip_secret).expect("HMAC accepts keys of any length");
+        Self { reader, ip_master }
     }
 
     pub fn hash(&self, token: &ReaderToken) -> ReaderHash {
         ReaderHash(self.digest(b"reader", token.as_bytes()))
     }
 
-    /// A client IP, hashed the same way under its own label, so it can be matched but not read back.
-    pub fn hash_ip(&self, ip: std::net::IpAddr) -> [u8; 16] {
+    /// A client address (an IPv6 one by its /64), hashed under the key of `epoch`, so it can be matched
+    /// but not read back, nor linked to the same address in another epoch.
+    pub fn hash_ip(&self, ip: std::net::IpAddr, epoch: i64) -> [u8; 16] {
+        let key = Self::digest_with(&self.ip_master, b"epoch", &epoch.to_be_bytes());
+        let key = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
+        match crate::client_ip::address_key(ip) {
+            std::net::IpAddr::V4(v4) => Self::digest_with(&key, b"ip", &v4.octets()),
+            std::net::IpAddr::V6(v6) => Self::digest_with(&key, b"ip", &v6.octets()),
+        }
+    }
+
+    /// An address hashed as versions before key rotation did (one key, whole IPv6 addresses): IP bans
+    /// stored then still match until they run out.
+    pub fn hash_ip_unrotated(&self, ip: std::net::IpAddr) -> [u8; 16] {
         match ip {
             std::net::IpAddr::V4(v4) => self.digest(b"ip", &v4.octets()),
             std::net::IpAddr::V6(v6) => self.digest(b"ip", &v6.octets()),
@@ -44,7 +75,11 @@ impl ReaderKey {
     }
 
     fn digest(&self, label: &[u8], data: &[u8]) -> [u8; 16] {
-        let mut mac = self.0.clone();
+        Self::digest_with(&self.reader, label, data)
+    }
+
+    fn digest_with(key: &Hmac<Sha256>, label: &[u8], data: &[u8]) -> [u8; 16] {
+        let mut mac = key.clone();
         // The label keeps a token and an address with the same bytes from hashing alike.
         mac.update(label);
         mac.update(b"\0");
@@ -69,5 +104,19 @@ mod tests {
         assert_eq!(k1.hash(&a), k1.hash(&a));
         assert_ne!(k1.hash(&a), k1.hash(&b));
         assert_ne!(k1.hash(&a), k2.hash(&a));
+    }
+
+    #[test]
+    fn ip_hashes_change_with_the_epoch_and_keep_a_64_together() {
+        let key = ReaderKey::new(b"secret");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let now = 1_795_660_200;
+        let epoch = ip_epoch(now);
+        assert_eq!(ip_epoch(now + IP_KEY_DAYS * 86_400), epoch + 1);
+        assert_eq!(key.hash_ip(ip("192.0.2.1"), epoch), key.hash_ip(ip("192.0.2.1"), epoch));
+        assert_ne!(key.hash_ip(ip("192.0.2.1"), epoch), key.hash_ip(ip("192.0.2.1"), epoch + 1));
+        assert_ne!(key.hash_ip(ip("192.0.2.1"), epoch), key.hash_ip(ip("192.0.2.2"), epoch));
+        assert_eq!(key.hash_ip(ip("2001:db8::1"), epoch), key.hash_ip(ip("2001:db8::ffff:2"), epoch));
+        assert_ne!(key.hash_ip(ip("192.0.2.1"), epoch), ReaderKey::new(b"other").hash_ip(ip("192.0.2.1"), epoch));
     }
 }

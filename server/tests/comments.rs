@@ -336,7 +336,11 @@ async fn counts_for_many_articles_in_one_request() {
 /// The article keeps the first URL and title it was given, and each comment a keyed hash of the client IP.
 #[tokio::test]
 async fn first_seen_page_info_and_client_ip_hashes() {
-    let s = TestServer::start_with(|settings| settings.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let s = TestServer::start_with(|settings| {
+        settings.trusted_proxies = vec!["127.0.0.1".into()];
+        settings.allowed_origins = vec!["https://news.example".into()];
+    })
+    .await;
     let send = |xff: &'static str, title: &'static str| {
         s.client
             .post(comments_url(&s, "meta"))

@@ -193,7 +193,11 @@ async fn sign_in_attempts_are_rate_limited() {
 
 #[tokio::test]
 async fn every_console_action_applies_and_is_audited() {
-    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
+    let s = TestServer::start_with(|settings| {
+        settings.admin_token = Some(EDITOR_TOKEN.into());
+        settings.allowed_origins = vec!["https://news.example".into()];
+    })
+    .await;
     let password = add_moderator(&s, "olga");
     let console = Console::sign_in(&s, "olga", &password).await;
     let first = posted(&s, "a", &reader(1), "first").await;

@@ -15,8 +15,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn with_admin() -> TestServer {
-    TestServer::start_with(|s| s.admin_token = Some(TOKEN.into())).await
+    TestServer::start_with(|s| {
+        s.admin_token = Some(TOKEN.into());
+        s.allowed_origins = vec![PUBLISHER.into()];
+    })
+    .await
 }
+
+/// The publisher whose pages the reports come from (page URLs of other sites are not kept).
+const PUBLISHER: &str = "https://news.example";
 
 async fn report(s: &TestServer, article: &str, who: &str, body: Value) -> reqwest::Response {
     s.client
@@ -310,6 +317,7 @@ async fn new_reports_are_announced_by_a_signed_webhook() {
     let s = TestServer::start_with(|settings| {
         settings.webhook_url = Some(url);
         settings.webhook_secret = Some("hook-secret".into());
+        settings.allowed_origins = vec![PUBLISHER.into()];
     })
     .await;
     let mut body = typo("кажыдй", "Паром ходит ", " час.");
@@ -382,6 +390,7 @@ async fn new_comments_are_announced_through_the_same_outbox() {
         settings.webhook_url = Some(url);
         settings.stop_words = vec!["казино".into()];
         settings.admin_token = Some(TOKEN.into());
+        settings.allowed_origins = vec![PUBLISHER.into()];
     })
     .await;
     let body = json!({"text": "Когда откроют павильон?", "author": "Вера",

@@ -50,7 +50,7 @@ pub async fn list(
                         article.item {
                             h3 {
                                 @match &a.url {
-                                    Some(url) => a href=(url) { (a.title.as_deref().unwrap_or(&a.key)) },
+                                    Some(url) => a href=(url) rel="noreferrer noopener" { (a.title.as_deref().unwrap_or(&a.key)) },
                                     None => (a.title.as_deref().unwrap_or(&a.key)),
                                 }
                                 " " span.meta { code { (a.key) } " · " (t.comments_count) ": " (a.comments)

@@ -78,7 +78,7 @@ fn comment(lang: Lang, who: &Signed, item: &QueueItem, here: &str) -> Markup {
                         @if item.parent.is_some() { (t.reply) " · " }
                         (t.on_article) " "
                         @match &item.article_url {
-                            Some(url) => a href=(url) { (article) },
+                            Some(url) => a href=(url) rel="noreferrer noopener" { (article) },
                             None => span { (article) },
                         }
                         " · " (time(item.created)) " · #" (id)
@@ -91,6 +91,7 @@ fn comment(lang: Lang, who: &Signed, item: &QueueItem, here: &str) -> Markup {
                         CommentStatus::Visible => @if item.unreviewed { span.badge.new { (t.status_new) } },
                     }
                     @if item.flags > 0 { span.badge.flagged { (t.flagged) ": " (item.flags) } }
+                    @if let Some(at) = item.edited { span.badge.edited { (t.edited) " " (time(at)) } }
                 }
             }
             p.text { (item.text) }

@@ -26,8 +26,11 @@ use crate::AppState;
 use crate::error::AppError;
 pub use i18n::Lang;
 
-/// The session cookie; scoped to the console's paths.
+/// The session cookie; scoped to the console's paths. Wherever the console is reached over HTTPS (every
+/// deployment but a loopback one) the cookie is `Secure` and carries the `__Secure-` prefix, which
+/// browsers accept only from a secure origin, so that no plain-HTTP page can plant or overwrite it.
 const SESSION_COOKIE: &str = "otklik_session";
+const SECURE_SESSION_COOKIE: &str = "__Secure-otklik_session";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -123,7 +126,8 @@ impl FromRequestParts<AppState> for Signed {
             Ok(false) => return Err(message_page(lang, StatusCode::NOT_FOUND, lang.texts().not_found)),
             Err(err) => return Err(Failed(err, lang).into_response()),
         }
-        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+        let token = cookie(&parts.headers, SECURE_SESSION_COOKIE).or_else(|| cookie(&parts.headers, SESSION_COOKIE));
+        if let Some(token) = token {
             let token_hash = crate::accounts::token_hash(token);
             match state.store.session(token_hash).await {
                 Ok(Some(session)) => return Ok(Self { name: session.moderator, csrf: session.csrf, token_hash }),

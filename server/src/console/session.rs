@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::{Change, Lang, SESSION_COOKIE, Section, layout};
+use super::{Change, Lang, SECURE_SESSION_COOKIE, SESSION_COOKIE, Section, layout};
 use crate::AppState;
 use crate::accounts::{SESSION_SECS, new_token, token_hash, verify_password};
 use crate::client_ip::ClientIpHash;
@@ -63,7 +63,9 @@ pub async fn sign_in(
         Err(err) => return super::Failed(err, lang).into_response(),
     }
     let name = form.name.trim();
-    let name_key = crate::rate_limit::pair_key(&[0; 16], name);
+    // Keyed by the address too: wrong passwords sent from one place must not lock the moderator out of
+    // every other place (the per-address limit already stops a guesser).
+    let name_key = crate::rate_limit::pair_key(&ip, name);
     let limited = [(LimitKind::SignInIp, &ip), (LimitKind::SignInName, &name_key)]
         .iter()
         .any(|(kind, key)| state.limits.check(*kind, key).is_err());
@@ -74,7 +76,11 @@ pub async fn sign_in(
         Ok(stored) => stored,
         Err(err) => return super::Failed(err.into(), lang).into_response(),
     };
-    // Argon2 takes tens of milliseconds of CPU: off the async workers.
+    // Argon2 takes tens of milliseconds of CPU and 19 MiB: off the async workers, and a few at a time, so
+    // that a flood of attempts queues instead of exhausting memory.
+    let Ok(_turn) = state.password_checks.acquire().await else {
+        return sign_in_page(&state, lang, StatusCode::SERVICE_UNAVAILABLE, Some(t.too_many_attempts)).await;
+    };
     let password = form.password;
     let phc = stored.as_ref().map(|(_, phc)| phc.clone());
     let valid = tokio::task::spawn_blocking(move || verify_password(phc.as_deref(), &password)).await.unwrap_or(false);
@@ -116,12 +122,41 @@ pub async fn sign_out(
     response
 }
 
-/// Secure whenever the browser reached us over HTTPS, which behind a proxy only the proxy can say.
-fn secure(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+/// Secure unless the console is reached over plain HTTP on a loopback address (`make run`, tests): any
+/// other deployment is HTTPS, behind a proxy that may or may not say so in `X-Forwarded-Proto`, and a
+/// session cookie must never travel in the clear because a proxy was not configured to say it.
+pub fn secure(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https")) {
+        return true;
+    }
+    !text("x-forwarded-host").or(text("host")).is_some_and(is_loopback_host)
+}
+
+/// `localhost`, `127.x.x.x` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or(v6, |(addr, _)| addr),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+    let (name, secure) = if secure { (SECURE_SESSION_COOKIE, "; Secure") } else { (SESSION_COOKIE, "") };
+    format!("{name}={token}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "localhost:8080", "127.0.0.1:8080", "127.1.2.3", "[::1]:80", "[::1]"] {
+            assert!(super::is_loopback_host(host), "{host}");
+        }
+        for host in ["news.example.com", "news.example.com:443", "192.0.2.1:8080", "[2001:db8::1]:80", "localhost.evil"]
+        {
+            assert!(!super::is_loopback_host(host), "{host}");
+        }
+    }
 }

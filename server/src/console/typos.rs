@@ -48,7 +48,7 @@ pub async fn list(
                                 span.meta {
                                     (t.on_article) " "
                                     @match &r.page.url {
-                                        Some(url) => a href=(url) { (r.page.title.as_deref().unwrap_or(&r.article)) },
+                                        Some(url) => a href=(url) rel="noreferrer noopener" { (r.page.title.as_deref().unwrap_or(&r.article)) },
                                         None => span { (r.article) },
                                     }
                                     " · " (time(r.created)) " · #" (r.id)

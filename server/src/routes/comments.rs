@@ -1,7 +1,7 @@
 //! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
 use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX};
@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::extract::{Article, Json, MaybeReader, Reader};
 use crate::rate_limit::LimitKind;
 use crate::routes::{clean_line, clean_page, limited, not_banned, page_limit};
-use crate::store::{CommentError, CommentQuery, Cursor, NewCommentCmd};
+use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,6 +73,7 @@ async fn create(
     Article(article): Article,
     Reader(reader): Reader,
     client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
     let ip = client.hash;
@@ -106,12 +107,13 @@ async fn create(
     }
     not_banned(&state, &reader, &client)?;
     limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
-    let page = clean_page(body.page);
+    let page = clean_page(&state, &headers, body.page);
     let announce = state.webhook.is_some();
     let hold = has_stop_word(&state.stop_words, &text);
     let default_mode = state.moderation;
     let parent = body.parent;
-    let cmd = NewCommentCmd { article, reader, ip, author, text, parent, page, announce, default_mode, hold };
+    let ip_epoch = client.epoch;
+    let cmd = NewCommentCmd { article, reader, ip, ip_epoch, author, text, parent, page, announce, default_mode, hold };
     let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
     if let Some(hook) = &state.webhook {
         hook.wake();
@@ -119,15 +121,27 @@ async fn create(
     Ok((StatusCode::CREATED, JsonBody(comment)))
 }
 
+/// An edit is a write like a post: the same bans, limits and stop words, and it may go back to the queue.
 async fn edit(
     State(state): State<AppState>,
     Article(article): Article,
     Path((_, id)): Path<(String, String)>,
     Reader(reader): Reader,
+    client: ClientIp,
     Json(body): Json<EditComment>,
 ) -> Result<JsonBody<Comment>, AppError> {
+    let id = comment_id(&id)?;
     let text = checked_text(&body.text)?;
-    Ok(JsonBody(state.store.edit_comment(article, comment_id(&id)?, reader, text).await?.map_err(refusal)?))
+    not_banned(&state, &reader, &client)?;
+    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &client.hash)], "comments")?;
+    let hold = has_stop_word(&state.stop_words, &text);
+    let announce = state.webhook.is_some();
+    let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: state.moderation, hold };
+    let comment = state.store.edit_comment(edit).await?.map_err(refusal)?;
+    if let Some(hook) = state.webhook.as_ref().filter(|_| comment.pending) {
+        hook.wake();
+    }
+    Ok(JsonBody(comment))
 }
 
 async fn remove(

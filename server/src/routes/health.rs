@@ -1,4 +1,7 @@
-//! `/healthz`: 200 when the database answers, 503 when it does not; for load balancers and probes.
+//! `/healthz`: 200 when the database answers both reads and writes, 503 when it does not; for load
+//! balancers and probes.
+
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -7,15 +10,23 @@ use axum::routing::get;
 
 use crate::AppState;
 
+/// A probe that waits longer than this on the database counts it as down: a writer stuck behind a lock
+/// serves no one, however healthy its read pool looks.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(health))
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
+    match tokio::time::timeout(PROBE_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n"),
+        Ok(Err(err)) => {
             tracing::warn!(error = %format!("{err:#}"), "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+        Err(_) => {
+            tracing::warn!("health check: the database did not answer in {PROBE_TIMEOUT:?}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
         }
     }

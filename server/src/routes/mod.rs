@@ -14,10 +14,12 @@ mod typos;
 
 pub use pages::DEMO_ARTICLE;
 
-use axum::Router;
 use std::time::Duration;
 
-use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::Router;
+use axum::extract::State;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -50,29 +52,51 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(crate::console::router())
         .merge(crate::assets::router())
-        .layer(axum::middleware::from_fn(guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn(crate::listener::track))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
         ))
         .with_state(state)
 }
 
-/// No request may hold a worker longer than this; a slow client or a stuck database gets a 503.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Every response: bounded in time, and with the headers that keep browsers from guessing content types
+/// Every response: reads bounded in time, and the headers that keep browsers from guessing content types
 /// or leaking the reader's page address to other sites.
-async fn guard(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+///
+/// A read that takes too long gets a 503 (a slow client or a stuck database). A write does not: once it
+/// has reached the store it commits whatever the client is told, and a 503 would make the reader send it
+/// again and post twice. Writes are bounded by the store instead (its queue and busy timeout), and answer
+/// with what happened.
+async fn guard(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    let mut response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            AppError::Unavailable(anyhow::anyhow!("the request took longer than {REQUEST_TIMEOUT:?}")).into_response()
+    let timeout = state.request_timeout;
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let mut response = if request.method().is_safe() {
+        match tokio::time::timeout(timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                AppError::Unavailable(anyhow::anyhow!("the request took longer than {timeout:?}")).into_response()
+            }
         }
+    } else {
+        next.run(request).await
     };
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    // Browsers heed this only over HTTPS: from then on they never reach the console (or anything else
+    // here) over plain HTTP, where a session cookie could be read on the way.
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     response
 }
 
@@ -86,9 +110,21 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         .max_age(Duration::from_secs(86_400))
 }
 
-/// One line of plain text: control characters removed, white space collapsed.
+/// One line of plain text: control characters and invisible formatting removed, white space collapsed.
 pub(crate) fn clean_line(raw: &str) -> String {
-    raw.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    raw.split(|c: char| c.is_whitespace() || c.is_control())
+        .map(|w| w.chars().filter(|c| !is_invisible_format(*c)).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Characters that draw nothing but change how text around them reads: bidirectional overrides and
+/// isolates (which can make "moderator" of "rotaredom"), zero-width joiners and spaces, word joiners
+/// and byte-order marks. In a name or a title they serve only to impersonate.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
 }
 
 /// Text with control characters removed, line breaks and other white space kept.
@@ -96,17 +132,38 @@ fn without_controls(raw: &str) -> String {
     raw.chars().filter(|c| !c.is_control() || c.is_whitespace()).collect()
 }
 
-/// What a page says about itself, kept only if it looks like a page URL and a title.
-fn clean_page(page: Option<PageInfo>) -> PageInfo {
+/// What a page says about itself: a title, and its URL if that is a page of a publisher allowed to embed
+/// the widget (`OTKLIK_ALLOWED_ORIGINS`) or of this server itself. Moderators follow these links from the
+/// console, so no one may make them point anywhere else.
+fn clean_page(state: &AppState, headers: &HeaderMap, page: Option<PageInfo>) -> PageInfo {
     let page = page.unwrap_or_default();
     PageInfo {
-        url: page.url.map(|u| clean_line(&u)).filter(|u| u.starts_with("http") && u.len() <= PAGE_URL_MAX),
+        url: page.url.map(|u| clean_line(&u)).filter(|u| u.len() <= PAGE_URL_MAX && page_of_ours(state, headers, u)),
         title: page
             .title
             .map(|t| clean_line(&t))
             .filter(|t| !t.is_empty())
             .map(|t| t.chars().take(PAGE_TITLE_MAX).collect()),
     }
+}
+
+fn page_of_ours(state: &AppState, headers: &HeaderMap, url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return false;
+    }
+    let origin = url.origin().ascii_serialization();
+    if state.allowed_origins.iter().any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin.as_bytes())) {
+        return true;
+    }
+    // This server's own pages (the demo article), by the host the request was sent to.
+    let authority = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => return false,
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    text("x-forwarded-host").or(text("host")).is_some_and(|host| host.eq_ignore_ascii_case(&authority))
 }
 
 /// The `limit` query parameter of a paged list: the default page size when absent.
@@ -125,7 +182,7 @@ fn not_banned(
     reader: &crate::ReaderHash,
     client: &crate::client_ip::ClientIp,
 ) -> Result<(), AppError> {
-    match state.bans.check(&reader.0, &client.hash, client.ip, crate::unix_now()) {
+    match state.bans.check(&reader.0, client, &state.reader_key, crate::unix_now()) {
         None => Ok(()),
         Some(until) => Err(AppError::client(
             axum::http::StatusCode::FORBIDDEN,

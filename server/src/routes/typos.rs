@@ -1,7 +1,7 @@
 //! `/articles/{article}/typos` for readers, and `/admin/typos` for editors.
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch, post};
 use axum::{Json as JsonBody, Router};
 use otklik_api::limits::{TYPO_BODY_MAX, TYPO_NOTE_MAX};
@@ -32,6 +32,7 @@ async fn report(
     Article(article): Article,
     Reader(reader): Reader,
     client: ClientIp,
+    headers: HeaderMap,
     Json(body): Json<NewTypo>,
 ) -> Result<(StatusCode, JsonBody<TypoReceipt>), AppError> {
     let [before, fragment, after] = [&body.before, &body.fragment, &body.after].map(|s| without_controls(s));
@@ -60,7 +61,7 @@ async fn report(
     let ip = client.hash;
     not_banned(&state, &reader, &client)?;
     limited(&state, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)], "typo reports")?;
-    let page = clean_page(body.page);
+    let page = clean_page(&state, &headers, body.page);
     let announce = state.webhook.is_some();
     let cmd = NewTypoCmd { article, reader, ip, context, note, page, announce };
     let receipt = state.store.report_typo(cmd).await?;

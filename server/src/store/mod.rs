@@ -17,7 +17,7 @@ use otklik_api::{
 
 use crate::reader::ReaderHash;
 
-pub use sqlite::{SqliteStore, StoreClosed};
+pub use sqlite::{SqliteStore, StoreClosed, database_file};
 
 /// A shareable handle to whichever backend this server runs on.
 pub type DynStore = Arc<dyn Store>;
@@ -27,8 +27,11 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> anyhow::Result<()>;
 
-    /// The server's long-lived secret named `name`, created from `fresh` the first time it is asked for.
-    async fn secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>>;
+    /// A secret an older version kept in the database under `name` (see [`crate::keys`]).
+    async fn legacy_secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>>;
+
+    /// Removes a secret kept in the database, so that no copy made from now on carries it.
+    async fn forget_secret(&self, name: &str) -> anyhow::Result<()>;
 
     /// An article's reaction counts, and `reader`'s own reaction if a reader is given.
     async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView>;
@@ -50,14 +53,9 @@ pub trait Store: Send + Sync + 'static {
     /// Posts a comment (or a reply).
     async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>>;
 
-    /// Replaces the text of the reader's own comment, within the edit window.
-    async fn edit_comment(
-        &self,
-        article: ArticleId,
-        id: CommentId,
-        reader: ReaderHash,
-        text: String,
-    ) -> anyhow::Result<Result<Comment, CommentError>>;
+    /// Replaces the text of the reader's own comment, within the edit window; the edit goes to the
+    /// moderators' queue where a new comment would, or where a moderator had approved the old text.
+    async fn edit_comment(&self, edit: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>>;
 
     /// Deletes the reader's own comment, within the edit window.
     async fn delete_comment(
@@ -151,6 +149,9 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an article's moderation mode and whether it is closed, and records it.
     async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()>;
 
+    /// Replaces the URL and title an article's pages reported, and records it.
+    async fn set_article_page(&self, article: ArticleId, page: PageInfo, who: &str) -> anyhow::Result<()>;
+
     /// Stores a ban and records it.
     async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>>;
 
@@ -169,8 +170,9 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets IP hashes of writes made before `before` (unix seconds); answers how many rows changed.
     async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64>;
 
-    /// Writes a consistent copy of the database to `path` (which must not exist) while serving.
-    async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()>;
+    /// Writes a consistent copy of the database to `path` (which must not exist) while serving, readable by
+    /// its owner only; answers the row counts of the main tables in the copy.
+    async fn backup(&self, path: &std::path::Path) -> anyhow::Result<Vec<(&'static str, u64)>>;
 
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
@@ -216,6 +218,8 @@ pub struct StoredBan {
     pub ban: Ban,
     /// Hex of the reader or IP hash, or the CIDR range.
     pub value: String,
+    /// For an IP ban, the key epoch of its hash (`None`: made before keys rotated).
+    pub epoch: Option<i64>,
 }
 
 /// An article as the console lists it.
@@ -229,9 +233,14 @@ pub struct ArticleRow {
     pub settings: ArticleSettings,
 }
 
-/// Opens the store a `--database` value names: a file path or a `sqlite:` URL.
+/// Opens the store a `--database` value names: a file path or a `sqlite:` URL. Creates and migrates it.
 pub async fn open(database: &str) -> anyhow::Result<DynStore> {
     Ok(Arc::new(SqliteStore::open(database).await?))
+}
+
+/// Opens an existing, up-to-date store without changing its schema (the command-line tools).
+pub async fn open_existing(database: &str) -> anyhow::Result<DynStore> {
+    Ok(Arc::new(SqliteStore::open_existing(database).await?))
 }
 
 /// What to read of a thread: top-level comments in `sort` order, or with `root` the replies under it.
@@ -287,6 +296,8 @@ pub struct NewCommentCmd {
     pub article: ArticleId,
     pub reader: ReaderHash,
     pub ip: [u8; 16],
+    /// The key epoch of `ip`.
+    pub ip_epoch: i64,
     pub author: String,
     pub text: String,
     pub parent: Option<CommentId>,
@@ -299,10 +310,25 @@ pub struct NewCommentCmd {
     pub hold: bool,
 }
 
+/// A new text for a reader's own comment, validated and normalised by the route.
+#[derive(Clone, Debug)]
+pub struct EditCommentCmd {
+    pub article: ArticleId,
+    pub id: CommentId,
+    pub reader: ReaderHash,
+    pub text: String,
+    /// Queue a `comment.pending` webhook delivery if the edit sends a shown comment back for moderation.
+    pub announce: bool,
+    /// The server's moderation mode, for articles without their own.
+    pub default_mode: otklik_api::ModerationMode,
+    /// Hold it for moderation whatever the mode (e.g. it contains a stop word).
+    pub hold: bool,
+}
+
 #[derive(Clone, Debug)]
 pub enum CommentCmd {
     Post(NewCommentCmd),
-    Edit { article: ArticleId, id: CommentId, reader: ReaderHash, text: String },
+    Edit(EditCommentCmd),
     Delete { article: ArticleId, id: CommentId, reader: ReaderHash },
     Like { article: ArticleId, id: CommentId, reader: ReaderHash, like: bool },
 }
@@ -311,7 +337,8 @@ impl CommentCmd {
     pub fn article(&self) -> &ArticleId {
         match self {
             Self::Post(post) => &post.article,
-            Self::Edit { article, .. } | Self::Delete { article, .. } | Self::Like { article, .. } => article,
+            Self::Edit(edit) => &edit.article,
+            Self::Delete { article, .. } | Self::Like { article, .. } => article,
         }
     }
 }

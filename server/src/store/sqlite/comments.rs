@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_PREVIEW};
+use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
 use crate::reader::ReaderHash;
-use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor};
+use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, EditCommentCmd};
 
 /// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in
 /// [`RawComment`] order), and the article's visible total. sqlx hands each result row across threads
@@ -18,11 +18,13 @@ use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Curso
 macro_rules! comment_columns {
     () => {
         "json_group_array(json_array(c.id, c.parent_id, c.depth,
-           CASE WHEN p.status = 'hidden' THEN '' ELSE p.author END,
-           CASE WHEN c.status = 'hidden' THEN '' ELSE c.author END,
-           CASE WHEN c.status = 'hidden' THEN '' ELSE c.text END, c.created_at,
-           c.edited_at, c.deleted_at IS NOT NULL OR c.status = 'hidden', c.likes, l.reader IS NOT NULL,
-           c.reader = ?2, c.replies, c.root_id, c.path, c.status = 'pending')),
+           CASE WHEN p.status = 'hidden' OR (p.status = 'pending' AND p.reader IS NOT ?2) THEN '' ELSE p.author END,
+           CASE WHEN c.status = 'hidden' OR (c.status = 'pending' AND c.reader IS NOT ?2) THEN '' ELSE c.author END,
+           CASE WHEN c.status = 'hidden' OR (c.status = 'pending' AND c.reader IS NOT ?2) THEN '' ELSE c.text END,
+           c.created_at, c.edited_at,
+           c.deleted_at IS NOT NULL OR c.status = 'hidden' OR (c.status = 'pending' AND c.reader IS NOT ?2),
+           c.likes, l.reader IS NOT NULL, c.reader = ?2, c.replies, c.root_id, c.path,
+           c.status = 'pending' AND coalesce(c.reader = ?2, 0))),
          (SELECT comment_count FROM articles WHERE key = ?1),
          (SELECT closed FROM articles WHERE key = ?1)"
     };
@@ -36,13 +38,14 @@ macro_rules! comment_joins {
 }
 
 /// Who sees comment `c`: everyone if it is visible, only its author (`?2`) while it awaits moderation. A
-/// hidden comment that visible replies answer stays as a placeholder, like a deleted one (the columns blank
-/// its name and text), so hiding one comment does not take the discussion under it away. (`replies`, kept
-/// on thread roots, counts the whole thread's visible replies; below the root a visible direct answer counts.)
+/// hidden comment, or one sent back for moderation by an edit, that visible replies answer stays for others
+/// as a placeholder, like a deleted one (the columns blank its name and text), so that the discussion under
+/// it does not go with it. (`replies`, kept on thread roots, counts the whole thread's visible replies;
+/// below the root a visible direct answer counts.)
 macro_rules! shown_to_reader {
     () => {
         "(c.status = 'visible' OR (c.status = 'pending' AND c.reader = ?2)
-          OR (c.status = 'hidden'
+          OR (c.status <> 'visible'
               AND (c.replies > 0 OR EXISTS (SELECT 1 FROM comments answer
                                              WHERE answer.parent_id = c.id AND answer.status = 'visible'))))"
     };
@@ -380,6 +383,12 @@ pub async fn apply(
             let id = *next_id;
             let (root, depth, path, reply_to) = match &parent {
                 None => (id, 0, path_segment(id), None),
+                // At the deepest level a reply goes beside the comment it answers (after it, as it is newer),
+                // still naming it as its parent: the path, and every key and cursor made of it, stay bounded.
+                Some((_, root, depth, path, author)) if *depth >= i64::from(REPLY_DEPTH_MAX) => {
+                    let siblings = path.rsplit_once('/').map_or(path.as_str(), |(above, _)| above);
+                    (*root, *depth, format!("{siblings}/{}", path_segment(id)), Some(author.clone()))
+                }
                 Some((_, root, depth, path, author)) => {
                     (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
                 }
@@ -393,9 +402,9 @@ pub async fn apply(
                            ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
                                                           title = coalesce(articles.title, excluded.title);
                          INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
-                                               ip_hash, created_at, status)
+                                               ip_hash, ip_epoch, created_at, status)
                            VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                                   ?4, '",
+                                   ?14, ?4, '",
                         $status,
                         "');"
                     )
@@ -422,6 +431,7 @@ pub async fn apply(
                 .bind(&post.text)
                 .bind(&post.reader.0[..])
                 .bind(&post.ip[..])
+                .bind(post.ip_epoch)
                 .execute(&mut *conn)
                 .await?;
             *next_id += 1;
@@ -447,16 +457,35 @@ pub async fn apply(
             }
             Ok(CommentOutcome::Comment(Ok(comment)))
         }
-        CommentCmd::Edit { article, id, reader, text } => {
-            if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
-                return Ok(CommentOutcome::Comment(Err(e)));
-            }
-            sqlx::query("UPDATE comments SET text = ?1, edited_at = ?2 WHERE id = ?3")
-                .bind(text)
-                .bind(now)
-                .bind(id.0)
-                .execute(&mut *conn)
-                .await?;
+        CommentCmd::Edit(edit) => {
+            let EditCommentCmd { article, id, reader, text, .. } = edit;
+            let (status, reviewed) = match own_and_open(conn, article, *id, reader, now).await? {
+                Ok(state) => state,
+                Err(e) => return Ok(CommentOutcome::Comment(Err(e))),
+            };
+            // An edit is new text no moderator has read. It goes (back) to the queue, shown to its author
+            // only, where the article is pre-moderated, where it holds a stop word, and where a moderator
+            // had approved the old text: otherwise approval would launder whatever is written after it.
+            let (mode, _) = article_mode(conn, modes, article).await?;
+            let pre = mode.unwrap_or(edit.default_mode) == ModerationMode::Pre;
+            let to_pending = status == "pending" || edit.hold || pre || reviewed;
+            let uncounted = to_pending && status == "visible";
+            sqlx::query(
+                "UPDATE articles SET comment_count = comment_count - 1
+                  WHERE ?4 AND id = (SELECT article_id FROM comments WHERE id = ?3);
+                 UPDATE comments SET replies = replies - 1
+                  WHERE ?4 AND id = (SELECT root_id FROM comments WHERE id = ?3 AND depth > 0);
+                 UPDATE comments SET text = ?1, edited_at = ?2, status = iif(?5, 'pending', status),
+                                     reviewed_at = iif(?5, NULL, reviewed_at)
+                  WHERE id = ?3;",
+            )
+            .bind(text)
+            .bind(now)
+            .bind(id.0)
+            .bind(uncounted)
+            .bind(to_pending)
+            .execute(&mut *conn)
+            .await?;
             let row = sqlx::query(concat!(
                 "SELECT ",
                 comment_columns!(),
@@ -471,6 +500,9 @@ pub async fn apply(
             .await?;
             let (rows, ..) = rows_and_total(&row)?;
             let edited = rows.into_iter().next().context("the edited comment")?;
+            if edit.announce && uncounted {
+                announce(conn, article.as_str(), &edited.comment, now).await?;
+            }
             Ok(CommentOutcome::Comment(Ok(edited.comment)))
         }
         CommentCmd::Delete { article, id, reader } => {
@@ -513,7 +545,8 @@ pub async fn apply(
 }
 
 /// Deletes a comment: with replies it stays as a placeholder (text and name removed); without, it goes
-/// entirely. The article's count and its thread's reply count drop only if it was counted (visible).
+/// entirely, and its id is remembered so that it is never handed out again. The article's count and its
+/// thread's reply count drop only if it was counted (visible).
 pub async fn remove(conn: &mut SqliteConnection, id: CommentId, now: i64) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE articles SET comment_count = comment_count - 1
@@ -527,6 +560,8 @@ pub async fn remove(conn: &mut SqliteConnection, id: CommentId, now: i64) -> any
            AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
          DELETE FROM comment_flags WHERE comment_id = ?1
            AND NOT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1);
+         INSERT INTO settings (name, value) SELECT 'comment_id_high', ?1 FROM comments WHERE id = ?1 AND deleted_at IS NULL
+           ON CONFLICT (name) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value);
          DELETE FROM comments WHERE id = ?1 AND deleted_at IS NULL;",
     )
     .bind(id.0)
@@ -581,16 +616,18 @@ async fn announce(conn: &mut SqliteConnection, article: &str, comment: &Comment,
 }
 
 /// Whether `reader` wrote comment `id` on `article`, it is neither deleted nor hidden (a hidden comment is
-/// the moderators' to restore as they saw it), and the edit window is open.
+/// the moderators' to restore as they saw it), and the edit window is open. Answers the comment's status
+/// and whether a moderator has acted on it.
 async fn own_and_open(
     conn: &mut SqliteConnection,
     article: &ArticleId,
     id: CommentId,
     reader: &ReaderHash,
     now: i64,
-) -> anyhow::Result<Result<(), CommentError>> {
-    let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT c.reader, c.created_at FROM comments c JOIN articles a ON a.id = c.article_id
+) -> anyhow::Result<Result<(String, bool), CommentError>> {
+    let row: Option<(Vec<u8>, i64, String, bool)> = sqlx::query_as(
+        "SELECT c.reader, c.created_at, c.status, c.reviewed_at IS NOT NULL
+           FROM comments c JOIN articles a ON a.id = c.article_id
           WHERE c.id = ?1 AND a.key = ?2 AND c.deleted_at IS NULL AND c.status <> 'hidden'",
     )
     .bind(id.0)
@@ -599,8 +636,8 @@ async fn own_and_open(
     .await?;
     Ok(match row {
         None => Err(CommentError::NotFound),
-        Some((author, _)) if author != reader.0 => Err(CommentError::NotYours),
-        Some((_, created)) if now - created > EDIT_WINDOW_SECS => Err(CommentError::WindowClosed),
-        Some(_) => Ok(()),
+        Some((author, ..)) if author != reader.0 => Err(CommentError::NotYours),
+        Some((_, created, ..)) if now - created > EDIT_WINDOW_SECS => Err(CommentError::WindowClosed),
+        Some((_, _, status, reviewed)) => Ok((status, reviewed)),
     })
 }

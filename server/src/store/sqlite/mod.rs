@@ -28,8 +28,8 @@ mod moderation;
 mod typos;
 
 use super::{
-    ArticleRow, CommentCmd, CommentError, CommentOutcome, CommentQuery, ModError, NewBanCmd, NewCommentCmd, NewTypoCmd,
-    OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
+    ArticleRow, CommentCmd, CommentError, CommentOutcome, CommentQuery, EditCommentCmd, ModError, NewBanCmd,
+    NewCommentCmd, NewTypoCmd, OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
 };
 use crate::hex::encode as hex;
 use crate::reader::ReaderHash;
@@ -45,6 +45,10 @@ const MAX_BATCH: usize = 512;
 const READERS: usize = 2;
 /// Writes (or reads) waiting before callers wait to enqueue (back-pressure instead of unbounded memory).
 const QUEUE: usize = 8192;
+
+/// The tables a backup reports, with their row counts.
+const BACKUP_TABLES: [&str; 8] =
+    ["articles", "reactions", "comments", "comment_likes", "typos", "moderators", "bans", "audit"];
 
 /// The writer has shut down; the request should be retried (against a server that is up).
 #[derive(Debug)]
@@ -77,6 +81,8 @@ enum Op {
     Typo(TypoCmd, TypoReply),
     /// `bool`: the write can change what threads show, so cached pages must go.
     Admin(AdminJob, bool, oneshot::Sender<anyhow::Result<AnyValue>>),
+    /// Answered once the writer's connection has run a statement: the health check of the write path.
+    Ping(oneshot::Sender<anyhow::Result<()>>),
     Close(oneshot::Sender<()>),
 }
 
@@ -120,10 +126,46 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database, runs pending migrations and starts the writer.
     pub async fn open(database: &str) -> anyhow::Result<Self> {
-        let options = connect_options(database)?;
+        let options = connect_options(database, true)?;
         let mut conn = options.connect().await.with_context(|| format!("opening the database {database}"))?;
         MIGRATOR.run(&mut conn).await.context("running database migrations")?;
+        Self::start(conn, options).await
+    }
 
+    /// Opens a database the server has already created and brought up to date, changing nothing else:
+    /// for the command-line tools, where a mistyped path must be an error rather than a new empty database.
+    pub async fn open_existing(database: &str) -> anyhow::Result<Self> {
+        let options = connect_options(database, false)?;
+        let path = options.get_filename();
+        anyhow::ensure!(
+            path.is_file(),
+            "there is no database at {} (check --database / OTKLIK_DATABASE; `otklik serve` creates it)",
+            path.display()
+        );
+        let mut conn = options.connect().await.with_context(|| format!("opening the database {database}"))?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&mut conn)
+                .await
+                .map_err(|_| anyhow::anyhow!("{} is not an otklik database", path.display()))?;
+        let known: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        if applied != known {
+            let newer = applied.iter().any(|v| !known.contains(v));
+            anyhow::bail!(
+                "{} was written by {} version of otklik: {}",
+                path.display(),
+                if newer { "a newer" } else { "an older" },
+                if newer {
+                    "use that version's tools"
+                } else {
+                    "start `otklik serve` on it once to bring it up to date"
+                }
+            );
+        }
+        Self::start(conn, options).await
+    }
+
+    async fn start(conn: SqliteConnection, options: SqliteConnectOptions) -> anyhow::Result<Self> {
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -134,7 +176,7 @@ impl SqliteStore {
 
         let (writer, rx) = mpsc::channel(QUEUE);
         let pages = Arc::new(std::sync::Mutex::new(PageCache::default()));
-        let task = tokio::spawn(run_writer(conn, rx, pages.clone()));
+        let task = tokio::spawn(run_writer(conn, options.clone(), rx, pages.clone()));
         let (reads, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..READERS {
@@ -144,12 +186,19 @@ impl SqliteStore {
     }
 }
 
-fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
+/// The file a `--database` value names; `None` for an in-memory database.
+pub fn database_file(database: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let options = connect_options(database, false)?;
+    let path = options.get_filename();
+    Ok((!path.as_os_str().is_empty() && path != Path::new(":memory:")).then(|| path.to_owned()))
+}
+
+fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnectOptions> {
     let options = if database.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(database).with_context(|| format!("parsing the database URL {database}"))?
     } else {
         let path = Path::new(database);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path.parent().filter(|d| create && !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         SqliteConnectOptions::new().filename(path)
@@ -157,7 +206,7 @@ fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
     // WAL lets readers run beside the writer; NORMAL sync keeps commits durable across a process crash
     // and defers the fsync to checkpoints, which is what makes thousands of commits a second possible.
     Ok(options
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
@@ -169,21 +218,27 @@ fn connect_options(database: &str) -> anyhow::Result<SqliteConnectOptions> {
 impl Store for SqliteStore {
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Op::Ping(reply)).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
     }
 
-    async fn secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>> {
-        // Once per start-up, so a connection of its own is simpler than routing it through the writer.
-        let mut conn = self.options.connect().await?;
-        sqlx::query("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+    async fn legacy_secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1")
             .bind(name)
-            .bind(fresh)
-            .execute(&mut conn)
-            .await?;
-        let value =
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = ?1").bind(name).fetch_one(&mut conn).await?;
-        conn.close().await?;
-        Ok(value)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn forget_secret(&self, name: &str) -> anyhow::Result<()> {
+        let name = name.to_owned();
+        self.admin(move |conn, _| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM settings WHERE name = ?1").bind(&name).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
@@ -257,14 +312,8 @@ impl Store for SqliteStore {
         self.comment_write(CommentCmd::Post(post)).await?.into_comment()
     }
 
-    async fn edit_comment(
-        &self,
-        article: ArticleId,
-        id: CommentId,
-        reader: ReaderHash,
-        text: String,
-    ) -> anyhow::Result<Result<Comment, CommentError>> {
-        self.comment_write(CommentCmd::Edit { article, id, reader, text }).await?.into_comment()
+    async fn edit_comment(&self, edit: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
+        self.comment_write(CommentCmd::Edit(edit)).await?.into_comment()
     }
 
     async fn delete_comment(
@@ -403,6 +452,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_article_page(&self, article: ArticleId, page: otklik_api::PageInfo, who: &str) -> anyhow::Result<()> {
+        let who = who.to_owned();
+        self.admin(move |conn, now| {
+            Box::pin(async move { moderation::set_article_page(conn, article.as_str(), &page, &who, now).await })
+        })
+        .await
+    }
+
     async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>> {
         self.admin(move |conn, now| Box::pin(async move { moderation::add_ban(conn, &ban, now).await })).await
     }
@@ -435,14 +492,43 @@ impl Store for SqliteStore {
         self.admin(move |conn, _| Box::pin(async move { moderation::purge_ip_hashes(conn, before).await })).await
     }
 
-    async fn backup(&self, path: &Path) -> anyhow::Result<()> {
-        anyhow::ensure!(!path.exists(), "{} already exists: a backup never overwrites a file", path.display());
+    async fn backup(&self, path: &Path) -> anyhow::Result<Vec<(&'static str, u64)>> {
         let target = path.to_str().context("the backup path is not valid UTF-8")?;
+        // The copy holds IP hashes and moderators' password hashes: it is created for its owner alone, and
+        // never over an existing file. VACUUM INTO fills an empty file as it would a new one.
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        file.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow::anyhow!("{} already exists: a backup never overwrites a file", path.display())
+            }
+            _ => anyhow::Error::new(e).context(format!("creating {}", path.display())),
+        })?;
         // VACUUM INTO reads one snapshot in a read transaction, so writes carry on while it copies.
-        let mut conn = self.options.connect().await?;
-        sqlx::query("VACUUM INTO ?1").bind(target).execute(&mut conn).await?;
-        conn.close().await?;
-        Ok(())
+        let copied = async {
+            let mut conn = self.options.connect().await?;
+            sqlx::query("VACUUM INTO ?1").bind(target).execute(&mut conn).await?;
+            conn.close().await?;
+            // What the copy holds, read from the copy itself.
+            let mut copy = SqliteConnectOptions::new().filename(path).read_only(true).immutable(true).connect().await?;
+            let mut counts = Vec::new();
+            for table in BACKUP_TABLES {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&mut copy).await?;
+                counts.push((table, n.max(0) as u64));
+            }
+            copy.close().await?;
+            anyhow::Ok(counts)
+        };
+        match copied.await {
+            Ok(counts) => Ok(counts),
+            Err(err) => {
+                // Leave no half-written copy that could pass for a backup.
+                let _ = std::fs::remove_file(path);
+                Err(err)
+            }
+        }
     }
 
     async fn close(&self) {
@@ -653,28 +739,114 @@ impl PageCache {
     }
 }
 
-/// The single writer: drains the queue in batches until told to close, then finishes what was queued.
-async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, pages: Arc<std::sync::Mutex<PageCache>>) {
+/// How long the writer waits, once idle after writing, before it empties the WAL file: the log would
+/// otherwise keep the size of its largest burst, and grow without bound while readers never let a
+/// checkpoint finish.
+const TRUNCATE_AFTER_IDLE: Duration = Duration::from_secs(5);
+/// The WAL file is cut back to this size after each checkpoint (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// The writer's connection and what it keeps between batches.
+struct Writer {
+    /// `None` after the connection broke; a new one is opened before the next batch.
+    conn: Option<SqliteConnection>,
+    options: SqliteConnectOptions,
+    next_comment: i64,
+    modes: comments::ArticleModes,
+    /// Something was written since the WAL file was last truncated.
+    dirty: bool,
+}
+
+impl Writer {
+    /// The connection, reopened (and prepared again) if the last one broke.
+    async fn connection(&mut self) -> anyhow::Result<&mut SqliteConnection> {
+        if self.conn.is_none() {
+            let mut conn = self.options.connect().await.context("reopening the writer connection")?;
+            self.next_comment = prepare(&mut conn).await?;
+            self.modes.clear();
+            tracing::info!("the writer connection was reopened");
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().context("the writer connection")
+    }
+
+    /// After a failed batch: keep the connection if it still answers, else drop it to be replaced.
+    async fn check(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            if let Err(err) = sqlx::query("SELECT 1").execute(&mut *conn).await {
+                tracing::error!(error = %err, "the writer connection is broken; it will be replaced");
+                self.conn = None;
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> anyhow::Result<()> {
+        let conn = self.connection().await?;
+        sqlx::query("SELECT 1").execute(conn).await?;
+        Ok(())
+    }
+
+    async fn truncate_wal(&mut self) {
+        let Ok(conn) = self.connection().await else { return };
+        match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn).await {
+            Ok(_) => self.dirty = false,
+            Err(err) => tracing::warn!(error = %err, "truncating the WAL file"),
+        }
+    }
+}
+
+/// Readies a writer connection: the staging table, the WAL's size limit, and the next comment id.
+async fn prepare(conn: &mut SqliteConnection) -> anyhow::Result<i64> {
     // The batch is staged here so that each step below is one set-based statement, whatever its size.
-    if let Err(err) = sqlx::query(
+    sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS batch (
              article_id INTEGER NOT NULL, reader BLOB NOT NULL, kind INTEGER,
              PRIMARY KEY (article_id, reader)) WITHOUT ROWID",
     )
-    .execute(&mut conn)
+    .execute(&mut *conn)
     .await
-    {
-        tracing::error!(error = %err, "preparing the writer connection");
-    }
+    .context("preparing the writer connection")?;
+    sqlx::query(&format!("PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")).execute(&mut *conn).await?;
+    next_comment_id(conn).await.context("reading the last comment id")
+}
+
+/// The single writer: drains the queue in batches until told to close, then finishes what was queued.
+async fn run_writer(
+    mut conn: SqliteConnection,
+    options: SqliteConnectOptions,
+    mut rx: mpsc::Receiver<Op>,
+    pages: Arc<std::sync::Mutex<PageCache>>,
+) {
+    let (conn, next_comment) = match prepare(&mut conn).await {
+        Ok(next) => (Some(conn), next),
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "preparing the writer connection");
+            (None, 1)
+        }
+    };
+    let mut writer = Writer { conn, options, next_comment, modes: comments::ArticleModes::new(), dirty: false };
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
-    let mut next_comment = next_comment_id(&mut conn).await;
-    let mut modes = comments::ArticleModes::new();
-    while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
+    loop {
+        let received = if writer.dirty {
+            match tokio::time::timeout(TRUNCATE_AFTER_IDLE, rx.recv_many(&mut ops, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => {
+                    writer.truncate_wal().await;
+                    continue;
+                }
+            }
+        } else {
+            rx.recv_many(&mut ops, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
         let mut batch = Vec::with_capacity(ops.len());
         let mut comment_ops = Vec::new();
         let mut typo_ops = Vec::new();
         let mut admin_ops = Vec::new();
+        let mut pings = Vec::new();
         let mut changes_threads = false;
         for op in ops.drain(..) {
             match op {
@@ -685,71 +857,79 @@ async fn run_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, page
                     changes_threads |= changing;
                     admin_ops.push((Some(job), reply));
                 }
+                Op::Ping(reply) => pings.push(reply),
                 Op::Close(done) => {
                     rx.close();
                     closers.push(done);
                 }
             }
         }
-        if batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() && admin_ops.is_empty() {
-            continue;
-        }
-        let first_id = next_comment;
-        let applied =
-            apply_batch(&mut conn, &batch, &comment_ops, &typo_ops, &mut admin_ops, &mut next_comment, &mut modes)
-                .await;
-        // An article's settings may have changed in this batch (after its posts were applied).
-        if changes_threads {
-            modes.clear();
-        }
-        match applied {
-            Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
-                if !comment_ops.is_empty() || changes_threads {
-                    let mut pages = pages.lock().expect("page cache lock");
-                    for (cmd, _) in &comment_ops {
-                        pages.changed(cmd.article().as_str());
+        if !(batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() && admin_ops.is_empty()) {
+            let applied = apply_batch(&mut writer, &batch, &comment_ops, &typo_ops, &mut admin_ops).await;
+            // An article's settings may have changed in this batch (after its posts were applied).
+            if changes_threads {
+                writer.modes.clear();
+            }
+            match applied {
+                Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
+                    writer.dirty = true;
+                    if !comment_ops.is_empty() || changes_threads {
+                        let mut pages = pages.lock().expect("page cache lock");
+                        for (cmd, _) in &comment_ops {
+                            pages.changed(cmd.article().as_str());
+                        }
+                        // Moderation can change any article's thread: start every cached page over.
+                        if changes_threads {
+                            pages.changed_all();
+                        }
                     }
-                    // Moderation can change any article's thread: start every cached page over.
-                    if changes_threads {
-                        pages.changed_all();
+                    for ((_, reply), outcome) in admin_ops.into_iter().zip(admin_outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                    for op in batch {
+                        let result = match &counts {
+                            Ok(counts) => Ok(ReactionsView {
+                                counts: counts.get(op.article.as_str()).copied().unwrap_or_default(),
+                                mine: op.kind,
+                            }),
+                            Err(_) => Err(anyhow::anyhow!("storing the reaction failed")),
+                        };
+                        let _ = op.reply.send(result);
+                    }
+                    for ((_, reply), outcome) in comment_ops.into_iter().zip(outcomes) {
+                        let _ = reply.send(outcome);
+                    }
+                    for ((_, reply), outcome) in typo_ops.into_iter().zip(typo_outcomes) {
+                        let _ = reply.send(outcome);
                     }
                 }
-                for ((_, reply), outcome) in admin_ops.into_iter().zip(admin_outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-                for op in batch {
-                    let counts = counts.get(op.article.as_str()).copied().unwrap_or_default();
-                    let _ = op.reply.send(Ok(ReactionsView { counts, mine: op.kind }));
-                }
-                for ((_, reply), outcome) in comment_ops.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
-                for ((_, reply), outcome) in typo_ops.into_iter().zip(typo_outcomes) {
-                    let _ = reply.send(Ok(outcome));
+                Err(err) => {
+                    let ops = batch.len() + comment_ops.len() + typo_ops.len() + admin_ops.len();
+                    tracing::error!(error = %format!("{err:#}"), ops, "write batch failed");
+                    writer.check().await;
+                    for op in batch {
+                        let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
+                    }
+                    for (_, reply) in comment_ops {
+                        let _ = reply.send(Err(anyhow::anyhow!("storing the comment failed")));
+                    }
+                    for (_, reply) in typo_ops {
+                        let _ = reply.send(Err(anyhow::anyhow!("storing the typo report failed")));
+                    }
+                    for (_, reply) in admin_ops {
+                        let _ = reply.send(Err(anyhow::anyhow!("storing the change failed")));
+                    }
                 }
             }
-            Err(err) => {
-                // The transaction rolled back: the ids handed out in it are free again.
-                next_comment = first_id;
-                let ops = batch.len() + comment_ops.len() + typo_ops.len();
-                tracing::error!(error = %format!("{err:#}"), ops, "write batch failed");
-                for op in batch {
-                    let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
-                }
-                for (_, reply) in comment_ops {
-                    let _ = reply.send(Err(anyhow::anyhow!("storing the comment failed")));
-                }
-                for (_, reply) in typo_ops {
-                    let _ = reply.send(Err(anyhow::anyhow!("storing the typo report failed")));
-                }
-                for (_, reply) in admin_ops {
-                    let _ = reply.send(Err(anyhow::anyhow!("storing the change failed")));
-                }
-            }
+        }
+        for reply in pings {
+            let _ = reply.send(writer.ping().await);
         }
     }
-    if let Err(err) = conn.close().await {
-        tracing::warn!(error = %err, "closing the writer connection");
+    if let Some(conn) = writer.conn.take() {
+        if let Err(err) = conn.close().await {
+            tracing::warn!(error = %err, "closing the writer connection");
+        }
     }
     for done in closers {
         let _ = done.send(());
@@ -764,60 +944,129 @@ struct Pending {
 }
 
 /// Comment ids are handed out by the writer (the only one inserting), so a reply's thread path, which
-/// embeds its own id, is known before the insert.
-async fn next_comment_id(conn: &mut SqliteConnection) -> i64 {
-    match sqlx::query_scalar::<_, i64>("SELECT coalesce(max(id), 0) + 1 FROM comments").fetch_one(&mut *conn).await {
-        Ok(id) => id,
-        Err(err) => {
-            tracing::error!(error = %err, "reading the last comment id");
-            1
-        }
-    }
+/// embeds its own id, is known before the insert. Past the highest id ever deleted, too: an id names one
+/// comment forever (links, webhooks and moderators' notes point at it).
+async fn next_comment_id(conn: &mut SqliteConnection) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT max(coalesce(max(id), 0),
+                    coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'comment_id_high'), 0)) + 1
+           FROM comments",
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 type CommentOp = (CommentCmd, CommentReply);
 type TypoOp = (TypoCmd, TypoReply);
 type AdminOp = (Option<AdminJob>, oneshot::Sender<anyhow::Result<AnyValue>>);
-type BatchOutcome = (HashMap<String, ReactionCounts>, Vec<CommentOutcome>, Vec<TypoOutcome>, Vec<AnyValue>);
+type BatchOutcome = (
+    anyhow::Result<HashMap<String, ReactionCounts>>,
+    Vec<anyhow::Result<CommentOutcome>>,
+    Vec<anyhow::Result<TypoOutcome>>,
+    Vec<anyhow::Result<AnyValue>>,
+);
 
-/// Applies a batch in one transaction: comment and typo writes one by one, then all reaction writes
-/// together. Returns the new reaction counts of every article touched and each other write's outcome.
+/// Runs one operation of a batch inside a savepoint: if it fails, what it wrote is rolled back and it
+/// fails alone, while the rest of the batch goes on. `Err` only if the savepoint itself failed (the
+/// connection is in trouble and the whole batch must go).
+macro_rules! alone {
+    ($tx:expr, $op:expr) => {{
+        sqlx::query("SAVEPOINT op").execute(&mut *$tx).await?;
+        let result = $op;
+        if result.is_err() {
+            sqlx::query("ROLLBACK TO op").execute(&mut *$tx).await?;
+        }
+        sqlx::query("RELEASE op").execute(&mut *$tx).await?;
+        result
+    }};
+}
+
+/// Applies a batch in one transaction: comment, typo and admin writes one by one, then all reaction writes
+/// together, each in a savepoint of its own. Returns the new reaction counts of every article touched and
+/// each other write's outcome; `Err` when the transaction itself could not be run or committed.
 async fn apply_batch(
-    conn: &mut SqliteConnection,
+    writer: &mut Writer,
     batch: &[Pending],
     comment_ops: &[CommentOp],
     typo_ops: &[TypoOp],
     admin_ops: &mut [AdminOp],
+) -> anyhow::Result<BatchOutcome> {
+    writer.connection().await?;
+    let mut next_comment = writer.next_comment;
+    let mut modes = std::mem::take(&mut writer.modes);
+    let conn = writer.conn.as_mut().context("the writer connection")?;
+    let applied = apply_in(conn, &mut next_comment, &mut modes, batch, comment_ops, typo_ops, admin_ops).await;
+    writer.modes = modes;
+    // If the transaction rolled back, the ids handed out in it are free again.
+    if applied.is_ok() {
+        writer.next_comment = next_comment;
+    }
+    applied
+}
+
+async fn apply_in(
+    conn: &mut SqliteConnection,
     next_comment: &mut i64,
     modes: &mut comments::ArticleModes,
+    batch: &[Pending],
+    comment_ops: &[CommentOp],
+    typo_ops: &[TypoOp],
+    admin_ops: &mut [AdminOp],
 ) -> anyhow::Result<BatchOutcome> {
     let now = crate::unix_now();
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(comment_ops.len());
     for (cmd, _) in comment_ops {
-        outcomes.push(comments::apply(&mut tx, next_comment, modes, cmd, now).await?);
+        let before = *next_comment;
+        let outcome = alone!(tx, comments::apply(&mut tx, next_comment, modes, cmd, now).await);
+        if let Err(err) = &outcome {
+            // Its id was not used after all.
+            *next_comment = before;
+            tracing::error!(error = %format!("{err:#}"), "a comment write failed");
+        }
+        outcomes.push(outcome);
     }
     let mut typo_outcomes = Vec::with_capacity(typo_ops.len());
     for (cmd, _) in typo_ops {
-        typo_outcomes.push(match cmd {
-            TypoCmd::Report(report) => TypoOutcome::Receipt(typos::report(&mut tx, report, now).await?),
-            TypoCmd::SetStatus { id, status, who } => {
-                TypoOutcome::Status(typos::set_status(&mut tx, *id, *status, who, now).await?)
-            }
-            TypoCmd::Attempted { id, retry_at } => {
-                typos::attempted(&mut tx, *id, *retry_at).await?;
-                TypoOutcome::Attempted
-            }
-        });
+        let outcome = alone!(tx, typo_write(&mut tx, cmd, now).await);
+        if let Err(err) = &outcome {
+            tracing::error!(error = %format!("{err:#}"), "a typo or outbox write failed");
+        }
+        typo_outcomes.push(outcome);
     }
     let mut admin_outcomes = Vec::with_capacity(admin_ops.len());
     for (job, _) in admin_ops.iter_mut() {
         let job = job.take().context("an admin job runs once")?;
-        admin_outcomes.push(job(&mut tx, now).await?);
+        let outcome = alone!(tx, job(&mut tx, now).await);
+        if let Err(err) = &outcome {
+            tracing::error!(error = %format!("{err:#}"), "a moderation write failed");
+        }
+        admin_outcomes.push(outcome);
     }
-    let counts = if batch.is_empty() { HashMap::new() } else { apply_reactions(&mut tx, batch, now).await? };
+    let counts = if batch.is_empty() {
+        Ok(HashMap::new())
+    } else {
+        let counts = alone!(tx, apply_reactions(&mut tx, batch, now).await);
+        if let Err(err) = &counts {
+            tracing::error!(error = %format!("{err:#}"), "reaction writes failed");
+        }
+        counts
+    };
     tx.commit().await?;
     Ok((counts, outcomes, typo_outcomes, admin_outcomes))
+}
+
+async fn typo_write(conn: &mut SqliteConnection, cmd: &TypoCmd, now: i64) -> anyhow::Result<TypoOutcome> {
+    Ok(match cmd {
+        TypoCmd::Report(report) => TypoOutcome::Receipt(typos::report(conn, report, now).await?),
+        TypoCmd::SetStatus { id, status, who } => {
+            TypoOutcome::Status(typos::set_status(conn, *id, *status, who, now).await?)
+        }
+        TypoCmd::Attempted { id, retry_at } => {
+            typos::attempted(conn, *id, *retry_at).await?;
+            TypoOutcome::Attempted
+        }
+    })
 }
 
 /// Applies the reaction writes of a batch and returns the new counts of every article it touched.

@@ -110,7 +110,7 @@ macro_rules! queue_sql {
     ($condition:literal) => {
         concat!(
             "SELECT c.id, a.key, a.url, a.title, c.parent_id, c.author, c.text, c.created_at, c.status, c.flags,
-                    c.reviewed_at IS NULL, c.ip_hash IS NOT NULL
+                    c.reviewed_at IS NULL, c.ip_hash IS NOT NULL, c.edited_at
                FROM comments c JOIN articles a ON a.id = c.article_id
               WHERE c.deleted_at IS NULL AND c.id < ?1 AND ",
             $condition,
@@ -119,7 +119,21 @@ macro_rules! queue_sql {
     };
 }
 
-type RawItem = (i64, String, Option<String>, Option<String>, Option<i64>, String, String, i64, String, i64, bool, bool);
+type RawItem = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    bool,
+    bool,
+    Option<i64>,
+);
 
 fn item(r: RawItem) -> QueueItem {
     QueueItem {
@@ -131,6 +145,7 @@ fn item(r: RawItem) -> QueueItem {
         author: r.5,
         text: r.6,
         created: r.7,
+        edited: r.12,
         status: CommentStatus::parse(&r.8).unwrap_or_default(),
         flags: r.9.max(0) as u64,
         unreviewed: r.10,
@@ -247,14 +262,21 @@ pub async fn flag(
     Ok(Ok(()))
 }
 
-/// Recent articles with their settings, for the console.
+/// Recent articles with their settings, for the console: those with comments, typo reports, a page or
+/// settings.
 pub async fn articles(pool: &SqlitePool, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
     type Raw = (String, Option<String>, Option<String>, i64, i64, Option<String>, bool);
     let rows: Vec<Raw> = sqlx::query_as(
         "SELECT a.key, a.url, a.title, a.comment_count,
                 (SELECT count(*) FROM comments c WHERE c.article_id = a.id AND c.status = 'pending'),
                 a.moderation, a.closed
-           FROM articles a ORDER BY a.id DESC LIMIT ?1",
+           FROM articles a
+          -- Reactions alone make an article row for any id a client names: such rows are not worth a
+          -- moderator's attention, and listing them would let anyone flood this list.
+          WHERE a.url IS NOT NULL OR a.title IS NOT NULL OR a.moderation IS NOT NULL OR a.closed
+             OR EXISTS (SELECT 1 FROM comments c WHERE c.article_id = a.id AND c.depth = 0)
+             OR EXISTS (SELECT 1 FROM typos t WHERE t.article_id = a.id AND t.status = 'new')
+          ORDER BY a.id DESC LIMIT ?1",
     )
     .bind(limit as i64)
     .fetch_all(pool)
@@ -295,33 +317,57 @@ pub async fn set_article(
     record(conn, who, "article.settings", &format!("article {article}"), &detail, now).await
 }
 
+/// Replaces an article's URL and title (creating the article if it has not been seen yet), and records it.
+pub async fn set_article_page(
+    conn: &mut SqliteConnection,
+    article: &str,
+    page: &otklik_api::PageInfo,
+    who: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO articles (key, created_at, url, title) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title",
+    )
+    .bind(article)
+    .bind(now)
+    .bind(page.url.as_deref())
+    .bind(page.title.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    let detail = format!("url={} title={}", page.url.as_deref().unwrap_or("-"), page.title.as_deref().unwrap_or("-"));
+    record(conn, who, "article.page", &format!("article {article}"), &detail, now).await
+}
+
 /// Stores a ban on a comment's reader or IP hash, or on a range, and records it.
 pub async fn add_ban(
     conn: &mut SqliteConnection,
     cmd: &NewBanCmd,
     now: i64,
 ) -> anyhow::Result<Result<StoredBan, ModError>> {
-    let (kind, value) = match &cmd.target {
-        BanTarget::Range(range) => (BanKind::Range, Some(range.clone())),
+    let (kind, value, epoch) = match &cmd.target {
+        BanTarget::Range(range) => (BanKind::Range, Some(range.clone()), None),
         BanTarget::Comment(kind, id) => {
             let column = if *kind == BanKind::Reader { "reader" } else { "ip_hash" };
-            let row: Option<Option<String>> = sqlx::query_scalar(&format!(
+            let row: Option<(Option<String>, Option<i64>)> = sqlx::query_as(&format!(
                 // hex(NULL) is '', not NULL: a purged hash must read as missing.
-                "SELECT iif({column} IS NULL, NULL, lower(hex({column}))) FROM comments WHERE id = ?1 AND deleted_at IS NULL"
+                "SELECT iif({column} IS NULL, NULL, lower(hex({column}))), ip_epoch
+                   FROM comments WHERE id = ?1 AND deleted_at IS NULL"
             ))
             .bind(id.0)
             .fetch_optional(&mut *conn)
             .await?;
             match row {
                 None => return Ok(Err(ModError::NotFound)),
-                Some(None) => return Ok(Err(ModError::IpForgotten)),
-                Some(Some(value)) => (*kind, Some(value)),
+                Some((None, _)) => return Ok(Err(ModError::IpForgotten)),
+                Some((Some(value), epoch)) => (*kind, Some(value), epoch.filter(|_| *kind == BanKind::Ip)),
             }
         }
     };
     let value = value.unwrap_or_default();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO bans (kind, value, until, reason, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO bans (kind, value, until, reason, created_by, created_at, epoch)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          RETURNING id",
     )
     .bind(kind.as_str())
@@ -330,9 +376,10 @@ pub async fn add_ban(
     .bind(&cmd.reason)
     .bind(&cmd.who)
     .bind(now)
+    .bind(epoch)
     .fetch_one(&mut *conn)
     .await?;
-    let ban = stored(id, kind, value, cmd.until, cmd.reason.clone(), cmd.who.clone(), now);
+    let ban = stored(id, kind, value, epoch, cmd.until, cmd.reason.clone(), cmd.who.clone(), now);
     let target = match &cmd.target {
         BanTarget::Comment(_, comment) => format!("{} {} (comment {comment})", kind.as_str(), ban.ban.target),
         BanTarget::Range(range) => format!("range {range}"),
@@ -341,16 +388,26 @@ pub async fn add_ban(
     Ok(Ok(ban))
 }
 
-fn stored(id: i64, kind: BanKind, value: String, until: i64, reason: String, by: String, created: i64) -> StoredBan {
+#[allow(clippy::too_many_arguments)]
+fn stored(
+    id: i64,
+    kind: BanKind,
+    value: String,
+    epoch: Option<i64>,
+    until: i64,
+    reason: String,
+    by: String,
+    created: i64,
+) -> StoredBan {
     // Hashes are shown by their first characters: enough to tell bans apart, useless for anything else.
     let target = if kind == BanKind::Range { value.clone() } else { value.chars().take(10).collect() };
-    StoredBan { ban: Ban { id, kind, target, until, reason, by, created }, value }
+    StoredBan { ban: Ban { id, kind, target, until, reason, by, created }, value, epoch }
 }
 
 /// Bans in force at `now`, newest first.
 pub async fn bans(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<StoredBan>> {
-    let rows: Vec<(i64, String, String, i64, String, String, i64)> = sqlx::query_as(
-        "SELECT id, kind, value, until, reason, created_by, created_at FROM bans
+    let rows: Vec<(i64, String, String, Option<i64>, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, value, epoch, until, reason, created_by, created_at FROM bans
           WHERE lifted_at IS NULL AND until > ?1 ORDER BY id DESC",
     )
     .bind(now)
@@ -358,8 +415,8 @@ pub async fn bans(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<StoredBan>>
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, kind, value, until, reason, by, created)| {
-            Some(stored(id, BanKind::parse(&kind)?, value, until, reason, by, created))
+        .filter_map(|(id, kind, value, epoch, until, reason, by, created)| {
+            Some(stored(id, BanKind::parse(&kind)?, value, epoch, until, reason, by, created))
         })
         .collect())
 }
