@@ -12,7 +12,7 @@ pub fn decode16(hex: &str) -> Option<[u8; 16]> {
 
 /// Bytes back from an even number of hex digits.
 pub fn decode(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.as_bytes().chunks_exact(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use common::webhook::Receiver;
 use common::{EDITOR_TOKEN as TOKEN, TestServer, reader, settings_in};
 use hmac::{Hmac, Mac as _};
 use otklik_api::{ErrorBody, ErrorCode, TypoList, TypoReceipt, TypoReport, TypoStatus};
@@ -264,49 +263,6 @@ async fn limits_can_be_switched_off() {
         let resp = report(&s, "a", &reader(1), typo(&format!("w{n}"), "", "")).await;
         let expected = if n < 20 { StatusCode::CREATED } else { StatusCode::TOO_MANY_REQUESTS };
         assert_eq!(resp.status(), expected, "report {n}: the per-IP default of 20/5m still holds");
-    }
-}
-
-/// A webhook receiver on loopback: records each delivery; answers 503 while `down`.
-#[derive(Clone, Default)]
-struct Receiver {
-    deliveries: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    attempts: Arc<Mutex<u32>>,
-    down: Arc<Mutex<bool>>,
-}
-
-impl Receiver {
-    async fn start(&self) -> String {
-        let me = self.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: String| async move {
-                *me.attempts.lock().unwrap() += 1;
-                if *me.down.lock().unwrap() {
-                    return AxumStatus::SERVICE_UNAVAILABLE;
-                }
-                me.deliveries.lock().unwrap().push((headers, body));
-                AxumStatus::NO_CONTENT
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        url
-    }
-
-    fn delivered(&self) -> Vec<(HeaderMap, String)> {
-        self.deliveries.lock().unwrap().clone()
-    }
-
-    async fn until(&self, what: &str, done: impl Fn(&Self) -> bool) {
-        for _ in 0..200 {
-            if done(self) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("webhook receiver: {what} did not happen within 5 s");
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -772,17 +772,19 @@ impl Writer {
 
     /// After a failed batch: keep the connection if it still answers, else drop it to be replaced.
     async fn check(&mut self) {
-        if let Some(conn) = self.conn.as_mut() {
-            if let Err(err) = sqlx::query("SELECT 1").execute(&mut *conn).await {
-                tracing::error!(error = %err, "the writer connection is broken; it will be replaced");
-                self.conn = None;
-            }
+        if let Some(conn) = self.conn.as_mut()
+            && let Err(err) = sqlx::query("SELECT 1").execute(&mut *conn).await
+        {
+            tracing::error!(error = %err, "the writer connection is broken; it will be replaced");
+            self.conn = None;
         }
     }
 
+    /// Takes the write lock and lets it go: the connection answers, and nothing keeps it from writing.
     async fn ping(&mut self) -> anyhow::Result<()> {
         let conn = self.connection().await?;
-        sqlx::query("SELECT 1").execute(conn).await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
         Ok(())
     }
 
@@ -926,10 +928,10 @@ async fn run_writer(
             let _ = reply.send(writer.ping().await);
         }
     }
-    if let Some(conn) = writer.conn.take() {
-        if let Err(err) = conn.close().await {
-            tracing::warn!(error = %err, "closing the writer connection");
-        }
+    if let Some(conn) = writer.conn.take()
+        && let Err(err) = conn.close().await
+    {
+        tracing::warn!(error = %err, "closing the writer connection");
     }
     for done in closers {
         let _ = done.send(());

@@ -406,7 +406,8 @@ fn stored(
 
 /// Bans in force at `now`, newest first.
 pub async fn bans(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<StoredBan>> {
-    let rows: Vec<(i64, String, String, Option<i64>, i64, String, String, i64)> = sqlx::query_as(
+    type Raw = (i64, String, String, Option<i64>, i64, String, String, i64);
+    let rows: Vec<Raw> = sqlx::query_as(
         "SELECT id, kind, value, epoch, until, reason, created_by, created_at FROM bans
           WHERE lifted_at IS NULL AND until > ?1 ORDER BY id DESC",
     )

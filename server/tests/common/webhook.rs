@@ -1,0 +1,50 @@
+//! A webhook receiver on loopback for the tests of deliveries: a real HTTP server that records what it is
+//! sent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+
+/// A webhook receiver on loopback: records each delivery; answers 503 while `down`.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub deliveries: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    pub attempts: Arc<Mutex<u32>>,
+    pub down: Arc<Mutex<bool>>,
+}
+
+impl Receiver {
+    pub async fn start(&self) -> String {
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| async move {
+                *me.attempts.lock().unwrap() += 1;
+                if *me.down.lock().unwrap() {
+                    return AxumStatus::SERVICE_UNAVAILABLE;
+                }
+                me.deliveries.lock().unwrap().push((headers, body));
+                AxumStatus::NO_CONTENT
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    pub fn delivered(&self) -> Vec<(HeaderMap, String)> {
+        self.deliveries.lock().unwrap().clone()
+    }
+
+    pub async fn until(&self, what: &str, done: impl Fn(&Self) -> bool) {
+        for _ in 0..200 {
+            if done(self) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("webhook receiver: {what} did not happen within 5 s");
+    }
+}
