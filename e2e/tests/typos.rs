@@ -2,7 +2,7 @@
 //! the editors find it with its context; and Ctrl+Enter in the comment box still sends the comment.
 
 use fantoccini::Locator;
-use otklik_e2e::{Browser, with_server_and_browser};
+use otklik_e2e::{Browser, with_configured_server_and_browser, with_server_and_browser};
 
 const HOST: &str = "[data-otklik-article]";
 
@@ -19,7 +19,12 @@ async fn ready(browser: &Browser) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_selected_typo_reaches_the_editors_with_its_context() -> anyhow::Result<()> {
-    with_server_and_browser(async |server, browser| {
+    // The demo page names itself by its canonical address on port 8080, not this test server's port: the
+    // server keeps a page's URL only for an allowed origin, as a publisher lists its own site.
+    let canonical = |settings: &mut otklik_server::Settings| {
+        settings.allowed_origins = vec!["http://127.0.0.1:8080".into()];
+    };
+    with_configured_server_and_browser(canonical, async |server, browser| {
         browser.client.goto(&server.url("/")).await?;
         ready(browser).await?;
         let hint = browser.in_widget(HOST, ".otk-typo-hint").await?.text().await?;

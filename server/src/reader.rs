@@ -29,14 +29,19 @@ pub fn ip_epoch(now: i64) -> i64 {
 pub struct ReaderKey {
     reader: Hmac<Sha256>,
     ip_master: Hmac<Sha256>,
+    /// The last epoch's IP key: every write hashes its address, nearly always under the current key.
+    ip_key: std::sync::Arc<std::sync::Mutex<Option<EpochKey>>>,
 }
+
+/// An IP key and its epoch.
+type EpochKey = (i64, Hmac<Sha256>);
 
 impl ReaderKey {
     pub fn new(secret: &[u8]) -> Self {
         let reader = Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length");
         let ip_secret = Self::digest_with(&reader, b"ip keys", &[]);
         let ip_master = Hmac::new_from_slice(&ip_secret).expect("HMAC accepts keys of any length");
-        Self { reader, ip_master }
+        Self { reader, ip_master, ip_key: Default::default() }
     }
 
     pub fn hash(&self, token: &ReaderToken) -> ReaderHash {
@@ -46,8 +51,21 @@ impl ReaderKey {
     /// A client address (an IPv6 one by its /64), hashed under the key of `epoch`, so it can be matched
     /// but not read back, nor linked to the same address in another epoch.
     pub fn hash_ip(&self, ip: std::net::IpAddr, epoch: i64) -> [u8; 16] {
-        let key = Self::digest_with(&self.ip_master, b"epoch", &epoch.to_be_bytes());
-        let key = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
+        let key = {
+            let mut cached = self.ip_key.lock().expect("IP key lock");
+            match cached.as_ref() {
+                Some((e, key)) if *e == epoch => key.clone(),
+                _ => {
+                    let key = Self::digest_with(&self.ip_master, b"epoch", &epoch.to_be_bytes());
+                    let key = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts keys of any length");
+                    // Older epochs are asked for only to match old IP bans: keep the current key cached.
+                    if cached.as_ref().is_none_or(|(e, _)| *e < epoch) {
+                        *cached = Some((epoch, key.clone()));
+                    }
+                    key
+                }
+            }
+        };
         match crate::client_ip::address_key(ip) {
             std::net::IpAddr::V4(v4) => Self::digest_with(&key, b"ip", &v4.octets()),
             std::net::IpAddr::V6(v6) => Self::digest_with(&key, b"ip", &v6.octets()),

@@ -968,24 +968,41 @@ type BatchOutcome = (
     Vec<anyhow::Result<AnyValue>>,
 );
 
-/// Runs one operation of a batch inside a savepoint: if it fails, what it wrote is rolled back and it
-/// fails alone, while the rest of the batch goes on. `Err` only if the savepoint itself failed (the
-/// connection is in trouble and the whole batch must go).
+/// How a batch went: applied (each write with its own outcome), or to be applied again with each write
+/// isolated, because one of them failed.
+enum Attempt {
+    Done(BatchOutcome),
+    Isolate,
+}
+
+/// Runs one operation of a batch. Isolated, it runs inside a savepoint: if it fails, what it wrote is rolled
+/// back and it fails alone while the rest of the batch goes on. Not isolated (the fast path: savepoints
+/// cost two more trips to SQLite per write), a failure rolls the whole transaction back so that the batch
+/// can be applied again isolated. `Err` only if the savepoint itself failed: the connection is in trouble.
 macro_rules! alone {
-    ($tx:expr, $op:expr) => {{
-        sqlx::query("SAVEPOINT op").execute(&mut *$tx).await?;
-        let result = $op;
-        if result.is_err() {
-            sqlx::query("ROLLBACK TO op").execute(&mut *$tx).await?;
+    ($tx:ident, $isolate:expr, $op:expr) => {{
+        if $isolate {
+            sqlx::query("SAVEPOINT op").execute(&mut *$tx).await?;
         }
-        sqlx::query("RELEASE op").execute(&mut *$tx).await?;
+        let result = $op;
+        if $isolate {
+            if result.is_err() {
+                sqlx::query("ROLLBACK TO op").execute(&mut *$tx).await?;
+            }
+            sqlx::query("RELEASE op").execute(&mut *$tx).await?;
+        } else if result.is_err() {
+            $tx.rollback().await?;
+            return Ok(Attempt::Isolate);
+        }
         result
     }};
 }
 
 /// Applies a batch in one transaction: comment, typo and admin writes one by one, then all reaction writes
-/// together, each in a savepoint of its own. Returns the new reaction counts of every article touched and
-/// each other write's outcome; `Err` when the transaction itself could not be run or committed.
+/// together. A write that fails fails alone: the batch is applied again with each write in a savepoint of
+/// its own (at once when it holds admin jobs, which can run only once). Returns the new reaction counts of
+/// every article touched and each other write's outcome; `Err` when the transaction itself could not be run
+/// or committed.
 async fn apply_batch(
     writer: &mut Writer,
     batch: &[Pending],
@@ -993,34 +1010,41 @@ async fn apply_batch(
     typo_ops: &[TypoOp],
     admin_ops: &mut [AdminOp],
 ) -> anyhow::Result<BatchOutcome> {
-    writer.connection().await?;
-    let mut next_comment = writer.next_comment;
-    let mut modes = std::mem::take(&mut writer.modes);
-    let conn = writer.conn.as_mut().context("the writer connection")?;
-    let applied = apply_in(conn, &mut next_comment, &mut modes, batch, comment_ops, typo_ops, admin_ops).await;
-    writer.modes = modes;
-    // If the transaction rolled back, the ids handed out in it are free again.
-    if applied.is_ok() {
-        writer.next_comment = next_comment;
+    let mut isolate = !admin_ops.is_empty();
+    loop {
+        writer.connection().await?;
+        let mut next_comment = writer.next_comment;
+        let mut modes = std::mem::take(&mut writer.modes);
+        let conn = writer.conn.as_mut().context("the writer connection")?;
+        let ops = (batch, comment_ops, typo_ops, &mut *admin_ops);
+        let attempt = apply_in(conn, &mut next_comment, &mut modes, ops, isolate).await;
+        writer.modes = modes;
+        match attempt? {
+            Attempt::Done(outcome) => {
+                // Only a committed transaction used up the ids it handed out.
+                writer.next_comment = next_comment;
+                return Ok(outcome);
+            }
+            Attempt::Isolate => isolate = true,
+        }
     }
-    applied
 }
+
+type BatchOps<'a> = (&'a [Pending], &'a [CommentOp], &'a [TypoOp], &'a mut [AdminOp]);
 
 async fn apply_in(
     conn: &mut SqliteConnection,
     next_comment: &mut i64,
     modes: &mut comments::ArticleModes,
-    batch: &[Pending],
-    comment_ops: &[CommentOp],
-    typo_ops: &[TypoOp],
-    admin_ops: &mut [AdminOp],
-) -> anyhow::Result<BatchOutcome> {
+    (batch, comment_ops, typo_ops, admin_ops): BatchOps<'_>,
+    isolate: bool,
+) -> anyhow::Result<Attempt> {
     let now = crate::unix_now();
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(comment_ops.len());
     for (cmd, _) in comment_ops {
         let before = *next_comment;
-        let outcome = alone!(tx, comments::apply(&mut tx, next_comment, modes, cmd, now).await);
+        let outcome = alone!(tx, isolate, comments::apply(&mut tx, next_comment, modes, cmd, now).await);
         if let Err(err) = &outcome {
             // Its id was not used after all.
             *next_comment = before;
@@ -1030,7 +1054,7 @@ async fn apply_in(
     }
     let mut typo_outcomes = Vec::with_capacity(typo_ops.len());
     for (cmd, _) in typo_ops {
-        let outcome = alone!(tx, typo_write(&mut tx, cmd, now).await);
+        let outcome = alone!(tx, isolate, typo_write(&mut tx, cmd, now).await);
         if let Err(err) = &outcome {
             tracing::error!(error = %format!("{err:#}"), "a typo or outbox write failed");
         }
@@ -1039,7 +1063,7 @@ async fn apply_in(
     let mut admin_outcomes = Vec::with_capacity(admin_ops.len());
     for (job, _) in admin_ops.iter_mut() {
         let job = job.take().context("an admin job runs once")?;
-        let outcome = alone!(tx, job(&mut tx, now).await);
+        let outcome = alone!(tx, isolate, job(&mut tx, now).await);
         if let Err(err) = &outcome {
             tracing::error!(error = %format!("{err:#}"), "a moderation write failed");
         }
@@ -1048,14 +1072,14 @@ async fn apply_in(
     let counts = if batch.is_empty() {
         Ok(HashMap::new())
     } else {
-        let counts = alone!(tx, apply_reactions(&mut tx, batch, now).await);
+        let counts = alone!(tx, isolate, apply_reactions(&mut tx, batch, now).await);
         if let Err(err) = &counts {
             tracing::error!(error = %format!("{err:#}"), "reaction writes failed");
         }
         counts
     };
     tx.commit().await?;
-    Ok((counts, outcomes, typo_outcomes, admin_outcomes))
+    Ok(Attempt::Done((counts, outcomes, typo_outcomes, admin_outcomes)))
 }
 
 async fn typo_write(conn: &mut SqliteConnection, cmd: &TypoCmd, now: i64) -> anyhow::Result<TypoOutcome> {
