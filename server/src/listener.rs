@@ -237,14 +237,22 @@ impl AsyncRead for CappedStream {
             }
             Poll::Pending if busy => Poll::Pending,
             Poll::Pending => {
+                // The timer is moved only when the deadline comes earlier (a request's headers have begun and
+                // not finished, which real clients rarely show); a later deadline (the next idle wait) waits
+                // until the timer fires. Re-arming it after every request would cost each request a trip
+                // through the runtime's timer wheel.
                 let deadline = self.deadline();
-                if self.timer.deadline() != deadline {
+                if deadline < self.timer.deadline() {
                     self.timer.as_mut().reset(deadline);
                 }
-                match self.timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time"))),
-                    Poll::Pending => Poll::Pending,
+                while self.timer.as_mut().poll(cx).is_ready() {
+                    let deadline = self.deadline();
+                    if deadline <= Instant::now() {
+                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time")));
+                    }
+                    self.timer.as_mut().reset(deadline);
                 }
+                Poll::Pending
             }
             ready => ready,
         }

@@ -221,6 +221,20 @@ async fn slow_headers_and_idle_connections_are_closed() {
     let closed = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut answer)).await;
     assert!(closed.is_ok(), "the idle keep-alive connection was closed");
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "after its answer");
+
+    // On a kept-alive connection the next request's headers have the header timeout, not the idle one.
+    let s = TestServer::start_with(|settings| {
+        settings.header_timeout = Some(Duration::from_millis(500));
+        settings.idle_timeout = Some(Duration::from_secs(60));
+    })
+    .await;
+    let mut kept = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHo").await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), kept.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0) | Err(_))), "the trickling kept-alive connection was closed: {closed:?}");
 }
 
 /// 5. Two events are never delivered under one id, even once the first delivery's row is gone; nor is

@@ -209,7 +209,7 @@ fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnect
         .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
+        .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .pragma("temp_store", "memory"))
 }
@@ -743,6 +743,8 @@ impl PageCache {
 /// otherwise keep the size of its largest burst, and grow without bound while readers never let a
 /// checkpoint finish.
 const TRUNCATE_AFTER_IDLE: Duration = Duration::from_secs(5);
+/// How long a statement waits for a lock another connection holds (the backup, another process).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The WAL file is cut back to this size after each checkpoint (`journal_size_limit`).
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -788,11 +790,22 @@ impl Writer {
         Ok(())
     }
 
+    /// Empties the WAL file if no reader is in the way. Never waits for readers: a checkpoint that waited
+    /// would hold up every write queued behind it (the writer is idle only until the next one arrives).
     async fn truncate_wal(&mut self) {
         let Ok(conn) = self.connection().await else { return };
-        match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(conn).await {
-            Ok(_) => self.dirty = false,
-            Err(err) => tracing::warn!(error = %err, "truncating the WAL file"),
+        let truncated = async {
+            sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await?;
+            let checkpoint =
+                sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await;
+            sqlx::query(&format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis())).execute(&mut *conn).await?;
+            anyhow::Ok(checkpoint?.0 == 0)
+        };
+        match truncated.await {
+            Ok(true) => self.dirty = false,
+            // Readers were in the way: again at the next idle moment.
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "truncating the WAL file"),
         }
     }
 }
