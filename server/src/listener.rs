@@ -148,6 +148,7 @@ impl Listener for CappedListener {
                         idle_timeout: self.limits.idle_timeout,
                         seen: 0,
                         first_byte: None,
+                        last_write: None,
                         timer: Box::pin(tokio::time::sleep_until(opened + self.limits.header_timeout)),
                     };
                     return (stream, addr);
@@ -200,6 +201,9 @@ pub struct CappedStream {
     seen: u64,
     /// When the first byte of the next request arrived.
     first_byte: Option<Instant>,
+    /// When a response last sent something: a response still streaming (events, a slow download) keeps
+    /// its connection from counting as idle.
+    last_write: Option<Instant>,
     timer: Pin<Box<Sleep>>,
 }
 
@@ -217,7 +221,8 @@ impl CappedStream {
             None if finished == 0 => self.activity.opened + self.header_timeout,
             None => {
                 let idle_since = Duration::from_millis(self.activity.idle_since_ms.load(Ordering::Relaxed));
-                self.activity.opened + idle_since + self.idle_timeout
+                let idle_since = self.activity.opened + idle_since;
+                self.last_write.map_or(idle_since, |written| written.max(idle_since)) + self.idle_timeout
             }
         }
     }
@@ -261,7 +266,11 @@ impl AsyncRead for CappedStream {
 
 impl AsyncWrite for CappedStream {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_write = Some(Instant::now());
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -277,7 +286,11 @@ impl AsyncWrite for CappedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_write = Some(Instant::now());
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
