@@ -134,6 +134,18 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_as(serde_json::json!({})).await
+    }
+
+    /// A phone: a viewport `width` CSS pixels wide with touch input (`pointer: coarse`), as Chromium's device
+    /// emulation gives it.
+    pub async fn phone(width: u32) -> anyhow::Result<Self> {
+        let metrics = serde_json::json!({ "width": width, "height": 780, "pixelRatio": 2.0, "touch": true });
+        Self::start_as(serde_json::json!({ "mobileEmulation": { "deviceMetrics": metrics } })).await
+    }
+
+    /// Starts a browser whose `goog:chromeOptions` also hold `options`.
+    async fn start_as(options: serde_json::Value) -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let profile = tempfile::tempdir()?;
@@ -145,18 +157,19 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {driver_bin} (install chromium-driver, or set CHROMEDRIVER)"))?;
-        let caps = serde_json::json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--window-size=1200,900",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
+        let mut chrome = serde_json::json!({
+            "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
         });
+        if let (Some(chrome), serde_json::Value::Object(extra)) = (chrome.as_object_mut(), options) {
+            chrome.extend(extra);
+        }
+        let caps = serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": chrome });
         let caps = match caps {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object"),
