@@ -8,13 +8,14 @@ SERVER_BIN := target/server/otklik
 WIDGET_BUDGET_KB ?= 150
 
 # `release`: one self-contained binary.
-.PHONY: help setup widget server release run test lint test-native test-widget weight bench size clean
+.PHONY: help setup widget server release run test lint test-native test-widget weight bench perf size clean
 
 help:
 	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
 	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
 	@echo "make release  one self-contained server binary with the widget inside (target/server/otklik)"
 	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
+	@echo "make perf   the widget on a throttled phone in Chromium: time to usable, long tasks, layout shift, bytes"
 	@echo "make size   twiggy: where the widget's wasm bytes go"
 	@echo "make setup  install missing tools at the versions in tools.env (run by the targets above)"
 
@@ -65,6 +66,12 @@ weight:
 bench: setup
 	cargo build --profile server -p otklik-server -p xtask --locked
 	target/server/xtask bench --server $(SERVER_BIN)
+
+# How soon the widget is usable on a phone (Lighthouse's mobile throttling, in Chromium): it measures and
+# reports, passing or failing nothing. PERF_RUNS runs, each in a fresh browser; medians printed.
+PERF_RUNS ?= 5
+perf: widget
+	cargo run -q -p otklik-e2e --bin perf --locked -- --runs $(PERF_RUNS)
 
 clean:
 	cargo clean

@@ -140,12 +140,63 @@ impl Browser {
     /// A phone: a viewport `width` CSS pixels wide with touch input (`pointer: coarse`), as Chromium's device
     /// emulation gives it.
     pub async fn phone(width: u32) -> anyhow::Result<Self> {
+        Self::start_as(Self::phone_options(width)).await
+    }
+
+    fn phone_options(width: u32) -> serde_json::Value {
         let metrics = serde_json::json!({ "width": width, "height": 780, "pixelRatio": 2.0, "touch": true });
-        Self::start_as(serde_json::json!({ "mobileEmulation": { "deviceMetrics": metrics } })).await
+        serde_json::json!({ "mobileEmulation": { "deviceMetrics": metrics } })
+    }
+
+    /// A phone on a slow network with a slow processor, as Lighthouse's mobile runs throttle: 4× CPU
+    /// slowdown, 562.5 ms added to each request, 1.47 Mbit/s down and 675 kbit/s up.
+    /// Its DevTools network events are kept, for [`Browser::network_log`].
+    pub async fn phone_throttled(width: u32) -> anyhow::Result<Self> {
+        let mut options = Self::phone_options(width);
+        options["perfLoggingPrefs"] = serde_json::json!({ "enableNetwork": true, "enablePage": false });
+        let browser = Self::start_logging(options).await?;
+        browser.cdp("Network.enable", serde_json::json!({})).await?;
+        let network = serde_json::json!({
+            "offline": false,
+            "latency": 562.5,
+            "downloadThroughput": 1_474.56 * 1024.0 / 8.0,
+            "uploadThroughput": 675.0 * 1024.0 / 8.0,
+        });
+        browser.cdp("Network.emulateNetworkConditions", network).await?;
+        browser.cdp("Emulation.setCPUThrottlingRate", serde_json::json!({ "rate": 4 })).await?;
+        Ok(browser)
+    }
+
+    /// Sends a Chrome DevTools Protocol command to the page, through ChromeDriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let command = Cdp(serde_json::json!({ "cmd": cmd, "params": params }));
+        self.client.issue_cmd(command).await.with_context(|| format!("CDP {cmd}"))
+    }
+
+    /// The DevTools events logged since the last call (`Network.requestWillBeSent` and the like), as
+    /// `{"method", "params"}` objects.
+    pub async fn network_log(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        let entries = self.client.issue_cmd(PerformanceLog).await.context("reading the performance log")?;
+        let entries: Vec<serde_json::Value> = serde_json::from_value(entries)?;
+        Ok(entries
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .filter_map(|m| serde_json::from_str::<serde_json::Value>(m).ok())
+            .map(|m| m["message"].clone())
+            .collect())
+    }
+
+    async fn start_logging(options: serde_json::Value) -> anyhow::Result<Self> {
+        Self::start_with_caps(options, serde_json::json!({ "goog:loggingPrefs": { "performance": "ALL" } })).await
     }
 
     /// Starts a browser whose `goog:chromeOptions` also hold `options`.
     async fn start_as(options: serde_json::Value) -> anyhow::Result<Self> {
+        Self::start_with_caps(options, serde_json::json!({})).await
+    }
+
+    /// As [`Browser::start_as`], with `extra` capabilities beside the Chrome options.
+    async fn start_with_caps(options: serde_json::Value, extra: serde_json::Value) -> anyhow::Result<Self> {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let profile = tempfile::tempdir()?;
@@ -169,7 +220,10 @@ impl Browser {
         if let (Some(chrome), serde_json::Value::Object(extra)) = (chrome.as_object_mut(), options) {
             chrome.extend(extra);
         }
-        let caps = serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": chrome });
+        let mut caps = serde_json::json!({ "browserName": "chrome", "goog:chromeOptions": chrome });
+        if let (Some(caps), serde_json::Value::Object(extra)) = (caps.as_object_mut(), extra) {
+            caps.extend(extra);
+        }
         let caps = match caps {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object"),
@@ -246,6 +300,22 @@ impl Browser {
         Ok(())
     }
 
+    /// As [`Browser::until`], waiting up to `limit` (throttled pages take longer).
+    pub async fn until_within<T, F, Fut>(&self, what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(found) = check().await? {
+                return Ok(found);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Polls `check` until it yields `Some`, or fails after 10 s saying what was awaited.
     pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> anyhow::Result<T>
     where
@@ -290,5 +360,33 @@ pub async fn with_configured_server_and_browser(
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+    }
+}
+
+/// ChromeDriver's endpoint for DevTools commands (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// ChromeDriver's log endpoint, for the performance log (`POST /session/{id}/se/log`).
+#[derive(Debug)]
+struct PerformanceLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"performance"}"#.to_owned()))
     }
 }

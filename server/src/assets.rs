@@ -148,6 +148,8 @@ impl Asset {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         // The bundle is fetched by pages on other origins (module scripts and wasm need CORS to load).
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        // Lets the publisher's own measurements (Resource Timing) see what the widget costs their page.
+        headers.insert("timing-allow-origin", HeaderValue::from_static("*"));
         if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == self.etag.as_bytes()) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
