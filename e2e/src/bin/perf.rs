@@ -156,7 +156,8 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
             thread_after_scroll: done["thread"].as_f64().unwrap_or_default() - scrolled,
             longest_task: tasks.iter().map(|t| t.1).fold(0.0, f64::max),
             long_task_total: tasks.iter().map(|t| t.1).sum(),
-            cls: shifts.iter().map(|s| s.1).sum(),
+            // `+ 0.0`: an empty sum is -0.0.
+            cls: shifts.iter().map(|s| s.1).sum::<f64>() + 0.0,
             requests_before_scroll: sent(&network_before),
             preflights_before_scroll: sent_with(&network_before, "OPTIONS"),
             bytes_before_scroll: before.iter().map(|r| r.1).sum(),
