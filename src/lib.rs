@@ -22,7 +22,8 @@ pub use api::Api;
 pub use i18n::{Lang, comments_count, format_count, more_replies, reactions_noun};
 pub use reader::reader_token;
 
-const STYLE: &str = include_str!("../style/widget.css");
+// Minified by build.rs.
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 
 /// Ctrl+Enter, or ⌘+Enter on macOS: "send" in the comment box and the typo dialog, "report" over a selection.
 pub(crate) fn is_ctrl_enter(ev: &web_sys::KeyboardEvent) -> bool {
