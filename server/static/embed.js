@@ -8,11 +8,19 @@
   var origin = new URL(me && me.src ? me.src : "/", location.href).origin;
   var bundle;
 
-  // The widget bundle, fetched once, only when a page has a widget to show.
+  // The widget bundle, fetched once, only when a page has a widget to show. The wasm is fetched beside the
+  // module rather than after it: on a phone network that is a round trip less before the widget draws. A
+  // failed load is forgotten, so the next mount tries again.
   function load() {
-    return bundle || (bundle = import(origin + "/assets/__OTKLIK_JS__").then(function (w) {
-      return w.default({ module_or_path: origin + "/assets/__OTKLIK_WASM__" }).then(function () { return w; });
-    }));
+    if (!bundle) {
+      var wasm = fetch(origin + "/assets/__OTKLIK_WASM__");
+      wasm.catch(function () {});
+      bundle = import(origin + "/assets/__OTKLIK_JS__").then(function (w) {
+        return w.default({ module_or_path: wasm }).then(function () { return w; });
+      });
+      bundle.catch(function () { bundle = null; });
+    }
+    return bundle;
   }
 
   function fail(what) {
@@ -81,6 +89,9 @@
     }
     counts();
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  if (document.readyState === "loading") {
+    // A widget already parsed need not wait for the rest of the page before its bundle starts loading.
+    if (document.querySelector("[data-otklik-article]")) load().catch(fail("the widget could not be loaded"));
+    document.addEventListener("DOMContentLoaded", start);
+  } else start();
 })();
