@@ -35,8 +35,37 @@ impl Api {
         Self { base: format!("{origin}{API_PREFIX}"), reader }
     }
 
-    pub async fn reactions(&self, article: &ArticleId) -> Result<ReactionsView, ApiError> {
-        self.send("GET", &self.reactions_url(article, ""), None).await
+    /// The article's reactions and this reader's own. `early` is the request embed.js started before the
+    /// bundle arrived (see [`Api::early_reactions`]); without it, or if it failed, one is sent now. Either
+    /// way it is a POST whose text/plain body is the reader's token: a request browsers send without a
+    /// CORS preflight, so the first paint waits for one round trip instead of two.
+    pub async fn reactions(
+        &self,
+        article: &ArticleId,
+        early: Option<js_sys::Promise>,
+    ) -> Result<ReactionsView, ApiError> {
+        let early = match early {
+            Some(request) => JsFuture::from(request).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
+            None => None,
+        };
+        let response = match early.filter(Response::ok) {
+            Some(response) => response,
+            None => {
+                let init = RequestInit::new();
+                init.set_method("POST");
+                init.set_body(&JsValue::from_str(&self.reader));
+                request(&self.reactions_url(article, "/view"), &init).await?
+            }
+        };
+        decode(response).await
+    }
+
+    /// Takes the reactions request embed.js left on `host` (`host.otklikReactions`), once.
+    pub fn early_reactions(host: &web_sys::HtmlElement) -> Option<js_sys::Promise> {
+        let key = JsValue::from_str("otklikReactions");
+        let early = js_sys::Reflect::get(host, &key).ok()?.dyn_into().ok();
+        let _ = js_sys::Reflect::delete_property(host, &key);
+        early
     }
 
     /// Sets (`Some`) or clears (`None`) this reader's reaction.
@@ -130,11 +159,15 @@ impl Api {
             init.set_body(&JsValue::from_str(&body));
         }
         init.set_headers(&headers);
-        let window = web_sys::window().ok_or(ApiError::Network)?;
-        let response =
-            JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| ApiError::Network)?;
-        response.dyn_into().map_err(|_| ApiError::Network)
+        request(url, &init).await
     }
+}
+
+/// One request through the browser's `fetch`.
+async fn request(url: &str, init: &RequestInit) -> Result<Response, ApiError> {
+    let window = web_sys::window().ok_or(ApiError::Network)?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, init)).await.map_err(|_| ApiError::Network)?;
+    response.dyn_into().map_err(|_| ApiError::Network)
 }
 
 impl ApiError {

@@ -186,6 +186,12 @@ impl Browser {
             .collect())
     }
 
+    /// A desktop browser whose DevTools network events are kept, for [`Browser::network_log`].
+    pub async fn with_network_log() -> anyhow::Result<Self> {
+        Self::start_logging(serde_json::json!({ "perfLoggingPrefs": { "enableNetwork": true, "enablePage": false } }))
+            .await
+    }
+
     async fn start_logging(options: serde_json::Value) -> anyhow::Result<Self> {
         Self::start_with_caps(options, serde_json::json!({ "goog:loggingPrefs": { "performance": "ALL" } })).await
     }

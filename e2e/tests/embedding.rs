@@ -348,3 +348,54 @@ async fn the_demo_page_works_under_its_own_strict_policy() -> anyhow::Result<()>
     })
     .await
 }
+
+/// The widget's first paint waits for no CORS preflight: embed.js starts the reactions request (a POST with
+/// a text/plain body) beside the bundle, and the widget takes that answer instead of asking again. A
+/// reader who reacted before sees their reaction in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_paint_needs_no_preflight_and_one_reactions_request() -> anyhow::Result<()> {
+    let mut site = Site::bind().await?;
+    let origin = site.origin.clone();
+    let server = Server::start_with(|settings| settings.allowed_origins = vec![origin]).await?;
+    let body = "<p>Паром снова ходит.</p><div id=\"w\" data-otklik-article=\"early\"></div>";
+    site.serve(vec![("/early", page(&server, "", body), None)]);
+    let browser = Browser::with_network_log().await?;
+    let checked = async {
+        browser.client.goto(&site.url("/early")).await?;
+        reactions_ready(&browser, "#w").await?;
+        let sent = |log: &[Value], method: &str, path: &str| {
+            log.iter()
+                .filter(|e| e["method"] == "Network.requestWillBeSent")
+                .map(|e| &e["params"]["request"])
+                .filter(|r| r["method"] == method && r["url"].as_str().is_some_and(|u| u.contains(path)))
+                .count()
+        };
+        let log = browser.network_log().await?;
+        // (The thread, in view at once on this short page, still asks with the reader header.)
+        assert_eq!(sent(&log, "OPTIONS", "/reactions"), 0, "no preflight before the reactions are drawn");
+        assert_eq!(sent(&log, "POST", "/reactions/view"), 1, "one reactions request, started by embed.js");
+
+        // A reaction, then a reload: the early request carries the reader, and the choice shows.
+        browser.in_widget("#w", "button[data-kind=laugh]").await?.click().await?;
+        browser
+            .until("the reaction to be stored", || async {
+                let pressed = browser.in_widget("#w", "button[data-kind=laugh]").await?.attr("aria-pressed").await?;
+                Ok((pressed.as_deref() == Some("true")).then_some(()))
+            })
+            .await?;
+        browser
+            .until("the server to have it", || async {
+                let view: Value = reqwest::get(server.url("/api/v1/articles/early/reactions")).await?.json().await?;
+                Ok((view["counts"]["laugh"] == 1).then_some(()))
+            })
+            .await?;
+        browser.client.refresh().await?;
+        reactions_ready(&browser, "#w").await?;
+        let pressed = browser.in_widget("#w", "button[data-kind=laugh]").await?.attr("aria-pressed").await?;
+        assert_eq!(pressed.as_deref(), Some("true"), "the reader's own reaction, from the early request");
+        anyhow::Ok(())
+    }
+    .await;
+    browser.stop().await;
+    checked
+}

@@ -65,6 +65,31 @@ async fn set_switch_and_clear_follow_the_contract() {
     assert_eq!(v.counts.total(), 0);
 }
 
+/// The widget's first read: the token as a text/plain body, which a browser sends cross-origin without a
+/// preflight; the answer is the GET's, never cached.
+#[tokio::test]
+async fn the_view_takes_the_reader_from_a_plain_text_body() {
+    let s = TestServer::start_with(|settings| settings.allowed_origins = vec!["https://news.example".into()]).await;
+    view(put(&s, "a", &reader(1), "sad").await).await;
+    let url = s.url("/api/v1/articles/a/reactions/view");
+    let post = |body: String| {
+        s.client
+            .post(&url)
+            .header("Origin", "https://news.example")
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
+    };
+    let resp = post(reader(1)).await.unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://news.example");
+    let mine = view(resp).await;
+    assert_eq!((mine.counts, mine.mine), (counts(0, 0, 0, 0, 1), Some(ReactionKind::Sad)));
+    let anyone = view(post(String::new()).await.unwrap()).await;
+    assert_eq!((anyone.counts, anyone.mine), (counts(0, 0, 0, 0, 1), None));
+    error(post("not a token".into()).await.unwrap(), StatusCode::BAD_REQUEST, ErrorCode::InvalidReader).await;
+}
+
 #[tokio::test]
 async fn hex_and_base64url_spellings_are_one_reader() {
     let s = TestServer::start().await;

@@ -21,7 +21,13 @@ enum Load {
 }
 
 #[component]
-pub fn ReactionBar(api: Api, article: ArticleId, lang: Lang) -> impl IntoView {
+pub fn ReactionBar(
+    api: Api,
+    article: ArticleId,
+    lang: Lang,
+    /// The first request for the reactions, if embed.js started it (see [`Api::early_reactions`]).
+    early: Option<js_sys::Promise>,
+) -> impl IntoView {
     let texts = lang.texts();
     let confirmed = RwSignal::new(ReactionsView::default());
     let wanted = RwSignal::new(None::<Option<ReactionKind>>);
@@ -36,11 +42,14 @@ pub fn ReactionBar(api: Api, article: ArticleId, lang: Lang) -> impl IntoView {
 
     let fetch = {
         let (api, article) = (api.clone(), article.clone());
+        // Used by the first load only: a retry asks again.
+        let early = StoredValue::new_local(early);
         move || {
             let (api, article) = (api.clone(), article.clone());
+            let early = early.try_update_value(Option::take).flatten();
             load.set(Load::Loading);
             spawn_local(async move {
-                match api.reactions(&article).await {
+                match api.reactions(&article, early).await {
                     Ok(view) => {
                         confirmed.set(view);
                         load.set(Load::Ready);

@@ -14,10 +14,11 @@ use crate::reader::reader_token;
 pub fn Widget(config: Config) -> impl IntoView {
     let api = Api::new(&config.origin, reader_token());
     let parts = config.parts;
+    let early = Api::early_reactions(&config.host);
     view! {
         <section class="otk" lang=config.lang.tag()>
             {parts.typos.then(|| view! { <TypoHint lang=config.lang /> })}
-            {parts.reactions.then(|| view! { <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang /> })}
+            {parts.reactions.then(|| view! { <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang early /> })}
             {parts.comments.then(|| view! { <CommentThread api=api.clone() article=config.article.clone() lang=config.lang near=config.host.clone() /> })}
             {parts.typos.then(|| view! { <TypoReporter api article=config.article lang=config.lang host=config.host scope=config.typo_scope /> })}
         </section>
