@@ -5,8 +5,9 @@ export PATH := $(HOME)/.cargo/bin:/usr/local/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 SERVER_BIN := target/server/otklik
-# A ratchet: the gzip weight reached (142.9 KB on 2026-11-28) plus 2 KB. Lower it when the widget shrinks.
-WIDGET_BUDGET_KB ?= 145
+# A ratchet: the gzip weight reached (142.3 KB on 2026-11-28) plus 2 KB, rounded down. Lower it when the
+# widget shrinks.
+WIDGET_BUDGET_KB ?= 144
 
 # `release`: one self-contained binary.
 .PHONY: help setup widget server release run test lint test-native test-widget weight bench perf size clean

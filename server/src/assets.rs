@@ -88,8 +88,9 @@ impl Assets {
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
             anyhow::ensure!(assets.files.contains_key(&js), "the build has {wasm} but not {js}");
-            let loader =
-                include_str!("../static/embed.js").replace("__OTKLIK_JS__", &js).replace("__OTKLIK_WASM__", &wasm);
+            let loader = without_comment_lines(include_str!("../static/embed.js"))
+                .replace("__OTKLIK_JS__", &js)
+                .replace("__OTKLIK_WASM__", &wasm);
             assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
             assets.bundle = Some((js, wasm));
         } else {
@@ -164,6 +165,26 @@ impl Asset {
         }
         (headers, body).into_response()
     }
+}
+
+/// The loader as pages get it: its comments (whole lines, and the opening block) and indentation are for
+/// the people who read its source, not for every page view of every publisher. Comments that share a line
+/// with code, and everything inside a line, are left as written.
+fn without_comment_lines(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut in_block = false;
+    for line in source.lines().map(str::trim) {
+        if in_block || line.starts_with("/*") {
+            in_block = !line.ends_with("*/");
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 pub fn router() -> Router<AppState> {
@@ -265,6 +286,14 @@ mod tests {
         assert!(is_hashed("otklik-widget-0123456789abcdef_bg.wasm"));
         assert!(!is_hashed("embed.js"));
         assert!(!is_hashed("otklik-widget.js"));
+    }
+
+    #[test]
+    fn the_loader_ships_without_comment_lines() {
+        let source = "/* about\n   the file */\n(function () {\n  // why\n  var a = \"//x\"; // kept\n\n})();\n";
+        assert_eq!(without_comment_lines(source), "(function () {\nvar a = \"//x\"; // kept\n})();\n");
+        let loader = without_comment_lines(include_str!("../static/embed.js"));
+        assert!(loader.starts_with("(function () {") && !loader.contains("\n//"), "{loader}");
     }
 
     #[test]
