@@ -56,6 +56,11 @@ step "wasm-pack $WASM_PACK_VERSION"
 if have wasm-pack && wasm-pack --version | grep -q " $WASM_PACK_VERSION\$"; then wasm-pack --version
 else cargo install --locked wasm-pack --version "$WASM_PACK_VERSION" --force; fi
 
+step "axe-core $AXE_CORE_VERSION (npm; the accessibility end-to-end test injects it into pages)"
+axe=target/npm/node_modules/axe-core
+if [ -f "$axe/axe.min.js" ] && grep -q "\"version\": \"$AXE_CORE_VERSION\"" "$axe/package.json"; then echo "present"
+else npm install --no-save --no-audit --no-fund --prefix target/npm "axe-core@$AXE_CORE_VERSION" >/dev/null; echo "installed"; fi
+
 step "crates for offline builds"
 cargo fetch --locked
 # The shipped widget rebuilds the standard library (see Makefile, WIDGET_ENV): fetch its crates too, as trunk

@@ -30,6 +30,9 @@ pub fn ReactionButton(
         >
             <span class="otk-icon" aria-hidden="true" inner_html=icon(kind)></span>
             <span class="otk-label">{label}</span>
+            // The space makes the visible text "Лайк 0", which the accessible name then contains word for
+            // word (voice control users say what they see); the flex gap, not the space, spaces them.
+            " "
             <span class="otk-count" aria-hidden="true">{move || if ready.get() { format_count(lang, count()) } else { String::new() }}</span>
         </button>
     }
