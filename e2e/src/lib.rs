@@ -306,6 +306,15 @@ impl Browser {
         Ok(())
     }
 
+    /// Polls `check` until it yields `Some`, or fails after 10 s saying what was awaited.
+    pub async fn until<T, F, Fut>(&self, what: &str, check: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        self.until_within(what, Duration::from_secs(10), check).await
+    }
+
     /// As [`Browser::until`], waiting up to `limit` (throttled pages take longer).
     pub async fn until_within<T, F, Fut>(&self, what: &str, limit: Duration, mut check: F) -> anyhow::Result<T>
     where
@@ -313,22 +322,6 @@ impl Browser {
         Fut: Future<Output = anyhow::Result<Option<T>>>,
     {
         let deadline = Instant::now() + limit;
-        loop {
-            if let Some(found) = check().await? {
-                return Ok(found);
-            }
-            anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Polls `check` until it yields `Some`, or fails after 10 s saying what was awaited.
-    pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> anyhow::Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = anyhow::Result<Option<T>>>,
-    {
-        let deadline = Instant::now() + Duration::from_secs(10);
         let mut last_err = None;
         loop {
             match check().await {
