@@ -19,33 +19,40 @@ const LEGACY_SETTING: &str = "reader_key";
 /// the database, created on first start with a random key, or with the key an older version had kept in
 /// the database, which is then removed from it.
 pub async fn server_secret(configured: Option<&str>, database: &str, store: &DynStore) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = configured.filter(|s| !s.is_empty()) {
-        anyhow::ensure!(
-            secret.len() >= SECRET_MIN,
-            "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
-        );
-        // A key generated before the secret was configured has no use any more, and must not linger in copies.
-        store.forget_secret(LEGACY_SETTING).await?;
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let Some(path) = crate::store::database_file(database)? else {
-        // An in-memory database lives as long as this process: so may its key.
-        return random_key();
-    };
-    let path = key_file(&path);
-    let key = match read_key(&path)? {
-        Some(key) => key,
-        None => {
-            let key = match store.legacy_secret(LEGACY_SETTING).await? {
-                Some(kept) => kept,
-                None => random_key()?,
-            };
-            write_key(&path, &key)?;
-            tracing::info!(file = %path.display(), "created the server's key file: back it up apart from the data");
-            key
+    let legacy = store.legacy_secret(LEGACY_SETTING).await?;
+    let key = match configured.filter(|s| !s.is_empty()) {
+        Some(secret) => {
+            anyhow::ensure!(
+                secret.len() >= SECRET_MIN,
+                "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
+            );
+            secret.as_bytes().to_vec()
         }
+        // An in-memory database lives as long as this process: so may its key.
+        None => match crate::store::database_file(database)? {
+            None => random_key()?,
+            Some(database) => {
+                let path = key_file(&database);
+                match read_key(&path)? {
+                    Some(key) => key,
+                    None => {
+                        let key = match &legacy {
+                            Some(kept) => kept.clone(),
+                            None => random_key()?,
+                        };
+                        write_key(&path, &key)?;
+                        tracing::info!(file = %path.display(), "created the server's key file: back it up apart from the data");
+                        key
+                    }
+                }
+            }
+        },
     };
-    store.forget_secret(LEGACY_SETTING).await?;
+    // Only once the key is safe elsewhere (or unused, with OTKLIK_SECRET set) does it leave the database,
+    // so that no copy made from now on carries it.
+    if legacy.is_some() {
+        store.forget_secret(LEGACY_SETTING).await?;
+    }
     Ok(key)
 }
 

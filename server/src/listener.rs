@@ -208,13 +208,19 @@ pub struct CappedStream {
 }
 
 impl CappedStream {
-    /// Until when the connection may wait for the request now expected.
-    fn deadline(&mut self) -> Instant {
+    /// Requests finished so far; the first byte recorded belonged to one of them if that count moved.
+    fn finished(&mut self) -> u64 {
         let finished = self.activity.finished.load(Ordering::Acquire);
         if finished != self.seen {
             self.seen = finished;
             self.first_byte = None;
         }
+        finished
+    }
+
+    /// Until when the connection may wait for the request now expected.
+    fn deadline(&mut self) -> Instant {
+        let finished = self.finished();
         match self.first_byte {
             Some(at) => at + self.header_timeout,
             // A new connection owes its first request as promptly as the headers of any request.
@@ -235,7 +241,7 @@ impl AsyncRead for CappedStream {
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 if !busy && buf.filled().len() > before {
-                    self.deadline();
+                    self.finished();
                     self.first_byte.get_or_insert_with(Instant::now);
                 }
                 Poll::Ready(Ok(()))

@@ -12,6 +12,8 @@ pub struct Receiver {
     pub deliveries: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     pub attempts: Arc<Mutex<u32>>,
     pub down: Arc<Mutex<bool>>,
+    /// Woken at every attempt, so that tests wait for deliveries rather than poll for them.
+    attempted: Arc<tokio::sync::Notify>,
 }
 
 impl Receiver {
@@ -21,11 +23,14 @@ impl Receiver {
             "/hook",
             axum::routing::post(move |headers: HeaderMap, body: String| async move {
                 *me.attempts.lock().unwrap() += 1;
-                if *me.down.lock().unwrap() {
-                    return AxumStatus::SERVICE_UNAVAILABLE;
-                }
-                me.deliveries.lock().unwrap().push((headers, body));
-                AxumStatus::NO_CONTENT
+                let status = if *me.down.lock().unwrap() {
+                    AxumStatus::SERVICE_UNAVAILABLE
+                } else {
+                    me.deliveries.lock().unwrap().push((headers, body));
+                    AxumStatus::NO_CONTENT
+                };
+                me.attempted.notify_waiters();
+                status
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -39,12 +44,19 @@ impl Receiver {
     }
 
     pub async fn until(&self, what: &str, done: impl Fn(&Self) -> bool) {
-        for _ in 0..200 {
-            if done(self) {
-                return;
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                // Registered before the check, so an attempt between the two still wakes this wait.
+                let attempted = self.attempted.notified();
+                tokio::pin!(attempted);
+                attempted.as_mut().enable();
+                if done(self) {
+                    return;
+                }
+                attempted.await;
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("webhook receiver: {what} did not happen within 5 s");
+        })
+        .await;
+        assert!(waited.is_ok(), "webhook receiver: {what} did not happen within 5 s");
     }
 }
