@@ -81,23 +81,56 @@ impl Api {
         }
     }
 
-    /// A page of the thread; with `root`, the replies under that top-level comment.
+    /// A page of the thread; with `root`, the replies under that top-level comment. `started` is that same
+    /// request begun earlier by [`Api::start_comments`] (the thread's data travels beside its code); without
+    /// it, or if it failed to get an answer, one is sent now. A POST naming the reader in a text/plain body,
+    /// like the reactions: no CORS preflight.
     pub async fn comments(
         &self,
         article: &ArticleId,
         sort: CommentSort,
         root: Option<CommentId>,
         cursor: Option<&str>,
+        started: Option<js_sys::Promise>,
     ) -> Result<CommentPage, ApiError> {
+        let started = match started {
+            Some(request) => JsFuture::from(request).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
+            None => None,
+        };
+        let response = match started {
+            Some(response) => response,
+            None => JsFuture::from(self.start_comments(article, sort, root, cursor))
+                .await
+                .ok()
+                .and_then(|r| r.dyn_into().ok())
+                .ok_or(ApiError::Network)?,
+        };
+        decode(response).await
+    }
+
+    /// Sends the request for a page of the thread now; [`Api::comments`] reads its answer.
+    pub fn start_comments(
+        &self,
+        article: &ArticleId,
+        sort: CommentSort,
+        root: Option<CommentId>,
+        cursor: Option<&str>,
+    ) -> js_sys::Promise {
         // Cursors are made of digits, letters, '.' and '/', all safe in a query string.
-        let mut url = format!("{}?sort={}", self.comments_url(article, ""), sort.as_str());
+        let mut url = format!("{}?sort={}", self.comments_url(article, "/view"), sort.as_str());
         if let Some(root) = root {
             url.push_str(&format!("&root={root}&limit=100"));
         }
         if let Some(cursor) = cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        self.send("GET", &url, None).await
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&self.reader));
+        match web_sys::window() {
+            Some(window) => window.fetch_with_str_and_init(&url, &init),
+            None => js_sys::Promise::reject(&JsValue::NULL),
+        }
     }
 
     pub async fn post_comment(&self, article: &ArticleId, comment: &NewComment) -> Result<Comment, ApiError> {

@@ -5,6 +5,7 @@
 //! adopted into it, so the page's CSS and ours cannot reach each other.
 
 mod api;
+mod chunks;
 mod components;
 mod i18n;
 mod json;

@@ -42,6 +42,11 @@ fn dialog(host: &HtmlElement) -> HtmlDialogElement {
     find(host, "dialog").expect("the typo dialog").unchecked_into()
 }
 
+/// Whether the typo dialog is open; it exists only from the first report on (its code loads then).
+fn dialog_open(host: &HtmlElement) -> bool {
+    find(host, "dialog").is_some_and(|d| d.has_attribute("open"))
+}
+
 fn shown(host: &HtmlElement, css: &str) -> bool {
     find(host, css).is_some_and(|e| !e.has_attribute("hidden"))
 }
@@ -68,7 +73,7 @@ async fn a_selection_is_reported_with_context_from_its_own_block() {
 
     select(&section, "кажыдй");
     ctrl_enter(&document().body().unwrap());
-    until("the dialog", || dialog(&host).open()).await;
+    until("the dialog", || dialog_open(&host)).await;
     // Leptos applies changes to the DOM asynchronously, just after the dialog opens.
     until("the fragment", || text_of(&host, "dialog mark") == "кажыдй").await;
     // The paragraph before is another block; markup white space is squashed; the context ends on a word.
@@ -98,7 +103,7 @@ async fn long_and_missing_selections_explain_how_to_report_and_focus_returns() {
     button.focus().unwrap();
     select(&section, long.trim());
     ctrl_enter(&document().body().unwrap());
-    until("the dialog", || dialog(&host).open()).await;
+    until("the dialog", || dialog_open(&host)).await;
     until("the explanation", || text_of(&host, ".otk-typo-msg").contains("слишком длинный")).await;
     assert!(!shown(&host, "dialog button[type=submit]"), "nothing to send");
     click(&host, "dialog .otk-form-foot button[type=button]");
@@ -130,10 +135,10 @@ async fn ctrl_enter_in_a_text_field_keeps_its_own_meaning() {
     select(&section, "ашибкой");
     ctrl_enter(&field);
     sleep(200).await;
-    assert!(!dialog(&host).open(), "a page's own text field keeps Ctrl+Enter");
+    assert!(!dialog_open(&host), "a page's own text field keeps Ctrl+Enter");
     // The same keys outside a field report the selection.
     ctrl_enter(&document().body().unwrap());
-    until("the dialog", || dialog(&host).open()).await;
+    until("the dialog", || dialog_open(&host)).await;
     until("the fragment", || text_of(&host, "dialog mark") == "ашибкой").await;
     dialog(&host).close();
 }
@@ -144,7 +149,7 @@ async fn a_failed_send_keeps_the_note_for_a_retry() {
     until("the hint", || shown(&host, ".otk-typo-hint")).await;
     select(&section, "откроеться");
     ctrl_enter(&document().body().unwrap());
-    until("the dialog", || dialog(&host).open()).await;
+    until("the dialog", || dialog_open(&host)).await;
     type_note(&host, "откроется");
 
     let network = Network::writes_fail();

@@ -1,6 +1,7 @@
 //! The widget's files: loaded once, compressed once (gzip and brotli), served from memory.
 //!
-//! trunk writes content-hashed names, so those files are cached for a year as immutable; the loader
+//! The build (`make widget`, or trunk in development) writes content-hashed names, so those files are cached
+//! for a year as immutable; the loader
 //! `/embed.js` keeps a stable name that publishers put in their pages, so it is cached only briefly and
 //! names the current hashed bundle each time the server starts.
 
@@ -50,7 +51,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 
 impl Assets {
-    /// Loads the trunk output in `dir`. A missing directory yields an empty set (the API still works;
+    /// Loads the built widget in `dir` (`make widget`'s or trunk's output). A missing directory yields an empty set (the API still works;
     /// the loader answers 503 saying the widget is not built) so that the server runs without a build.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         if !dir.is_dir() {
@@ -88,9 +89,13 @@ impl Assets {
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
             anyhow::ensure!(assets.files.contains_key(&js), "the build has {wasm} but not {js}");
+            // The split build's loader of on-demand parts (`<bundle>.split.js`); a trunk build has none.
+            let parts = format!("{}.split.js", js.trim_end_matches(".js"));
+            let parts = if assets.files.contains_key(&parts) { parts } else { String::new() };
             let loader = without_comment_lines(include_str!("../static/embed.js"))
                 .replace("__OTKLIK_JS__", &js)
-                .replace("__OTKLIK_WASM__", &wasm);
+                .replace("__OTKLIK_WASM__", &wasm)
+                .replace("__OTKLIK_PARTS__", &parts);
             assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
             assets.bundle = Some((js, wasm));
         } else {
@@ -117,6 +122,20 @@ impl Assets {
             extra.sort_by(|a, b| a.0.cmp(&b.0));
             out.extend(extra);
         }
+        out
+    }
+
+    /// The files the widget downloads only when the reader needs them (the thread's and the typo dialog's
+    /// wasm modules), by name.
+    pub fn deferred_downloads(&self) -> Vec<(String, Arc<Asset>)> {
+        let main = self.bundle.as_ref().map(|(_, wasm)| wasm.as_str());
+        let mut out: Vec<_> = self
+            .files
+            .iter()
+            .filter(|(k, _)| k.ends_with(".wasm") && Some(k.as_str()) != main)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 }
@@ -222,7 +241,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// trunk's content hash: `-` and 16 hex digits just before the extension (or before `_bg`).
+/// A content hash: `-` and 16 hex digits just before the first dot (or before `_bg`), as the shipped build
+/// (`otklik-widget-<hash>.thread.wasm`) and trunk write them.
 fn is_hashed(name: &str) -> bool {
     let stem = name.rsplit('/').next().unwrap_or(name);
     let stem = stem.split('.').next().unwrap_or(stem).trim_end_matches("_bg");
@@ -281,9 +301,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recognises_trunk_hashes() {
+    fn recognises_content_hashes() {
         assert!(is_hashed("otklik-widget-0123456789abcdef.js"));
         assert!(is_hashed("otklik-widget-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("otklik-widget-0123456789abcdef.split.js"));
+        assert!(is_hashed("otklik-widget-0123456789abcdef.thread.wasm"));
         assert!(!is_hashed("embed.js"));
         assert!(!is_hashed("otklik-widget.js"));
     }

@@ -29,6 +29,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Article {
 /// The reader, if the request names one: `X-Otklik-Reader`, already reduced to its keyed hash.
 pub struct MaybeReader(pub Option<ReaderHash>);
 
+impl MaybeReader {
+    /// For the `POST …/view` reads: the reader named by a text/plain body (the form browsers send from
+    /// another origin without a CORS preflight, and that keeps the token out of URLs and logs), else by the
+    /// header. An empty body asks as no one in particular.
+    pub fn or_body(self, state: &AppState, body: &str) -> Result<Option<ReaderHash>, AppError> {
+        match body.trim() {
+            "" => Ok(self.0),
+            token => ReaderToken::parse(token).map(|t| Some(state.reader_key.hash(&t))).map_err(|_| {
+                AppError::bad_request(ErrorCode::InvalidReader, "the body must be a reader token or nothing")
+            }),
+        }
+    }
+}
+
 /// The reader, required (writes).
 pub struct Reader(pub ReaderHash);
 

@@ -412,3 +412,33 @@ async fn the_honeypot_and_link_spam_are_refused_with_their_own_codes() {
     created(ok).await;
     assert_eq!(page(&s, "a", "", None).await.total, 1, "nothing refused was stored");
 }
+
+#[tokio::test]
+async fn the_view_is_the_thread_for_a_reader_named_by_a_plain_text_body() {
+    let s = TestServer::start().await;
+    let (ann, bob) = (reader(1), reader(2));
+    let first = say(&s, "a", &ann, "Первый", None).await;
+    say(&s, "a", &bob, "Второй", None).await;
+    let view = |query: &str, body: String| {
+        s.client
+            .post(format!("{}/view?{query}", comments_url(&s, "a")))
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(body)
+            .send()
+    };
+    let resp = view("sort=newest&limit=1", ann.clone()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let as_ann: CommentPage = resp.json().await.unwrap();
+    let by_header = page(&s, "a", "sort=newest&limit=1", Some(&ann)).await;
+    assert_eq!(as_ann.comments, by_header.comments, "the body names the reader as the header does");
+    assert_eq!(as_ann.comments.len(), 1);
+    assert!(as_ann.next.is_some(), "the query's limit holds");
+    let oldest: CommentPage = view("sort=oldest", ann.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(oldest.comments[0].id, first.id);
+    assert!(oldest.comments[0].mine && !oldest.comments[1].mine);
+    let anyone: CommentPage = view("", String::new()).await.unwrap().json().await.unwrap();
+    assert!(anyone.comments.iter().all(|c| !c.mine), "an empty body is no one in particular");
+    refused(view("", "not a token".into()).await.unwrap(), StatusCode::BAD_REQUEST, ErrorCode::InvalidReader).await;
+    refused(view("sort=sideways", ann).await.unwrap(), StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery).await;
+}

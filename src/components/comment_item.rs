@@ -128,7 +128,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
             let thread = thread.clone();
             busy.set(true);
             spawn_local(async move {
-                match thread.api.comments(&thread.article, Default::default(), Some(id), None).await {
+                match thread.api.comments(&thread.article, Default::default(), Some(id), None, None).await {
                     Ok(page) => thread.show_replies(id, page.comments),
                     Err(e) => error.set(Some(failure(texts, &e))),
                 }

@@ -1,4 +1,5 @@
 //! `CommentThread`: the heading with the count, the empty state, the form, the list and "show more".
+//! It lives in the thread's own wasm module, loaded by `ThreadSlot` when the widget nears the viewport.
 //!
 //! The list is a vector of per-comment signals in display order (each top-level comment followed by its
 //! replies depth-first), so a like or an edit redraws one comment. The list itself is redrawn only when
@@ -121,8 +122,9 @@ pub fn CommentThread(
     api: Api,
     article: ArticleId,
     lang: Lang,
-    /// The thread loads once this element (the widget's host) comes near the viewport.
-    near: web_sys::HtmlElement,
+    /// The first page's request, already on its way (see `ThreadSlot`).
+    #[prop(optional)]
+    first: Option<js_sys::Promise>,
 ) -> impl IntoView {
     let texts = lang.texts();
     let thread = Thread {
@@ -140,11 +142,13 @@ pub fn CommentThread(
     let next = RwSignal::new(None::<String>);
     let more_busy = RwSignal::new(false);
 
+    let first = std::rc::Rc::new(std::cell::Cell::new(first));
     // `more`: append the next page; otherwise start over (first load, retry, new order).
     let fetch = {
         let thread = thread.clone();
         move |more: bool| {
             let thread = thread.clone();
+            let started = first.take();
             let cursor = if more { next.get_untracked() } else { None };
             if more {
                 more_busy.set(true);
@@ -152,8 +156,8 @@ pub fn CommentThread(
                 load.set(Load::Loading);
             }
             spawn_local(async move {
-                let page =
-                    thread.api.comments(&thread.article, thread.sort.get_untracked(), None, cursor.as_deref()).await;
+                let sort = thread.sort.get_untracked();
+                let page = thread.api.comments(&thread.article, sort, None, cursor.as_deref(), started).await;
                 match page {
                     Ok(page) => {
                         let fresh = page.comments.into_iter().map(RwSignal::new);
@@ -178,11 +182,7 @@ pub fn CommentThread(
             });
         }
     };
-    // Reactions load at once; the thread when the widget comes near the viewport.
-    crate::visibility::when_near(&near, {
-        let fetch = fetch.clone();
-        move || fetch(false)
-    });
+    fetch(false);
 
     let heading = move || match thread.total.get() {
         0 => texts.comments.to_owned(),

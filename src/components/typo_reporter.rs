@@ -1,5 +1,5 @@
-//! `TypoReporter`: the report dialog, and on touch screens the button that appears next to a selection.
-//! The page-wide listening is in `crate::typo`; the hint that tells readers about it is `TypoHint`.
+//! `TypoReporter`: the report dialog, in its own wasm module. `TypoSlot` takes the reports (the page-wide
+//! listening is in `crate::typo`) and loads this at the first; the hint that tells readers is `TypoHint`.
 //!
 //! The dialog is a native `<dialog>` opened with `showModal()`: the browser makes the rest of the page
 //! inert (so focus stays inside), closes it on Esc and puts it in the top layer, at no cost in code. The
@@ -10,7 +10,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use otklik_api::limits::TYPO_NOTE_MAX;
 use otklik_api::{ArticleId, NewTypo};
-use web_sys::HtmlElement;
 
 use super::comment_form::{failure, page_info};
 use crate::api::Api;
@@ -22,8 +21,8 @@ pub fn TypoReporter(
     api: Api,
     article: ArticleId,
     lang: Lang,
-    host: HtmlElement,
-    scope: Option<String>,
+    /// The report to open the dialog for, set by `TypoSlot` at each Ctrl+Enter or touch.
+    request: RwSignal<Option<Capture>>,
 ) -> impl IntoView {
     let texts = lang.texts();
     let dialog = NodeRef::<html::Dialog>::new();
@@ -33,13 +32,8 @@ pub fn TypoReporter(
     let sending = RwSignal::new(false);
     // Progress, thanks, or why the report cannot be or was not sent.
     let message = RwSignal::new(None::<&'static str>);
-    // Touch screens: the report button's position (top, left in px), `None` when hidden. Set through the
-    // CSSOM (`style:`), which a strict CSP allows, unlike a `style` attribute.
-    let touch_at = RwSignal::new(None::<(i32, i32)>);
 
-    let open = move |capture: Capture| {
-        typo::remember_focus();
-        touch_at.set(None);
+    let open = move |capture: Capture, dialog: web_sys::HtmlDialogElement| {
         message.set(None);
         form.set(false);
         match capture {
@@ -56,11 +50,18 @@ pub fn TypoReporter(
             Capture::TooLong => message.set(Some(texts.typo_too_long)),
             Capture::Nothing => message.set(Some(texts.typo_none)),
         }
-        if let Some(d) = dialog.get_untracked().filter(|d| !d.open()) {
-            let _ = d.show_modal();
+        if !dialog.open() {
+            let _ = dialog.show_modal();
         }
     };
-    typo::register(host, scope, open, move |at| touch_at.set(at));
+    // The browser's modal dialog is outside the reactive world: it is opened from an effect, once the
+    // dialog element exists and at each new request.
+    Effect::new(move || {
+        if let (Some(dialog), Some(capture)) = (dialog.get(), request.get()) {
+            request.update_untracked(|r| *r = None);
+            open(capture, dialog);
+        }
+    });
 
     let send = move || {
         if sending.get_untracked() || !form.get_untracked() {
@@ -99,16 +100,6 @@ pub fn TypoReporter(
     };
 
     view! {
-        <button
-            type="button"
-            class="otk-button otk-primary otk-typo-touch"
-            hidden=move || touch_at.with(Option::is_none)
-            style:top=move || format!("{}px", touch_at.get().map_or(0, |p| p.0))
-            style:left=move || format!("{}px", touch_at.get().map_or(0, |p| p.1))
-            on:click=move |_| open(typo::touched())
-        >
-            {texts.typo_title}
-        </button>
         <dialog class="otk-dialog" aria-labelledby="otk-typo-title" node_ref=dialog on:close=|_| typo::restore_focus()>
             <form class="otk-form" novalidate on:submit={
                 let send = send.clone();

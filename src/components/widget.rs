@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use super::comment_thread::CommentThread;
 use super::reaction_bar::ReactionBar;
+use super::thread_slot::ThreadSlot;
 use super::typo_hint::TypoHint;
-use super::typo_reporter::TypoReporter;
+use super::typo_slot::TypoSlot;
 use crate::Config;
 use crate::api::Api;
 use crate::reader::reader_token;
@@ -19,8 +19,8 @@ pub fn Widget(config: Config) -> impl IntoView {
         <section class="otk" lang=config.lang.tag()>
             {parts.typos.then(|| view! { <TypoHint lang=config.lang /> })}
             {parts.reactions.then(|| view! { <ReactionBar api=api.clone() article=config.article.clone() lang=config.lang early /> })}
-            {parts.comments.then(|| view! { <CommentThread api=api.clone() article=config.article.clone() lang=config.lang near=config.host.clone() /> })}
-            {parts.typos.then(|| view! { <TypoReporter api article=config.article lang=config.lang host=config.host scope=config.typo_scope /> })}
+            {parts.comments.then(|| view! { <ThreadSlot api=api.clone() article=config.article.clone() lang=config.lang near=config.host.clone() /> })}
+            {parts.typos.then(|| view! { <TypoSlot api article=config.article lang=config.lang host=config.host scope=config.typo_scope /> })}
         </section>
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! - `weight DIR [--budget-kb N]`: what a page downloads for the widget, raw / gzip / brotli; fails over budget.
 //! - `bench --server BIN`: starts the release server on a fresh database and measures it (see `bench.rs`).
+//! - `bundle WASM DIR`: the shipped widget from the compiled wasm, split into modules (see `bundle.rs`).
 
 mod bench;
+mod bundle;
 mod weight;
 
 use std::process::ExitCode;
@@ -13,7 +15,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("weight") => weight::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err(anyhow::anyhow!("usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN")),
+        Some("bundle") => bundle::run(&args[1..]),
+        _ => Err(anyhow::anyhow!(
+            "usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN | xtask bundle WASM DIR"
+        )),
     };
     match result {
         Ok(code) => code,

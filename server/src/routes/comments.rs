@@ -23,6 +23,7 @@ use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommen
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/articles/{article}/comments", get(list).post(create))
+        .route("/articles/{article}/comments/view", axum::routing::post(view))
         .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
         .route("/articles/{article}/comments/{id}/like", put(set_like).delete(set_like))
         .route("/articles/{article}/comments/{id}/flag", put(flag))
@@ -43,6 +44,29 @@ async fn list(
     MaybeReader(reader): MaybeReader,
     Query(params): Query<ListParams>,
 ) -> Result<JsonBody<CommentPage>, AppError> {
+    page(&state, article, reader, params).await.map(JsonBody)
+}
+
+/// The same answer as `GET` (same query), for a reader named by a text/plain body: the widget's reads
+/// need no CORS preflight, so the thread arrives one round trip sooner (see `reactions::view`).
+async fn view(
+    State(state): State<AppState>,
+    Article(article): Article,
+    header: MaybeReader,
+    Query(params): Query<ListParams>,
+    body: String,
+) -> Result<impl axum::response::IntoResponse, AppError> {
+    let reader = header.or_body(&state, &body)?;
+    let page = page(&state, article, reader, params).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], JsonBody(page)))
+}
+
+async fn page(
+    state: &AppState,
+    article: otklik_api::ArticleId,
+    reader: Option<crate::reader::ReaderHash>,
+    params: ListParams,
+) -> Result<CommentPage, AppError> {
     let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
     let sort = match params.sort.as_deref() {
         None | Some("") => CommentSort::default(),
@@ -65,7 +89,7 @@ async fn list(
     if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {
         page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), crate::unix_now()));
     }
-    Ok(JsonBody(page))
+    Ok(page)
 }
 
 async fn create(

@@ -6,7 +6,7 @@ use axum::{Json as JsonBody, Router};
 use otklik_api::limits::REACTION_BODY_MAX;
 use otklik_api::{ReactionsView, SetReaction};
 
-use otklik_api::{ArticleId, ErrorCode, ReaderToken};
+use otklik_api::ArticleId;
 
 use crate::AppState;
 use crate::client_ip::ClientIpHash;
@@ -34,20 +34,14 @@ async fn list(
 
 /// The same answer as `GET`, for a reader named by a text/plain body instead of a header: a request that
 /// browsers send from another origin without a CORS preflight (the widget's first read, which a phone
-/// would otherwise wait two round trips for), with the token kept out of URLs and so out of logs; the
-/// answer is never cached. An empty body asks as no one in particular.
+/// would otherwise wait two round trips for). The answer is never cached.
 async fn view(
     State(state): State<AppState>,
     Article(article): Article,
-    MaybeReader(header): MaybeReader,
+    header: MaybeReader,
     body: String,
 ) -> Result<impl axum::response::IntoResponse, AppError> {
-    let reader = match body.trim() {
-        "" => header,
-        token => Some(state.reader_key.hash(&ReaderToken::parse(token).map_err(|_| {
-            AppError::bad_request(ErrorCode::InvalidReader, "the body must be a reader token or nothing".to_owned())
-        })?)),
-    };
+    let reader = header.or_body(&state, &body)?;
     let view = state.store.reactions(&article, reader).await?;
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], JsonBody(view)))
 }
