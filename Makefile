@@ -95,4 +95,4 @@ size: widget
 	wasm-bindgen --target web --keep-lld-exports --keep-debug --out-dir target/size $(WIDGET_BUNDLE)/main.wasm
 	wasm-opt -Oz -g target/size/main_bg.wasm -o target/size/main.wasm
 	for module in target/size/main.wasm $(WIDGET_BUNDLE)/split_*.wasm $(WIDGET_BUNDLE)/chunk_*.wasm; do \
-		echo "== $$module"; twiggy top -n 20 $$module 2>/dev/null; done
+		case $$module in *.opt.wasm) continue;; esac; echo "== $$module"; twiggy top -n 20 $$module 2>/dev/null; done
