@@ -45,7 +45,7 @@ impl Api {
         early: Option<js_sys::Promise>,
     ) -> Result<ReactionsView, ApiError> {
         let early = match early {
-            Some(request) => JsFuture::from(request).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
+            Some(request) => answer(request).await,
             None => None,
         };
         let response = match early.filter(Response::ok) {
@@ -94,16 +94,12 @@ impl Api {
         started: Option<js_sys::Promise>,
     ) -> Result<CommentPage, ApiError> {
         let started = match started {
-            Some(request) => JsFuture::from(request).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
+            Some(request) => answer(request).await,
             None => None,
         };
         let response = match started {
             Some(response) => response,
-            None => JsFuture::from(self.start_comments(article, sort, root, cursor))
-                .await
-                .ok()
-                .and_then(|r| r.dyn_into().ok())
-                .ok_or(ApiError::Network)?,
+            None => answer(self.start_comments(article, sort, root, cursor)).await.ok_or(ApiError::Network)?,
         };
         decode(response).await
     }
@@ -194,6 +190,11 @@ impl Api {
         init.set_headers(&headers);
         request(url, &init).await
     }
+}
+
+/// The answer to a request already sent (a `fetch` promise), if it got one.
+async fn answer(request: js_sys::Promise) -> Option<Response> {
+    JsFuture::from(request).await.ok().and_then(|r| r.dyn_into().ok())
 }
 
 /// One request through the browser's `fetch`.
