@@ -50,12 +50,7 @@ impl Api {
         };
         let response = match early.filter(Response::ok) {
             Some(response) => response,
-            None => {
-                let init = RequestInit::new();
-                init.set_method("POST");
-                init.set_body(&JsValue::from_str(&self.reader));
-                request(&self.reactions_url(article, "/view"), &init).await?
-            }
+            None => answer(self.view(&self.reactions_url(article, "/view"))).await.ok_or(ApiError::Network)?,
         };
         decode(response).await
     }
@@ -120,11 +115,16 @@ impl Api {
         if let Some(cursor) = cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
+        self.view(&url)
+    }
+
+    /// Sends a read as the widget sends them: a POST whose text/plain body is the reader's token.
+    fn view(&self, url: &str) -> js_sys::Promise {
         let init = RequestInit::new();
         init.set_method("POST");
         init.set_body(&JsValue::from_str(&self.reader));
         match web_sys::window() {
-            Some(window) => window.fetch_with_str_and_init(&url, &init),
+            Some(window) => window.fetch_with_str_and_init(url, &init),
             None => js_sys::Promise::reject(&JsValue::NULL),
         }
     }

@@ -44,37 +44,36 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     bindgen.args(["--target", "web", "--keep-lld-exports", "--no-typescript", "--out-name", NAME, "--out-dir"]);
     run_tool(bindgen.arg(&bound).arg(&main))?;
 
-    // (3) Shrink, and collect every file under its final role.
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    files.push((".js".into(), std::fs::read(bound.join(format!("{NAME}.js")))?));
-    files.push((".split.js".into(), std::fs::read(work.join(link.trim_start_matches("./")))?));
-    files.push(("_bg.wasm".into(), optimised(&bound.join(format!("{NAME}_bg.wasm")))?));
+    // (3) Shrink, and collect every file with the name the others load it by and its final role.
+    let mut files: Vec<(String, String, Vec<u8>)> = vec![
+        ("./otklik-widget.js".into(), ".js".into(), std::fs::read(bound.join(format!("{NAME}.js")))?),
+        (link.clone(), ".split.js".into(), std::fs::read(work.join(link.trim_start_matches("./")))?),
+        (format!("{NAME}_bg.wasm"), "_bg.wasm".into(), optimised(&bound.join(format!("{NAME}_bg.wasm")))?),
+    ];
     let mut parts: Vec<&PathBuf> = split.split_modules.iter().collect();
     parts.sort();
     for part in parts {
         let stem = part.file_stem().and_then(|s| s.to_str()).context("a part without a name")?;
-        files.push((format!(".{}.wasm", stem.trim_start_matches("split_")), optimised(part)?));
+        let role = format!(".{}.wasm", stem.trim_start_matches("split_"));
+        files.push((format!("./{stem}.wasm"), role, optimised(part)?));
     }
 
     // (4) One hash over everything, then the names each file uses for the others.
     let mut hasher = Sha256::new();
-    for (role, body) in &files {
+    for (_, role, body) in &files {
         hasher.update(role.as_bytes());
         hasher.update((body.len() as u64).to_le_bytes());
         hasher.update(body);
     }
     let hash: String = hasher.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
     let named = |role: &str| format!("{NAME}-{hash}{role}");
-    let mut renames: Vec<(String, String)> = vec![
-        (link.clone(), format!("./{}", named(".split.js"))),
-        ("./otklik-widget.js".into(), format!("./{}", named(".js"))),
-        (format!("{NAME}_bg.wasm"), named("_bg.wasm")),
-    ];
-    for (role, _) in &files[3..] {
-        let part = role.trim_start_matches('.').trim_end_matches(".wasm");
-        let original = if part.starts_with("chunk_") { part.to_owned() } else { format!("split_{part}") };
-        renames.push((format!("./{original}.wasm"), format!("./{}", named(role))));
-    }
+    let renames: Vec<(String, String)> = files
+        .iter()
+        .map(|(original, role, _)| {
+            let dir = if original.starts_with("./") { "./" } else { "" };
+            (original.clone(), format!("{dir}{}", named(role)))
+        })
+        .collect();
 
     let out = Path::new(out);
     std::fs::create_dir_all(out)?;
@@ -85,7 +84,7 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{:<40} {:>10} {:>10}", "file (KB = 1000 bytes)", "raw", "gzip -9");
-    for (role, body) in files {
+    for (_, role, body) in files {
         let body = if role.ends_with(".js") {
             let mut text = String::from_utf8(body)?;
             // Only where a name is loaded: the wasm's own import names ("./otklik-widget.split.js" as a key
