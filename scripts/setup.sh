@@ -61,6 +61,11 @@ axe=target/npm/node_modules/axe-core
 if [ -f "$axe/axe.min.js" ] && grep -q "\"version\": \"$AXE_CORE_VERSION\"" "$axe/package.json"; then echo "present"
 else npm install --no-save --no-audit --no-fund --prefix target/npm "axe-core@$AXE_CORE_VERSION" >/dev/null; echo "installed"; fi
 
+step "terser $TERSER_VERSION (npm; make widget minifies the widget's JS glue with it)"
+terser=target/terser/node_modules/terser
+if [ -f "$terser/bin/terser" ] && grep -q "\"version\": \"$TERSER_VERSION\"" "$terser/package.json"; then echo "present"
+else npm install --no-save --no-audit --no-fund --prefix target/terser "terser@$TERSER_VERSION" >/dev/null; echo "installed"; fi
+
 step "crates for offline builds"
 cargo fetch --locked
 # The shipped widget rebuilds the standard library (see Makefile, WIDGET_ENV): fetch its crates too, as trunk

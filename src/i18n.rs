@@ -1,6 +1,5 @@
-//! Russian and English texts, with numbers and plural forms from the browser's `Intl`.
+//! Russian and English texts, numbers, plural forms and dates, written as the browser's `Intl` writes them.
 
-use js_sys::{Array, Intl, Object};
 use otklik_api::ReactionKind;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
@@ -243,27 +242,34 @@ impl Texts {
     }
 }
 
-fn locales(lang: Lang) -> Array {
-    Array::of1(&JsValue::from_str(lang.tag()))
-}
-
-/// `n` as the reader's locale writes it ("12 345" in Russian, "12,345" in English).
+/// `n` as the reader's locale writes it ("12 345" in Russian, "12,345" in English): CLDR's grouping for
+/// whole numbers, written here because each `Intl.NumberFormat` the browser builds costs a phone tens of
+/// milliseconds of main thread (a widget test holds this to the browser's own output).
 pub fn format_count(lang: Lang, n: u64) -> String {
-    let format = Intl::NumberFormat::new(&locales(lang), &Object::new()).format();
-    format
-        .call1(&JsValue::NULL, &JsValue::from_f64(n as f64))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| n.to_string())
+    let separator = match lang {
+        Lang::Ru => '\u{a0}',
+        Lang::En => ',',
+    };
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+    for (at, digit) in digits.chars().enumerate() {
+        if at > 0 && (digits.len() - at).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(digit);
+    }
+    out
 }
 
-/// The plural category `Intl.PluralRules` selects for `n`: 0 = one, 1 = few, 2 = many/other.
+/// The plural category CLDR gives whole `n`: 0 = one, 1 = few, 2 = many/other (as `Intl.PluralRules`
+/// selects; see [`format_count`] for why not the browser's).
 fn plural(lang: Lang, n: u64) -> usize {
-    let category = String::from(Intl::PluralRules::new(&locales(lang), &Object::new()).select(n as f64));
-    match category.as_str() {
-        "one" => 0,
-        "few" => 1,
-        _ => 2,
+    match lang {
+        Lang::Ru if n % 10 == 1 && n % 100 != 11 => 0,
+        Lang::Ru if (2..=4).contains(&(n % 10)) && !(12..=14).contains(&(n % 100)) => 1,
+        Lang::Ru => 2,
+        Lang::En if n == 1 => 0,
+        Lang::En => 2,
     }
 }
 
@@ -275,7 +281,7 @@ fn noun(lang: Lang, n: u64, ru: [&'static str; 3], en: [&'static str; 2]) -> &'s
     }
 }
 
-/// "reaction"/"reactions", or "реакция"/"реакции"/"реакций", as `Intl.PluralRules` selects for `n`.
+/// "reaction"/"reactions", or "реакция"/"реакции"/"реакций", as CLDR's plural rules select for `n`.
 pub fn reactions_noun(lang: Lang, n: u64) -> &'static str {
     noun(lang, n, ["реакция", "реакции", "реакций"], ["reaction", "reactions"])
 }
@@ -300,30 +306,125 @@ pub fn more_replies(lang: Lang, n: u64) -> String {
     }
 }
 
-/// "3 минуты назад", "yesterday": how long ago `unix` seconds was, via `Intl.RelativeTimeFormat`.
+/// "3 минуты назад", "yesterday": how long ago `unix` seconds was.
 pub fn relative_time(lang: Lang, unix: i64) -> String {
     let ago = (js_sys::Date::now() / 1000.0) as i64 - unix;
-    let (value, unit) = match ago.max(0) {
-        s if s < 45 => (0, "second"),
-        s if s < 3_600 => ((s + 30) / 60, "minute"),
-        s if s < 86_400 => ((s + 1_800) / 3_600, "hour"),
-        s if s < 30 * 86_400 => ((s + 43_200) / 86_400, "day"),
-        s if s < 365 * 86_400 => (s / (30 * 86_400), "month"),
-        s => (s / (365 * 86_400), "year"),
+    let (value, unit) = match ago.max(0) as u64 {
+        s if s < 45 => (0, Unit::Second),
+        s if s < 3_600 => ((s + 30) / 60, Unit::Minute),
+        s if s < 86_400 => ((s + 1_800) / 3_600, Unit::Hour),
+        s if s < 30 * 86_400 => ((s + 43_200) / 86_400, Unit::Day),
+        s if s < 365 * 86_400 => (s / (30 * 86_400), Unit::Month),
+        s => (s / (365 * 86_400), Unit::Year),
     };
-    let options = Object::new();
-    let _ = js_sys::Reflect::set(&options, &"numeric".into(), &"auto".into());
-    Intl::RelativeTimeFormat::new(&locales(lang), &options).format(-(value as f64), unit).into()
+    ago_text(lang, value, unit)
 }
 
-/// The full date and time, for the tooltip ("25 ноября 2026 г., 14:03").
+/// A unit of [`ago_text`], named as `Intl.RelativeTimeFormat` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+impl Unit {
+    pub const ALL: [Unit; 6] = [Unit::Second, Unit::Minute, Unit::Hour, Unit::Day, Unit::Month, Unit::Year];
+
+    pub fn name(self) -> &'static str {
+        ["second", "minute", "hour", "day", "month", "year"][self as usize]
+    }
+}
+
+/// `value` units ago, worded as `Intl.RelativeTimeFormat` with `numeric: "auto"` words it ("вчера",
+/// "5 минут назад", "last month"). Written here rather than asked of the browser: building that formatter
+/// cost a throttled phone 60 ms of main thread, in the same task that draws the thread (a widget test holds
+/// this to the browser's own output).
+pub fn ago_text(lang: Lang, value: u64, unit: Unit) -> String {
+    let u = unit as usize;
+    let named = match (lang, value) {
+        (Lang::Ru, 0) => Some(["сейчас", "в эту минуту", "в этот час", "сегодня", "в этом месяце", "в этом году"][u]),
+        (Lang::En, 0) => Some(["now", "this minute", "this hour", "today", "this month", "this year"][u]),
+        (Lang::Ru, 1) => [None, None, None, Some("вчера"), Some("в прошлом месяце"), Some("в прошлом году")][u],
+        (Lang::En, 1) => [None, None, None, Some("yesterday"), Some("last month"), Some("last year")][u],
+        (Lang::Ru, 2) if unit == Unit::Day => Some("позавчера"),
+        _ => None,
+    };
+    if let Some(named) = named {
+        return named.to_owned();
+    }
+    let ru = [
+        ["секунду", "секунды", "секунд"],
+        ["минуту", "минуты", "минут"],
+        ["час", "часа", "часов"],
+        ["день", "дня", "дней"],
+        ["месяц", "месяца", "месяцев"],
+        ["год", "года", "лет"],
+    ];
+    let en = [
+        ["second", "seconds"],
+        ["minute", "minutes"],
+        ["hour", "hours"],
+        ["day", "days"],
+        ["month", "months"],
+        ["year", "years"],
+    ];
+    let ago = match lang {
+        Lang::Ru => "назад",
+        Lang::En => "ago",
+    };
+    format!("{} {} {ago}", format_count(lang, value), noun(lang, value, ru[u], en[u]))
+}
+
+/// The full date and time in the reader's time zone, for the tooltip ("25 ноября 2026 г. в 14:03",
+/// "November 25, 2026 at 2:03 PM"), as `Intl.DateTimeFormat` writes it with `dateStyle: "long"` and
+/// `timeStyle: "short"`. Written here because building that formatter cost a throttled phone 65 ms of
+/// main thread, in the task that draws the thread (a widget test holds this to the browser's output).
 pub fn absolute_time(lang: Lang, unix: i64) -> String {
-    let options = Object::new();
-    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"long".into());
-    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
-    let format = Intl::DateTimeFormat::new(&locales(lang), &options).format();
     let date = js_sys::Date::new(&JsValue::from_f64(unix as f64 * 1000.0));
-    format.call1(&JsValue::NULL, &date).ok().and_then(|s| s.as_string()).unwrap_or_default()
+    let (day, month, year) = (date.get_date(), date.get_month() as usize % 12, date.get_full_year());
+    let (hour, minute) = (date.get_hours(), date.get_minutes());
+    match lang {
+        Lang::Ru => {
+            const MONTHS: [&str; 12] = [
+                "января",
+                "февраля",
+                "марта",
+                "апреля",
+                "мая",
+                "июня",
+                "июля",
+                "августа",
+                "сентября",
+                "октября",
+                "ноября",
+                "декабря",
+            ];
+            format!("{day} {} {year} г. в {hour:02}:{minute:02}", MONTHS[month])
+        }
+        Lang::En => {
+            const MONTHS: [&str; 12] = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ];
+            let half = if hour < 12 { "AM" } else { "PM" };
+            let hour = if hour % 12 == 0 { 12 } else { hour % 12 };
+            format!("{} {day}, {year} at {hour}:{minute:02} {half}", MONTHS[month])
+        }
+    }
 }
 
 /// The machine-readable time for `<time datetime>`.

@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
 
 pub use api::Api;
-pub use i18n::{Lang, comments_count, format_count, more_replies, reactions_noun};
+pub use i18n::{Lang, Unit, absolute_time, ago_text, comments_count, format_count, more_replies, reactions_noun};
 pub use reader::reader_token;
 
 // Minified by build.rs.

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use otklik_widget::{Lang, comments_count, more_replies};
+use otklik_widget::{Lang, Unit, absolute_time, ago_text, comments_count, more_replies};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{HtmlElement, HtmlTextAreaElement};
@@ -47,6 +47,44 @@ fn counts_take_the_right_plural_form() {
     assert_eq!(comments_count(Lang::En, 2), "2 comments");
     assert_eq!(more_replies(Lang::Ru, 2), "Показать ещё 2 ответа");
     assert_eq!(more_replies(Lang::En, 1), "Show 1 more reply");
+}
+
+/// The widget words "5 минут назад" itself (the browser's formatter is slow to build on a phone); what it
+/// writes must be what the browser's `Intl.RelativeTimeFormat` writes.
+#[wasm_bindgen_test]
+fn times_ago_are_worded_as_the_browser_words_them() {
+    use js_sys::{Array, Intl, Object, Reflect};
+    for lang in [Lang::Ru, Lang::En] {
+        let options = Object::new();
+        Reflect::set(&options, &"numeric".into(), &"auto".into()).unwrap();
+        let browser = Intl::RelativeTimeFormat::new(&Array::of1(&lang.tag().into()), &options);
+        for unit in Unit::ALL {
+            for value in (0..=130).chain([1_001, 2_024]) {
+                let expected = String::from(browser.format(-(value as f64), unit.name()));
+                assert_eq!(ago_text(lang, value, unit), expected, "{lang:?} {value} {unit:?}");
+            }
+        }
+    }
+}
+
+/// The tooltip's full date, likewise: the browser's `Intl.DateTimeFormat` (long date, short time) in the
+/// reader's time zone, at every hour and month and at both ends of a day.
+#[wasm_bindgen_test]
+fn full_dates_are_written_as_the_browser_writes_them() {
+    use js_sys::{Array, Date, Intl, Object, Reflect};
+    for lang in [Lang::Ru, Lang::En] {
+        let options = Object::new();
+        Reflect::set(&options, &"dateStyle".into(), &"long".into()).unwrap();
+        Reflect::set(&options, &"timeStyle".into(), &"short".into()).unwrap();
+        let browser = Intl::DateTimeFormat::new(&Array::of1(&lang.tag().into()), &options).format();
+        // Every hour of a day, 37 days apart (so every month comes up), minutes varying, from 1970 to 2030.
+        let times = (0..24 * 12).map(|n| n * (37 * 86_400 + 3_600 + 7 * 60)).chain([0, 1_764_330_000, 1_893_455_999]);
+        for unix in times {
+            let date = Date::new(&(unix as f64 * 1000.0).into());
+            let expected = browser.call1(&wasm_bindgen::JsValue::NULL, &date).unwrap().as_string().unwrap();
+            assert_eq!(absolute_time(lang, unix), expected, "{lang:?} {unix}");
+        }
+    }
 }
 
 #[wasm_bindgen_test]

@@ -52,6 +52,31 @@ fn plural_forms_and_numbers_follow_intl() {
     assert_eq!(format_count(Lang::Ru, 12_345), "12\u{a0}345");
 }
 
+/// The widget writes numbers and picks plural forms itself (the browser's formatters are slow to build on
+/// a phone); what it writes must be what the browser's `Intl` writes.
+#[wasm_bindgen_test]
+fn numbers_and_plural_forms_are_the_browsers() {
+    use js_sys::{Array, Intl, Object};
+    let samples =
+        (0..=130).chain([999, 1_000, 1_001, 1_111, 1_234, 9_999, 10_000, 12_345, 100_000, 1_234_567, u32::MAX.into()]);
+    for lang in [Lang::Ru, Lang::En] {
+        let locales = Array::of1(&lang.tag().into());
+        let numbers = Intl::NumberFormat::new(&locales, &Object::new()).format();
+        let rules = Intl::PluralRules::new(&locales, &Object::new());
+        let nouns = match lang {
+            Lang::Ru => ["реакция", "реакции", "реакций", "реакций"],
+            Lang::En => ["reaction", "reactions", "reactions", "reactions"],
+        };
+        for n in samples.clone() {
+            let browser = numbers.call1(&wasm_bindgen::JsValue::NULL, &(n as f64).into()).unwrap().as_string().unwrap();
+            assert_eq!(format_count(lang, n), browser, "{lang:?} {n}");
+            let category = String::from(rules.select(n as f64));
+            let index = ["one", "few", "many", "other"].iter().position(|c| *c == category).unwrap();
+            assert_eq!(reactions_noun(lang, n), nouns[index], "{lang:?} {n}: {category}");
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn reacting_sets_switches_and_clears() {
     let host = mounted(&article("react"), "en");

@@ -89,13 +89,9 @@ impl Assets {
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
             anyhow::ensure!(assets.files.contains_key(&js), "the build has {wasm} but not {js}");
-            // The split build's loader of on-demand parts (`<bundle>.split.js`); a trunk build has none.
-            let parts = format!("{}.split.js", js.trim_end_matches(".js"));
-            let parts = if assets.files.contains_key(&parts) { parts } else { String::new() };
             let loader = without_comment_lines(include_str!("../static/embed.js"))
                 .replace("__OTKLIK_JS__", &js)
-                .replace("__OTKLIK_WASM__", &wasm)
-                .replace("__OTKLIK_PARTS__", &parts);
+                .replace("__OTKLIK_WASM__", &wasm);
             assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
             assets.bundle = Some((js, wasm));
         } else {
@@ -304,7 +300,6 @@ mod tests {
     fn recognises_content_hashes() {
         assert!(is_hashed("otklik-widget-0123456789abcdef.js"));
         assert!(is_hashed("otklik-widget-0123456789abcdef_bg.wasm"));
-        assert!(is_hashed("otklik-widget-0123456789abcdef.split.js"));
         assert!(is_hashed("otklik-widget-0123456789abcdef.thread.wasm"));
         assert!(!is_hashed("embed.js"));
         assert!(!is_hashed("otklik-widget.js"));

@@ -8,16 +8,13 @@
   var origin = new URL(me && me.src ? me.src : "/", location.href).origin;
   var bundle;
 
-  // The widget bundle, fetched once, only when a page has a widget to show. The wasm, and the module that
-  // loads the widget's on-demand parts (which the bundle's module imports), are fetched beside the module
-  // rather than after it: on a phone network each is a round trip less before the widget draws. A failed
-  // load is forgotten, so the next mount tries again.
+  // The widget bundle, fetched once, only when a page has a widget to show. The wasm is fetched beside the
+  // module rather than after it: on a phone network that is a round trip less before the widget draws. A
+  // failed load is forgotten, so the next mount tries again.
   function load() {
     if (!bundle) {
       var wasm = fetch(origin + "/assets/__OTKLIK_WASM__");
       wasm.catch(function () {});
-      var parts = "__OTKLIK_PARTS__";
-      if (parts) import(origin + "/assets/" + parts).catch(function () {});
       bundle = import(origin + "/assets/__OTKLIK_JS__").then(function (w) {
         return w.default({ module_or_path: wasm }).then(function () { return w; });
       });

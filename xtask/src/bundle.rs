@@ -12,6 +12,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context as _, ensure};
 use sha2::{Digest, Sha256};
 
+use crate::imports;
+
 const NAME: &str = "otklik-widget";
 
 pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
@@ -21,8 +23,8 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
 
-    // (1) Split. The main module imports its loaders from the link module, which imports the main one's
-    // `initSync` back; both names are rewritten to hashed ones below.
+    // (1) Split. The main module imports its parts' loaders from a link module, which imports the main one's
+    // `initSync` back; (3) writes the loaders into the main module's glue.
     let wasm = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     let main = work.join("main.wasm");
     let link = format!("./{NAME}.split.js");
@@ -45,10 +47,14 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
     run_tool(bindgen.arg(&bound).arg(&main))?;
 
     // (3) Shrink, and collect every file with the name the others load it by and its final role.
+    let glue = std::fs::read_to_string(bound.join(format!("{NAME}.js")))?;
+    let loaders = std::fs::read_to_string(work.join(link.trim_start_matches("./")))?;
+    let main = optimised(&bound.join(format!("{NAME}_bg.wasm")))?;
+    let (main, glue) = imports::shortened(&main, &merged(&glue, &loaders, &link)?)?;
+    let glue = minified(&glue, &work)?;
     let mut files: Vec<(String, String, Vec<u8>)> = vec![
-        ("./otklik-widget.js".into(), ".js".into(), std::fs::read(bound.join(format!("{NAME}.js")))?),
-        (link.clone(), ".split.js".into(), std::fs::read(work.join(link.trim_start_matches("./")))?),
-        (format!("{NAME}_bg.wasm"), "_bg.wasm".into(), optimised(&bound.join(format!("{NAME}_bg.wasm")))?),
+        ("./otklik-widget.js".into(), ".js".into(), glue.into_bytes()),
+        (format!("{NAME}_bg.wasm"), "_bg.wasm".into(), main),
     ];
     let mut parts: Vec<&PathBuf> = split.split_modules.iter().collect();
     parts.sort();
@@ -104,6 +110,63 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         std::fs::write(out.join(&name), body)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The main module's glue with the parts' loaders written into it. As the splitter emits them they are a
+/// module of their own, which the glue imports and which imports the glue's `initSync` back: one more
+/// request, and on a phone one more round trip, before the widget can start. In one module the cycle is
+/// gone: the glue's namespace imports of the link module become objects holding the same functions.
+fn merged(glue: &str, loaders: &str, link: &str) -> anyhow::Result<String> {
+    let import = format!(" from \"{link}\"");
+    let mut namespaces = Vec::new();
+    let mut out = String::with_capacity(glue.len() + loaders.len());
+    for line in glue.lines() {
+        match line.strip_prefix("import * as").and_then(|l| l.trim_end_matches(';').strip_suffix(&import)) {
+            Some(namespace) => namespaces.push(namespace.trim().to_owned()),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    ensure!(!namespaces.is_empty(), "the glue does not import the parts' loaders ({link})");
+    let mut exported = Vec::new();
+    for line in loaders.lines() {
+        if line.starts_with("import ") {
+            ensure!(line.contains("{ initSync }"), "the parts' loaders import more than initSync: {line}");
+            continue;
+        }
+        let line = match line.strip_prefix("export const ") {
+            Some(rest) => {
+                let name = rest.split([' ', '=']).next().unwrap_or_default();
+                exported.push(name.to_owned());
+                format!("const {rest}")
+            }
+            None => {
+                ensure!(!line.starts_with("export"), "an export the merge does not know: {line}");
+                line.to_owned()
+            }
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for namespace in namespaces {
+        out.push_str(&format!("const {namespace} = {{ {} }};\n", exported.join(", ")));
+    }
+    Ok(out)
+}
+
+/// The glue through terser (compressed, names mangled; as an ES module, so its exports keep their names):
+/// 6.3 → 4.2 KB gzip on every page with the widget.
+fn minified(js: &str, work: &Path) -> anyhow::Result<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let terser = root.join("target/terser/node_modules/terser/bin/terser");
+    let (input, output) = (work.join("glue.js"), work.join("glue.min.js"));
+    std::fs::write(&input, js)?;
+    let mut command = Command::new("node");
+    command.arg(terser).args(["--module", "--compress", "--mangle", "--output"]).arg(&output).arg(&input);
+    run_tool(&mut command)?;
+    Ok(std::fs::read_to_string(output)?)
 }
 
 /// wasm-opt at the size setting trunk uses for the widget; features as the compiler emitted them.

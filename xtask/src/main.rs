@@ -6,6 +6,7 @@
 
 mod bench;
 mod bundle;
+mod imports;
 mod weight;
 
 use std::process::ExitCode;

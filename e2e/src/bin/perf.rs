@@ -62,6 +62,10 @@ struct Run {
     bytes_before_scroll: f64,
     requests_total: usize,
     bytes_total: f64,
+    /// Each long task as (start, duration), start in ms after the scroll (negative: before it).
+    tasks: Vec<(f64, f64)>,
+    /// What was requested before the scroll, in order.
+    urls_before_scroll: Vec<String>,
 }
 
 #[tokio::main]
@@ -77,13 +81,17 @@ async fn main() -> anyhow::Result<()> {
     for n in 1..=runs {
         let run = measure(&site.url("/news/ferry")).await?;
         eprintln!("run {n}: {run:?}");
+        eprintln!("  long tasks (start in ms after the scroll, duration): {:?}", run.tasks);
+        eprintln!("  requested before the scroll: {}", run.urls_before_scroll.join(" "));
         results.push(run);
     }
     report(&results);
     Ok(())
 }
 
-/// A publisher's article: a header, several screens of text, then the widget, as news sites place it.
+/// A publisher's article: a header, several screens of text, then the widget, as news sites place it. Its
+/// icon is inline: without one Chromium asks the publisher for /favicon.ico, a request that is not the
+/// widget's.
 fn page(server: &Server) -> String {
     let paragraph = "<p>Паром «Ока» вернулся на линию после ремонта: новые двигатели, тёплый салон на сорок мест \
                      и площадка для велосипедов. Рейс через реку займёт двенадцать минут, в часы пик паром будет \
@@ -91,6 +99,7 @@ fn page(server: &Server) -> String {
     format!(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Паром снова ходит</title>\
+         <link rel=\"icon\" href=\"data:,\">\
          <style>body{{margin:0;font:18px/1.6 Georgia,serif}}header{{padding:12px 16px;border-bottom:3px solid #b3261e}}\
          article{{padding:0 16px;max-width:720px;margin:auto}}</style></head>\
          <body><header>Вестник</header><article><h1>Паром снова ходит</h1>{}\
@@ -120,6 +129,16 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
     let browser = Browser::phone_throttled(412).await?;
     let run = async {
         browser.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": PROBE })).await?;
+        // `OTKLIK_PERF_PROFILE=load`: where the main thread's time goes until the reactions work; `=thread`:
+        // from the scroll until the thread shows.
+        let profile = std::env::var("OTKLIK_PERF_PROFILE").unwrap_or_default();
+        if !profile.is_empty() {
+            browser.cdp("Profiler.enable", json!({})).await?;
+            browser.cdp("Profiler.setSamplingInterval", json!({ "interval": 200 })).await?;
+        }
+        if profile == "load" {
+            browser.cdp("Profiler.start", json!({})).await?;
+        }
         browser.client.goto(url).await?;
         browser
             .until_within("the reactions", Duration::from_secs(60), || async {
@@ -128,6 +147,11 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
             })
             .await?;
         let network_before = browser.network_log().await?;
+        if profile == "load" {
+            print_profile(&browser.cdp("Profiler.stop", json!({})).await?["profile"]);
+        } else if profile == "thread" {
+            browser.cdp("Profiler.start", json!({})).await?;
+        }
         let scrolled: f64 = browser
             .client
             .execute(
@@ -144,6 +168,9 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
                 Ok((!v["thread"].is_null() && !v["form"].is_null()).then_some(v))
             })
             .await?;
+        if profile == "thread" {
+            print_profile(&browser.cdp("Profiler.stop", json!({})).await?["profile"]);
+        }
         let resources = browser
             .client
             .execute("return performance.getEntriesByType('resource').map(e => [e.startTime, e.transferSize]);", vec![])
@@ -167,6 +194,8 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
             bytes_before_scroll: before.iter().map(|r| r.1).sum(),
             requests_total: sent(&network_before) + sent(&network_after),
             bytes_total: resources.iter().map(|r| r.1).sum(),
+            tasks: tasks.iter().map(|t| ((t.0 - scrolled).round(), t.1)).collect(),
+            urls_before_scroll: urls(&network_before),
         })
     }
     .await;
@@ -174,9 +203,45 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
     run
 }
 
+/// Where the main thread's time went in a profile (`OTKLIK_PERF_PROFILE`): self time by function, the 25
+/// largest.
+fn print_profile(profile: &Value) {
+    let empty = Vec::new();
+    let nodes = profile["nodes"].as_array().unwrap_or(&empty);
+    let name = |id: &Value| {
+        nodes.iter().find(|n| &n["id"] == id).map_or_else(String::new, |n| {
+            let frame = &n["callFrame"];
+            let url = frame["url"].as_str().unwrap_or("");
+            format!("{} {}", frame["functionName"].as_str().unwrap_or(""), url.rsplit('/').next().unwrap_or(""))
+        })
+    };
+    let mut by_name = std::collections::HashMap::<String, f64>::new();
+    let samples = profile["samples"].as_array().unwrap_or(&empty);
+    let deltas = profile["timeDeltas"].as_array().unwrap_or(&empty);
+    for (sample, delta) in samples.iter().zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0)))) {
+        *by_name.entry(name(sample)).or_default() += delta.as_f64().unwrap_or_default() / 1000.0;
+    }
+    let mut top: Vec<_> = by_name.into_iter().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (name, ms) in top.iter().take(25) {
+        eprintln!("{ms:>9.1} ms  {name}");
+    }
+}
+
 /// Requests the page sent over HTTP (the browser's own pages left out), CORS preflights included.
 fn sent(events: &[Value]) -> usize {
     sent_with(events, "")
+}
+
+/// The addresses of the requests [`sent`] counts, without their query.
+fn urls(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["method"] == "Network.requestWillBeSent")
+        .filter_map(|e| e["params"]["request"]["url"].as_str())
+        .filter(|u| u.starts_with("http"))
+        .map(|u| u.split('?').next().unwrap_or(u).to_owned())
+        .collect()
 }
 
 /// As [`sent`], only those of `method` (all with "").
