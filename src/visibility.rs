@@ -35,3 +35,15 @@ pub fn when_near(el: &Element, f: impl FnOnce() + 'static) {
         }
     }
 }
+
+/// Resolves in a later task of the browser's event loop, so that a long piece of drawing can be cut where
+/// the browser may paint and answer input in between (a long task on a slow phone is a page that does not
+/// respond to a tap).
+pub async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -223,3 +223,37 @@ async fn a_refused_flood_says_so_and_keeps_the_text() {
         None => storage.remove_item("otklik.reader").unwrap(),
     }
 }
+
+/// A full first page is drawn in two slices (see `CommentThread`); every comment arrives, once, in the
+/// server's order.
+#[wasm_bindgen_test]
+async fn a_full_page_is_drawn_whole_and_in_order() {
+    let id = article("full-page");
+    let article_id = otklik_api::ArticleId::parse(&id).unwrap();
+    let count = otklik_api::limits::PAGE_SIZE;
+    // Several readers, each within the test server's allowance of 8 comments an hour.
+    for n in 0..count {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&(js_sys::Date::now() as u64).to_le_bytes());
+        bytes[8] = (n / 8) as u8 + 1;
+        let api = otklik_widget::Api::new(server(), otklik_api::ReaderToken::from_bytes(bytes).encode());
+        let comment = otklik_api::NewComment {
+            text: format!("comment number {n}"),
+            author: None,
+            parent: None,
+            page: None,
+            website: None,
+            form: None,
+        };
+        api.post_comment(&article_id, &comment).await.expect("within the allowance");
+    }
+    let api = otklik_widget::Api::new(server(), String::new());
+    let page = api.comments(&article_id, Default::default(), None, None, None).await.expect("the first page");
+    let expected: Vec<String> = page.comments.iter().map(|c| c.text.clone()).collect();
+    assert_eq!(expected.len(), count);
+
+    let host = mounted(&id, "en");
+    until("the whole page", || shown(&host).len() >= count).await;
+    let texts: Vec<String> = shown(&host).into_iter().map(|(text, _)| text).collect();
+    assert_eq!(texts, expected);
+}

@@ -16,7 +16,11 @@
       var wasm = fetch(origin + "/assets/__OTKLIK_WASM__");
       wasm.catch(function () {});
       bundle = import(origin + "/assets/__OTKLIK_JS__").then(function (w) {
-        return w.default({ module_or_path: wasm }).then(function () { return w; });
+        return w.default({ module_or_path: wasm }).then(function () {
+          // Starting the wasm and drawing the widget are two tasks, not one long one that a phone's
+          // reader would feel as a page that ignores a tap.
+          return new Promise(function (next) { setTimeout(next, 0); });
+        }).then(function () { return w; });
       });
       bundle.catch(function () { bundle = null; });
     }

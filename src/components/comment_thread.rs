@@ -15,6 +15,9 @@ use super::comment_item::CommentItem;
 use crate::api::Api;
 use crate::i18n::{Lang, comments_count};
 
+/// How many comments of a page are drawn in its first task: more than a phone's screen shows.
+const SLICE: usize = 6;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Load {
     Loading,
@@ -141,6 +144,7 @@ pub fn CommentThread(
     let load = RwSignal::new(Load::Loading);
     let next = RwSignal::new(None::<String>);
     let more_busy = RwSignal::new(false);
+    let drawn = StoredValue::new(0u32);
 
     let first = std::rc::Rc::new(std::cell::Cell::new(first));
     // `more`: append the next page; otherwise start over (first load, retry, new order).
@@ -149,6 +153,9 @@ pub fn CommentThread(
         move |more: bool| {
             let thread = thread.clone();
             let started = first.take();
+            // A newer start (another order, a retry) makes this fetch's remaining slice stale.
+            let generation = if more { drawn.get_value() } else { drawn.get_value().wrapping_add(1) };
+            drawn.set_value(generation);
             let cursor = if more { next.get_untracked() } else { None };
             if more {
                 more_busy.set(true);
@@ -156,15 +163,23 @@ pub fn CommentThread(
                 load.set(Load::Loading);
             }
             spawn_local(async move {
+                if !more {
+                    // The module's start and the thread's frame are one task, the comments the next: each
+                    // short enough for a slow phone to stay responsive.
+                    crate::visibility::next_task().await;
+                }
                 let sort = thread.sort.get_untracked();
                 let page = thread.api.comments(&thread.article, sort, None, cursor.as_deref(), started).await;
                 match page {
                     Ok(page) => {
-                        let fresh = page.comments.into_iter().map(RwSignal::new);
+                        let mut fresh: Vec<_> = page.comments.into_iter().map(RwSignal::new).collect();
+                        // The first comments now, the rest of the page in the next task.
+                        let rest = fresh.split_off(fresh.len().min(SLICE));
+                        let last = fresh.last().copied();
                         if more {
                             thread.items.update(|items| items.extend(fresh));
                         } else {
-                            thread.items.set(fresh.collect());
+                            thread.items.set(fresh);
                         }
                         thread.total.set(page.total);
                         thread.closed.set(page.closed);
@@ -174,6 +189,18 @@ pub fn CommentThread(
                         }
                         next.set(page.next);
                         load.set(Load::Ready);
+                        if !rest.is_empty() {
+                            crate::visibility::next_task().await;
+                            if drawn.get_value() == generation {
+                                // Right after the first slice: a comment the reader posted in between keeps
+                                // the place `Thread::insert` gave it.
+                                thread.items.update(|items| {
+                                    let at = last.and_then(|l| items.iter().position(|c| *c == l));
+                                    let at = at.map_or(items.len(), |p| p + 1);
+                                    items.splice(at..at, rest);
+                                });
+                            }
+                        }
                     }
                     Err(_) if more => {}
                     Err(_) => load.set(Load::Failed),
