@@ -31,6 +31,11 @@ fn shown(host: &HtmlElement) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A top-level comment with no name, as a script posts it through the API.
+fn anonymous(text: String) -> otklik_api::NewComment {
+    otklik_api::NewComment { text, author: None, parent: None, page: None, website: None, form: None }
+}
+
 /// Types `text` into the `index`-th comment box as a person would (value, then an input event).
 fn type_into(host: &HtmlElement, index: u32, text: &str) -> HtmlTextAreaElement {
     let boxes = host.shadow_root().unwrap().query_selector_all(".otk-comments textarea").unwrap();
@@ -200,15 +205,7 @@ async fn a_refused_flood_says_so_and_keeps_the_text() {
     let api = otklik_widget::Api::new(server(), token);
     let article_id = otklik_api::ArticleId::parse(&id).unwrap();
     for i in 0..8 {
-        let comment = otklik_api::NewComment {
-            text: format!("comment {i}"),
-            author: None,
-            parent: None,
-            page: None,
-            website: None,
-            form: None,
-        };
-        api.post_comment(&article_id, &comment).await.expect("within the allowance");
+        api.post_comment(&article_id, &anonymous(format!("comment {i}"))).await.expect("within the allowance");
     }
 
     let host = mounted(&id, "en");
@@ -237,14 +234,7 @@ async fn a_full_page_is_drawn_whole_and_in_order() {
         bytes[..8].copy_from_slice(&(js_sys::Date::now() as u64).to_le_bytes());
         bytes[8] = (n / 8) as u8 + 1;
         let api = otklik_widget::Api::new(server(), otklik_api::ReaderToken::from_bytes(bytes).encode());
-        let comment = otklik_api::NewComment {
-            text: format!("comment number {n}"),
-            author: None,
-            parent: None,
-            page: None,
-            website: None,
-            form: None,
-        };
+        let comment = anonymous(format!("comment number {n}"));
         api.post_comment(&article_id, &comment).await.expect("within the allowance");
     }
     let api = otklik_widget::Api::new(server(), String::new());
