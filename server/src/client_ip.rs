@@ -9,55 +9,43 @@ use axum::http::request::Parts;
 use crate::AppState;
 use crate::error::AppError;
 
-/// An address or a CIDR range, e.g. `10.0.0.0/8` or `::1`.
+/// An address or a CIDR range, e.g. `10.0.0.0/8` or `::1` (a bare address is a range of one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct IpNet(ipnet::IpNet);
 
 impl FromStr for IpNet {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an IP address or CIDR range"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p.parse().ok().filter(|p| *p <= max).ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
-        };
-        Ok(Self { addr, prefix })
+        let s = s.trim();
+        if let Ok(addr) = s.parse::<IpAddr>() {
+            return Ok(Self(addr.into()));
+        }
+        match s.split_once('/') {
+            Some((addr, _)) if addr.parse::<IpAddr>().is_ok() => {
+                s.parse().map(Self).map_err(|_| format!("{s:?} has a bad prefix length"))
+            }
+            _ => Err(format!("{s:?} is not an IP address or CIDR range")),
+        }
     }
 }
 
 impl std::fmt::Display for IpNet {
     /// The canonical form (`10.0.0.0/8`; a single address without a prefix), with host bits cleared.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let full = if self.addr.is_ipv4() { 32 } else { 128 };
-        let masked = match self.addr {
-            IpAddr::V4(a) => IpAddr::from(
-                (u32::from(a) & u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0)).to_be_bytes(),
-            ),
-            IpAddr::V6(a) => IpAddr::from(
-                (u128::from(a) & u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0)).to_be_bytes(),
-            ),
-        };
-        if self.prefix == full { write!(f, "{masked}") } else { write!(f, "{masked}/{}", self.prefix) }
+        let net = self.0.trunc();
+        if net.prefix_len() == net.max_prefix_len() { write!(f, "{}", net.addr()) } else { write!(f, "{net}") }
     }
 }
 
 impl IpNet {
+    /// Whether `ip` is in the range; an IPv4-mapped IPv6 address counts as its IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
-            _ => false,
-        }
+        self.0.contains(&ip)
     }
 }
 
@@ -71,11 +59,6 @@ pub fn address_key(ip: IpAddr) -> IpAddr {
         },
         v4 => v4,
     }
-}
-
-fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let (whole, rest) = (usize::from(bits / 8), bits % 8);
-    a[..whole] == b[..whole] && (rest == 0 || (a[whole] ^ b[whole]) >> (8 - rest) == 0)
 }
 
 /// The socket peer, unless it is a trusted proxy: then the right-most `X-Forwarded-For` address that is
@@ -157,6 +140,10 @@ mod tests {
         assert!("fd00::/8".parse::<IpNet>().unwrap().contains("fd12::1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<IpNet>().is_err());
         assert!("proxy".parse::<IpNet>().is_err());
+        assert!("10.0.0.0/".parse::<IpNet>().is_err());
+        assert_eq!("10.1.2.3/16".parse::<IpNet>().unwrap().to_string(), "10.1.0.0/16");
+        assert_eq!(" 2001:db8::1 ".parse::<IpNet>().unwrap().to_string(), "2001:db8::1");
+        assert_eq!("2001:db8:7:1::/48".parse::<IpNet>().unwrap().to_string(), "2001:db8:7::/48");
     }
 
     #[test]

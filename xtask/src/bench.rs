@@ -7,6 +7,7 @@
 //! server's totals must equal what the clients' last writes imply, or the benchmark fails.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,6 @@ use hyper_util::rt::TokioIo;
 use otklik_api::{ReactionCounts, ReactionKind, ReactionsView, ReaderToken};
 use tokio::net::TcpStream;
 
-use crate::flag;
-
 const CLIENTS: u64 = 64;
 /// Readers per client: each write changes one reader's reaction, cycling through them.
 const READERS_PER_CLIENT: u64 = 200;
@@ -29,16 +28,14 @@ const POSTS_ARTICLE: &str = "bench-posts";
 const THREAD_ARTICLE: &str = "bench-thread";
 const THREAD_SIZE: u64 = 10_000;
 
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let bin = flag(args, "--server").unwrap_or("target/server/otklik").to_owned();
-    let seconds: u64 = flag(args, "--seconds").map(str::parse).transpose()?.unwrap_or(10);
+pub fn run(bin: &Path, seconds: u64) -> anyhow::Result<ExitCode> {
     let duration = Duration::from_secs(seconds);
     // One thread for the load generator: the machine's other core (and then some) is the server's.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let dir = std::env::temp_dir().join(format!("otklik-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = rt.block_on(async {
-        let mut server = Server::start(&bin, &dir).await?;
+        let mut server = Server::start(bin, &dir).await?;
         let outcome = scenarios(server.addr, duration).await;
         server.stop();
         outcome
@@ -260,7 +257,7 @@ struct Server {
 }
 
 impl Server {
-    async fn start(bin: &str, dir: &std::path::Path) -> anyhow::Result<Self> {
+    async fn start(bin: &Path, dir: &Path) -> anyhow::Result<Self> {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(bin)
             .args(["serve", "--listen", &addr.to_string()])
@@ -276,7 +273,7 @@ impl Server {
             .env("OTKLIK_MIN_COMPOSE_SECS", "0")
             .stdout(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting {bin} (build it with `make server`)"))?;
+            .with_context(|| format!("starting {} (build it with `make server`)", bin.display()))?;
         let server = Self { child, addr };
         for _ in 0..100 {
             if let Ok(mut s) = connect(addr).await

@@ -16,9 +16,7 @@ use crate::imports;
 
 const NAME: &str = "otklik-widget";
 
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let [input, out] = args else { anyhow::bail!("usage: xtask bundle WASM DIR") };
-    let input = Path::new(input);
+pub fn run(input: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let work = input.with_file_name("bundle");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -81,7 +79,6 @@ pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         })
         .collect();
 
-    let out = Path::new(out);
     std::fs::create_dir_all(out)?;
     for old in std::fs::read_dir(out)? {
         let old = old?.path();

@@ -1,6 +1,7 @@
 //! `cargo run -p xtask -- <task>`: developer tasks that need more than a shell line.
 //!
-//! - `weight DIR [--budget-kb N]`: what a page downloads for the widget, raw / gzip / brotli; fails over budget.
+//! - `weight DIR [--budget-kb N] [--total-budget-kb N]`: what a page downloads for the widget, raw / gzip /
+//!   brotli; fails over budget.
 //! - `bench --server BIN`: starts the release server on a fresh database and measures it (see `bench.rs`).
 //! - `bundle WASM DIR`: the shipped widget from the compiled wasm, split into modules (see `bundle.rs`).
 
@@ -9,17 +10,55 @@ mod bundle;
 mod imports;
 mod weight;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Developer tasks of otklik (the Makefile runs them).
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// What a page downloads for the widget, raw / gzip / brotli; fails over a budget.
+    Weight {
+        /// The widget build (usually dist).
+        dir: PathBuf,
+        /// Most KB (gzip) of the first load.
+        #[arg(long)]
+        budget_kb: Option<f64>,
+        /// Most KB (gzip) of the whole widget, the parts loaded on demand included.
+        #[arg(long)]
+        total_budget_kb: Option<f64>,
+    },
+    /// Starts the release server on a fresh database and measures it.
+    Bench {
+        /// The server binary.
+        #[arg(long, default_value = "target/server/otklik")]
+        server: PathBuf,
+        /// How long each scenario runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// The shipped widget from the compiled wasm: split, bound, shrunk and named by hash.
+    Bundle {
+        /// The wasm cargo built with `--cfg otklik_split`.
+        wasm: PathBuf,
+        /// Where to write the files (usually dist).
+        out: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("weight") => weight::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        Some("bundle") => bundle::run(&args[1..]),
-        _ => Err(anyhow::anyhow!(
-            "usage: xtask weight DIR [--budget-kb N] | xtask bench --server BIN | xtask bundle WASM DIR"
-        )),
+    let result = match Cli::parse().task {
+        Task::Weight { dir, budget_kb, total_budget_kb } => weight::run(&dir, budget_kb, total_budget_kb),
+        Task::Bench { server, seconds } => bench::run(&server, seconds),
+        Task::Bundle { wasm, out } => bundle::run(&wasm, &out),
     };
     match result {
         Ok(code) => code,
@@ -30,7 +69,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// The value after `--name` in `args`, if present.
-pub fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Task};
+
+    #[test]
+    fn flags_are_checked_not_skipped() {
+        let parsed = Cli::try_parse_from(["xtask", "weight", "dist", "--budget-kb", "88", "--total-budget-kb", "177"]);
+        assert!(matches!(
+            parsed.map(|c| c.task),
+            Ok(Task::Weight { budget_kb: Some(88.0), total_budget_kb: Some(177.0), .. })
+        ));
+        assert!(Cli::try_parse_from(["xtask", "weight", "dist", "--budgetkb", "88"]).is_err());
+        assert!(Cli::try_parse_from(["xtask", "weight", "dist", "--budget-kb", "lots"]).is_err());
+        assert!(Cli::try_parse_from(["xtask", "bundle", "only-one-path"]).is_err());
+    }
 }

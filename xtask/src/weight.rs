@@ -3,19 +3,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use otklik_server::Assets;
 use otklik_server::assets::{brotli, gzip};
 
-use crate::flag;
-
-pub fn run(args: &[String]) -> anyhow::Result<ExitCode> {
-    let dir = args.first().filter(|a| !a.starts_with("--")).context("which directory? (usually dist)")?;
-    let budget = |name: &str| flag(args, name).map(str::parse::<f64>).transpose();
-    let (first_budget, total_budget) = (budget("--budget-kb")?, budget("--total-budget-kb")?);
-    let assets = Assets::load(Path::new(dir))?;
+pub fn run(dir: &Path, first_budget: Option<f64>, total_budget: Option<f64>) -> anyhow::Result<ExitCode> {
+    let assets = Assets::load(dir)?;
     let first = assets.page_downloads();
-    anyhow::ensure!(!first.is_empty(), "{dir} holds no widget bundle: run `make widget` first");
+    anyhow::ensure!(!first.is_empty(), "{} holds no widget bundle: run `make widget` first", dir.display());
 
     let kb = |n: usize| n as f64 / 1000.0;
     println!("{:<48} {:>10} {:>10} {:>10}", "file (KB = 1000 bytes)", "raw", "gzip -9", "brotli 11");
