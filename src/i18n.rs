@@ -1,8 +1,10 @@
 //! Russian and English texts, numbers, plural forms and dates, written as the browser's `Intl` writes them.
 
-use otklik_api::ReactionKind;
+use otklik_api::{ErrorCode, InvalidText, ReactionKind};
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
+
+use crate::api::ApiError;
 
 /// The widget's language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +241,32 @@ static EN: Texts = Texts {
 impl Texts {
     pub fn kind(&self, kind: ReactionKind) -> &'static str {
         self.kinds[kind.index()]
+    }
+
+    /// Why a text cannot be sent, before sending it.
+    pub fn invalid_text(&self, e: InvalidText) -> &'static str {
+        match e {
+            InvalidText::Empty => self.text_empty,
+            InvalidText::TooLong => self.text_too_long,
+            InvalidText::TooManyLinks => self.too_many_links,
+        }
+    }
+
+    /// The reader-facing reason a send failed (a comment, an edit, a like or a typo report); what the
+    /// reader wrote always stays.
+    pub fn failure(&self, error: &ApiError) -> &'static str {
+        match (error, error.code()) {
+            (ApiError::Network, _) => self.post_offline,
+            (_, Some(ErrorCode::InvalidText)) => self.text_too_long,
+            (_, Some(ErrorCode::TooManyLinks)) => self.too_many_links,
+            (_, Some(ErrorCode::EditWindowClosed)) => self.too_late,
+            (_, Some(ErrorCode::RateLimited)) => self.rate_limited,
+            (_, Some(ErrorCode::CommentsClosed)) => self.closed,
+            (_, Some(ErrorCode::Banned)) => self.banned,
+            (_, Some(ErrorCode::TooFast)) => self.too_fast,
+            (ApiError::Status { status, .. }, _) if *status >= 500 => self.post_server,
+            _ => self.post_refused,
+        }
     }
 }
 

@@ -10,8 +10,10 @@ mod components;
 mod i18n;
 mod json;
 mod linkify;
+mod page;
 mod reader;
 mod storage;
+mod thread;
 mod typo;
 mod visibility;
 

@@ -4,12 +4,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use otklik_api::limits::{AUTHOR_MAX, COMMENT_TEXT_MAX};
-use otklik_api::{CommentId, ErrorCode, InvalidText, NewComment, PageInfo, check_comment_text};
+use otklik_api::{CommentId, NewComment, check_comment_text};
 
-use super::comment_thread::Thread;
-use crate::api::ApiError;
-use crate::i18n::Texts;
+use crate::page::page_info;
 use crate::storage;
+use crate::thread::Thread;
 
 const NAME_KEY: &str = "otklik.name";
 /// Show the counter once fewer than this many characters are left.
@@ -36,7 +35,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             }
             let body = text.get_untracked();
             if let Err(e) = check_comment_text(&body) {
-                error.set(Some(invalid_text(texts, e)));
+                error.set(Some(texts.invalid_text(e)));
                 return;
             }
             let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
@@ -56,7 +55,7 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                             done.run(());
                         }
                     }
-                    Err(e) => error.set(Some(failure(texts, &e))),
+                    Err(e) => error.set(Some(texts.failure(&e))),
                 }
                 sending.set(false);
             });
@@ -133,40 +132,5 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
                 on:input=move |ev| honeypot.set(event_target_value(&ev))
             />
         </form>
-    }
-}
-
-/// What the page says about itself: its canonical URL and title.
-pub fn page_info() -> PageInfo {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return PageInfo::default() };
-    let canonical = doc.query_selector("link[rel=canonical]").ok().flatten().and_then(|l| l.get_attribute("href"));
-    let url = canonical
-        .or_else(|| doc.location().and_then(|l| l.href().ok()))
-        .map(|u| u.split('#').next().unwrap_or("").to_owned());
-    PageInfo { url, title: Some(doc.title()).filter(|t| !t.is_empty()) }
-}
-
-/// Why a text cannot be sent, before sending it.
-pub fn invalid_text(texts: &'static Texts, e: InvalidText) -> &'static str {
-    match e {
-        InvalidText::Empty => texts.text_empty,
-        InvalidText::TooLong => texts.text_too_long,
-        InvalidText::TooManyLinks => texts.too_many_links,
-    }
-}
-
-/// The reader-facing reason a send failed (a comment or a typo report); the text itself always stays.
-pub fn failure(texts: &'static Texts, error: &ApiError) -> &'static str {
-    match (error, error.code()) {
-        (ApiError::Network, _) => texts.post_offline,
-        (_, Some(ErrorCode::InvalidText)) => texts.text_too_long,
-        (_, Some(ErrorCode::TooManyLinks)) => texts.too_many_links,
-        (_, Some(ErrorCode::EditWindowClosed)) => texts.too_late,
-        (_, Some(ErrorCode::RateLimited)) => texts.rate_limited,
-        (_, Some(ErrorCode::CommentsClosed)) => texts.closed,
-        (_, Some(ErrorCode::Banned)) => texts.banned,
-        (_, Some(ErrorCode::TooFast)) => texts.too_fast,
-        (ApiError::Status { status, .. }, _) if *status >= 500 => texts.post_server,
-        _ => texts.post_refused,
     }
 }

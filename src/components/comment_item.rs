@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use otklik_api::{Comment, check_comment_text};
 
-use super::comment_form::{CommentForm, failure, invalid_text};
-use super::comment_thread::Thread;
+use super::comment_form::CommentForm;
 use crate::i18n::{absolute_time, format_count, iso_time, more_replies, relative_time};
 use crate::linkify::segments;
+use crate::thread::Thread;
 
 /// Deeper replies are drawn at this indent, with "in reply to NAME".
 const MAX_INDENT: u32 = 3;
@@ -48,7 +48,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                     Ok(v) => comment.update(|c| (c.likes, c.liked) = (v.likes, v.liked)),
                     Err(e) => {
                         comment.update(|c| (c.likes, c.liked) = before);
-                        error.set(Some(failure(texts, &e)));
+                        error.set(Some(texts.failure(&e)));
                     }
                 }
                 busy.set(false);
@@ -68,7 +68,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                     Ok(()) => {}
                     Err(e) => {
                         flagged.set(false);
-                        error.set(Some(failure(texts, &e)));
+                        error.set(Some(texts.failure(&e)));
                     }
                 }
                 confirming.set(false);
@@ -96,7 +96,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         move || {
             let Some(text) = editing.get_untracked() else { return };
             if let Err(e) = check_comment_text(&text) {
-                error.set(Some(invalid_text(texts, e)));
+                error.set(Some(texts.invalid_text(e)));
                 return;
             }
             let thread = thread.clone();
@@ -108,7 +108,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
                         editing.set(None);
                         error.set(None);
                     }
-                    Err(e) => error.set(Some(failure(texts, &e))),
+                    Err(e) => error.set(Some(texts.failure(&e))),
                 }
                 busy.set(false);
             });
@@ -130,7 +130,7 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
             spawn_local(async move {
                 match thread.api.comments(&thread.article, Default::default(), Some(id), None, None).await {
                     Ok(page) => thread.show_replies(id, page.comments),
-                    Err(e) => error.set(Some(failure(texts, &e))),
+                    Err(e) => error.set(Some(texts.failure(&e))),
                 }
                 busy.set(false);
             });

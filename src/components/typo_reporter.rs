@@ -11,9 +11,9 @@ use leptos::task::spawn_local;
 use otklik_api::limits::TYPO_NOTE_MAX;
 use otklik_api::{ArticleId, NewTypo};
 
-use super::comment_form::{failure, page_info};
 use crate::api::Api;
 use crate::i18n::Lang;
+use crate::page::page_info;
 use crate::typo::{self, Capture};
 
 #[component]
@@ -84,7 +84,7 @@ pub fn TypoReporter(
                     form.set(false);
                     message.set(Some(texts.typo_sent));
                 }
-                Err(e) => message.set(Some(failure(texts, &e))),
+                Err(e) => message.set(Some(texts.failure(&e))),
             }
             sending.set(false);
         });
