@@ -4,8 +4,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use otklik_api::limits::{PAGE_SIZE, PAGE_SIZE_MAX};
 use otklik_api::{ArticleId, ErrorCode, READER_HEADER, ReaderToken};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _, IntoDeserializer as _};
+use serde::{Deserialize as _, Deserializer};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -74,6 +76,64 @@ impl FromRequestParts<AppState> for Reader {
                 format!("this request needs the {READER_HEADER} header"),
             )),
         }
+    }
+}
+
+/// `axum::extract::Query`, with a query that does not fit `T` answered `400 invalid_query` in the API's
+/// error body; serde's message names the parameter and what it must be.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(Self)
+            .map_err(|e| AppError::bad_request(ErrorCode::InvalidQuery, format!("the query is not valid: {e}")))
+    }
+}
+
+/// For a query parameter (`#[serde(default, deserialize_with = "parsed")]`): absent or empty is `None`,
+/// anything else must parse as `T`.
+pub fn parsed<'de, D: Deserializer<'de>, T: std::str::FromStr>(d: D) -> Result<Option<T>, D::Error>
+where
+    T::Err: std::fmt::Display,
+{
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(D::Error::custom),
+    }
+}
+
+/// As [`parsed`], for the API's named values (the serde names of an enum, such as `newest`).
+pub fn named<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(raw) => {
+            T::deserialize(raw.into_deserializer()).map(Some).map_err(|e: serde::de::value::Error| D::Error::custom(e))
+        }
+    }
+}
+
+/// The `limit` of a paged list: 1 to [`PAGE_SIZE_MAX`], [`PAGE_SIZE`] when not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit(pub usize);
+
+impl Default for Limit {
+    fn default() -> Self {
+        Self(PAGE_SIZE)
+    }
+}
+
+impl std::str::FromStr for Limit {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        raw.parse()
+            .ok()
+            .filter(|n| (1..=PAGE_SIZE_MAX).contains(n))
+            .map(Self)
+            .ok_or_else(|| format!("limit must be a number from 1 to {PAGE_SIZE_MAX}"))
     }
 }
 

@@ -160,7 +160,10 @@ async fn pages_walk_every_order_without_gaps_or_repeats() {
         }
         assert_eq!((seen, pages), (expected, 3), "{sort}");
     }
-    for bad in ["sort=best", "limit=0", "limit=101", "limit=x", "cursor=zzz", "root=abc", "sort=popular&cursor=i5"] {
+    let bad_queries =
+        ["sort=best", "limit=0", "limit=101", "limit=x", "cursor=zzz", "root=abc", "sort=popular&cursor=i5"];
+    // A parameter given twice is as malformed as a bad value, and answered in the same error body.
+    for bad in bad_queries.into_iter().chain(["sort=newest&sort=oldest"]) {
         let resp = s.client.get(format!("{}?{bad}", comments_url(&s, "p"))).send().await.unwrap();
         refused(resp, StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery).await;
     }

@@ -477,3 +477,19 @@ async fn ip_hashes_are_forgotten_after_the_retention_period() {
         s.admin(reqwest::Method::POST, "/bans", Some(json!({"kind": "ip", "comment": c.id, "days": 1, "reason": "x"})));
     refused(resp.await, StatusCode::CONFLICT, ErrorCode::InvalidBody).await;
 }
+
+#[tokio::test]
+async fn the_editors_lists_refuse_malformed_queries_in_the_error_body() {
+    let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
+    for path in ["/comments?queue=everything", "/comments?before=yesterday", "/comments?limit=0", "/audit?limit=500"]
+        .into_iter()
+        .chain(["/audit?before=x", "/typos?status=open", "/typos?cursor=x", "/typos?status=new&status=fixed"])
+    {
+        let resp = s.admin(reqwest::Method::GET, path, None).await;
+        let message = refused(resp, StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery).await;
+        assert!(message.starts_with("the query is not valid"), "{path}: {message}");
+    }
+    // Empty values are the defaults, as before.
+    let resp = s.admin(reqwest::Method::GET, "/comments?queue=&before=&limit=", None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}

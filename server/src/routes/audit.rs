@@ -1,15 +1,15 @@
 //! `/admin/audit`: the moderators' audit log, newest first, for the editors' API.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json as JsonBody, Router};
-use otklik_api::{AuditPage, ErrorCode};
+use otklik_api::AuditPage;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::admin::Editor;
 use crate::error::AppError;
-use crate::routes::page_limit;
+use crate::extract::{Limit, Query, parsed};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/audit", get(list))
@@ -17,8 +17,10 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct Params {
-    before: Option<String>,
-    limit: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    before: Option<i64>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
 }
 
 async fn list(
@@ -26,12 +28,5 @@ async fn list(
     State(state): State<AppState>,
     Query(params): Query<Params>,
 ) -> Result<JsonBody<AuditPage>, AppError> {
-    let before = match params.before.as_deref() {
-        None | Some("") => None,
-        Some(b) => Some(
-            b.parse()
-                .map_err(|_| AppError::bad_request(ErrorCode::InvalidQuery, "before must be an audit entry id"))?,
-        ),
-    };
-    Ok(JsonBody(state.store.audit(before, page_limit(params.limit.as_deref())?).await?))
+    Ok(JsonBody(state.store.audit(params.before, params.limit.unwrap_or_default().0).await?))
 }

@@ -1,6 +1,6 @@
 //! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
@@ -15,9 +15,9 @@ use crate::AppState;
 use crate::client_ip::{ClientIp, ClientIpHash};
 use crate::compose;
 use crate::error::AppError;
-use crate::extract::{Article, Json, MaybeReader, Reader};
+use crate::extract::{Article, Json, Limit, MaybeReader, Query, Reader, named, parsed};
 use crate::rate_limit::LimitKind;
-use crate::routes::{clean_line, clean_page, limited, not_banned, page_limit};
+use crate::routes::{clean_line, clean_page, limited, not_banned};
 use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
 
 pub fn router() -> Router<AppState> {
@@ -32,10 +32,14 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct ListParams {
-    sort: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-    root: Option<String>,
+    #[serde(default, deserialize_with = "named")]
+    sort: Option<CommentSort>,
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<Cursor>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
+    #[serde(default, deserialize_with = "parsed")]
+    root: Option<i64>,
 }
 
 async fn list(
@@ -67,23 +71,8 @@ async fn page(
     reader: Option<crate::reader::ReaderHash>,
     params: ListParams,
 ) -> Result<CommentPage, AppError> {
-    let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
-    let sort = match params.sort.as_deref() {
-        None | Some("") => CommentSort::default(),
-        Some(s) => CommentSort::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| bad("sort must be oldest, newest or popular"))?,
-    };
-    let limit = page_limit(params.limit.as_deref())?;
-    let cursor = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(Cursor::decode(c).ok_or_else(|| bad("the cursor is not valid"))?),
-    };
-    let root = match params.root.as_deref() {
-        None | Some("") => None,
-        Some(r) => Some(CommentId(r.parse().map_err(|_| bad("root must be a comment id"))?)),
-    };
+    let ListParams { sort, cursor, limit, root } = params;
+    let (sort, limit, root) = (sort.unwrap_or_default(), limit.unwrap_or_default().0, root.map(CommentId));
     let query = CommentQuery { article, reader, sort, cursor, limit, root };
     let mut page = state.store.comments(&query).await?.map_err(refusal)?;
     if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {

@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::error::AppError;
 use otklik_api::ErrorCode;
 use otklik_api::PageInfo;
-use otklik_api::limits::{PAGE_SIZE, PAGE_SIZE_MAX, PAGE_TITLE_MAX, PAGE_URL_MAX};
+use otklik_api::limits::{PAGE_TITLE_MAX, PAGE_URL_MAX};
 
 /// The whole application: API under `/api/v1`, health, widget assets and the demo article.
 pub fn router(state: AppState) -> Router {
@@ -170,16 +170,6 @@ fn page_of_ours(state: &AppState, headers: &HeaderMap, url: &str) -> bool {
     };
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     text("x-forwarded-host").or(text("host")).is_some_and(|host| host.eq_ignore_ascii_case(&authority))
-}
-
-/// The `limit` query parameter of a paged list: the default page size when absent.
-fn page_limit(raw: Option<&str>) -> Result<usize, AppError> {
-    match raw {
-        None | Some("") => Ok(PAGE_SIZE),
-        Some(l) => l.parse().ok().filter(|n| (1..=PAGE_SIZE_MAX).contains(n)).ok_or_else(|| {
-            AppError::bad_request(ErrorCode::InvalidQuery, format!("limit must be a number from 1 to {PAGE_SIZE_MAX}"))
-        }),
-    }
 }
 
 /// Refuses a write from a banned reader or address, saying until when.

@@ -1,6 +1,6 @@
 //! `/admin/comments`: the moderation queues and the actions on a comment, for the editors' API.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,8 +11,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::admin::Editor;
 use crate::error::AppError;
-use crate::extract::Json;
-use crate::routes::page_limit;
+use crate::extract::{Json, Limit, Query, named, parsed};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/comments", get(list)).route("/admin/comments/{id}", post(act))
@@ -20,9 +19,12 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct ListParams {
-    queue: Option<String>,
-    before: Option<String>,
-    limit: Option<String>,
+    #[serde(default, deserialize_with = "named")]
+    queue: Option<Queue>,
+    #[serde(default, deserialize_with = "parsed")]
+    before: Option<i64>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
 }
 
 async fn list(
@@ -30,19 +32,8 @@ async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<JsonBody<QueuePage>, AppError> {
-    let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
-    let queue = match params.queue.as_deref() {
-        None | Some("") => Queue::default(),
-        Some(q) => {
-            Queue::parse(q).ok_or_else(|| bad("queue must be attention, new, pending, flagged, hidden or all"))?
-        }
-    };
-    let before = match params.before.as_deref() {
-        None | Some("") => None,
-        Some(b) => Some(CommentId(b.parse().map_err(|_| bad("before must be a comment id"))?)),
-    };
-    let limit = page_limit(params.limit.as_deref())?;
-    Ok(JsonBody(state.store.queue(queue, before, limit).await?))
+    let (queue, before) = (params.queue.unwrap_or_default(), params.before.map(CommentId));
+    Ok(JsonBody(state.store.queue(queue, before, params.limit.unwrap_or_default().0).await?))
 }
 
 /// `{"action": "approve"}` and the like: 200 with the comment as it now stands, or 204 once deleted.

@@ -1,6 +1,6 @@
 //! `/articles/{article}/typos` for readers, and `/admin/typos` for editors.
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch, post};
 use axum::{Json as JsonBody, Router};
@@ -14,9 +14,9 @@ use crate::AppState;
 use crate::admin::Editor;
 use crate::client_ip::ClientIp;
 use crate::error::AppError;
-use crate::extract::{Article, Json, Reader};
+use crate::extract::{Article, Json, Limit, Query, Reader, parsed};
 use crate::rate_limit::LimitKind;
-use crate::routes::{clean_page, limited, not_banned, page_limit, without_controls};
+use crate::routes::{clean_page, limited, not_banned, without_controls};
 use crate::store::{NewTypoCmd, TypoError, TypoQuery};
 
 pub fn router() -> Router<AppState> {
@@ -74,9 +74,26 @@ async fn report(
 
 #[derive(Deserialize)]
 struct ListParams {
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
+    #[serde(default, deserialize_with = "parsed")]
+    status: Option<StatusFilter>,
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<i64>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
+}
+
+/// `status=`: one status, or `all` (also when not given).
+struct StatusFilter(Option<TypoStatus>);
+
+impl std::str::FromStr for StatusFilter {
+    type Err = &'static str;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "all" => Ok(Self(None)),
+            s => TypoStatus::parse(s).map(|s| Self(Some(s))).ok_or("status must be new, fixed, rejected or all"),
+        }
+    }
 }
 
 async fn list(
@@ -84,17 +101,12 @@ async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<JsonBody<TypoList>, AppError> {
-    let bad = |what: &str| AppError::bad_request(ErrorCode::InvalidQuery, what.to_owned());
-    let status = match params.status.as_deref() {
-        None | Some("" | "all") => None,
-        Some(s) => Some(TypoStatus::parse(s).ok_or_else(|| bad("status must be new, fixed, rejected or all"))?),
+    let query = TypoQuery {
+        status: params.status.and_then(|s| s.0),
+        before: params.cursor.map(TypoId),
+        limit: params.limit.unwrap_or_default().0,
     };
-    let limit = page_limit(params.limit.as_deref())?;
-    let before = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(TypoId(c.parse().map_err(|_| bad("the cursor is not valid"))?)),
-    };
-    Ok(JsonBody(state.store.typos(&TypoQuery { status, before, limit }).await?))
+    Ok(JsonBody(state.store.typos(&query).await?))
 }
 
 async fn set_status(

@@ -265,6 +265,14 @@ pub enum Cursor {
     Path(String),
 }
 
+impl std::str::FromStr for Cursor {
+    type Err = &'static str;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::decode(raw).ok_or("the cursor is not valid")
+    }
+}
+
 impl Cursor {
     pub fn encode(&self) -> String {
         match self {
