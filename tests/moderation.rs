@@ -80,8 +80,14 @@ async fn others_comments_can_be_flagged_once_and_ones_own_cannot() {
     let theirs = ".otk-comment:not(.otk-mine) .otk-flag";
     assert!(displayed(&host, theirs));
     assert_eq!(text_of(&host, theirs), "Report");
+    let network = Network::watched();
     click(&host, theirs);
     until("the flag to be acknowledged", || text_of(&host, theirs) == "Reported").await;
-    // The server counted it: nothing went wrong on the way.
+    // The label changes before the server answers: the test waits for the server to have stored the flag.
+    until("the server to store the flag", || {
+        network.answers().iter().any(|a| a.starts_with("PUT ") && a.contains("/flag") && a.ends_with(" 204"))
+    })
+    .await;
+    network.restore();
     assert!(find(&host, ".otk-comment:not(.otk-mine) .otk-error").unwrap().has_attribute("hidden"));
 }

@@ -113,7 +113,7 @@ async fn what_the_server_stored_is_shown_on_the_next_load() {
     let first = mounted(&id, "ru");
     until("the first widget to load", || ready(&first)).await;
     button(&first, "sad").click();
-    sleep(300).await;
+    until_stored(&id, "the sad reaction", |view| view.mine == Some(otklik_api::ReactionKind::Sad)).await;
     // A second widget for the same article, as after a reload, with the same reader token.
     let second = mounted(&id, "ru");
     until("the second widget to show the stored reaction", || ready(&second) && pressed(&second, "sad")).await;
@@ -122,7 +122,8 @@ async fn what_the_server_stored_is_shown_on_the_next_load() {
 
 #[wasm_bindgen_test]
 async fn a_failed_write_rolls_back_and_says_why() {
-    let host = mounted(&article("offline"), "en");
+    let id = article("offline");
+    let host = mounted(&id, "en");
     until("the reactions to load", || ready(&host)).await;
 
     let network = Network::writes_fail();
@@ -135,7 +136,9 @@ async fn a_failed_write_rolls_back_and_says_why() {
     network.restore();
     button(&host, "angry").click();
     until("the retry to succeed", || pressed(&host, "angry") && status(&host).is_empty()).await;
-    sleep(200).await;
+    // The failed write never reached the server; the retry counted once.
+    until_stored(&id, "the retried reaction", |view| view.mine == Some(otklik_api::ReactionKind::Angry)).await;
+    until_stored(&id, "one angry reaction", |view| view.counts.angry == 1).await;
     assert_eq!(label(&host, "angry"), "Angry: 1 reaction");
 }
 

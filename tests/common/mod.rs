@@ -42,6 +42,23 @@ pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Polls the server every 20 ms for up to 5 s until this page's reader sees `check` hold for `article`'s
+/// reactions: a write has been stored, whatever the widget shows meanwhile.
+pub async fn until_stored(article: &str, what: &str, mut check: impl FnMut(&otklik_api::ReactionsView) -> bool) {
+    let api = otklik_widget::Api::new(server(), otklik_widget::reader_token());
+    let article = otklik_api::ArticleId::parse(article).unwrap();
+    let deadline = Duration::from_secs(5).as_millis() as i32;
+    let mut waited = 0;
+    loop {
+        if api.reactions(&article, None).await.is_ok_and(|view| check(&view)) {
+            return;
+        }
+        assert!(waited < deadline, "timed out waiting for the server to store {what}");
+        sleep(20).await;
+        waited += 20;
+    }
+}
+
 /// A fresh host element for `article`, mounted with the widget.
 pub fn mounted(article: &str, lang: &str) -> HtmlElement {
     let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
@@ -107,6 +124,29 @@ impl Network {
         Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
         Reflect::set(&window, &"fetch".into(), &offline.bind0(&window)).unwrap();
         Self { real }
+    }
+
+    /// Lets every request through and notes each answer as `METHOD URL STATUS` (see [`Network::answers`]).
+    pub fn watched() -> Self {
+        let window = web_sys::window().unwrap();
+        let real = Reflect::get(&window, &"fetch".into()).unwrap();
+        let watching = Function::new_with_args(
+            "input, init",
+            "const method = input instanceof Request ? input.method : ((init && init.method) || 'GET'); \
+             const answer = this.__otklikRealFetch(input, init); \
+             answer.then(r => this.__otklikAnswers.push(method + ' ' + r.url + ' ' + r.status), () => {}); \
+             return answer;",
+        );
+        Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
+        Reflect::set(&window, &"__otklikAnswers".into(), &js_sys::Array::new()).unwrap();
+        Reflect::set(&window, &"fetch".into(), &watching.bind0(&window)).unwrap();
+        Self { real }
+    }
+
+    /// The answers noted since [`Network::watched`].
+    pub fn answers(&self) -> Vec<String> {
+        let answers = Reflect::get(&web_sys::window().unwrap(), &"__otklikAnswers".into()).unwrap();
+        answers.unchecked_into::<js_sys::Array>().iter().filter_map(|a| a.as_string()).collect()
     }
 
     pub fn restore(self) {
