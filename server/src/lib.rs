@@ -6,6 +6,7 @@ mod admin;
 pub mod assets;
 mod bans;
 mod client_ip;
+pub mod clock;
 mod compose;
 mod console;
 mod error;
@@ -79,6 +80,8 @@ pub struct Settings {
     /// Seconds a comment's form must have been loaded before it is sent (default
     /// [`DEFAULT_MIN_COMPOSE_SECS`]; 0 switches the guard off, as tests and benchmarks do).
     pub min_compose_secs: Option<u32>,
+    /// The time the product's rules go by: the system's, or one a test moves ahead (see `clock`).
+    pub clock: clock::Clock,
 }
 
 /// Faster than anyone reads a thread and types a comment; slower than a script.
@@ -130,6 +133,7 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Turns for Argon2 password checks: bounds the memory and CPU that sign-in attempts can take.
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    pub clock: clock::Clock,
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
@@ -199,6 +203,7 @@ impl App {
                 min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
                 request_timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
+                clock: settings.clock.clone(),
             },
         })
     }
@@ -222,7 +227,8 @@ impl App {
         let service = self.router().into_make_service_with_connect_info::<listener::Peer>();
         let deliveries =
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
-        let purge = tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.ip_retention_days));
+        let purge =
+            tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
         // An interrupted delivery is simply made again after the restart (at least once).
@@ -237,11 +243,11 @@ impl App {
 }
 
 /// Forgets IP hashes older than the retention period: at start-up, then hourly.
-async fn purge_ip_hashes(store: DynStore, days: u32) {
+async fn purge_ip_hashes(store: DynStore, clock: clock::Clock, days: u32) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3_600));
     loop {
         hourly.tick().await;
-        let before = unix_now() - i64::from(days) * 86_400;
+        let before = clock.now() - i64::from(days) * 86_400;
         match store.purge_ip_hashes(before).await {
             Ok(0) => {}
             Ok(rows) => tracing::info!(rows, days, "forgot IP hashes past the retention period"),

@@ -42,7 +42,7 @@ pub async fn ban(state: &AppState, ban: NewBan, who: &str) -> Result<Ban, AppErr
         (kind @ (BanKind::Reader | BanKind::Ip), Some(comment), None) => BanTarget::Comment(kind, comment),
         _ => return Err(invalid("a reader or ip ban names a comment; a range ban names a range".to_owned())),
     };
-    let until = crate::unix_now() + i64::from(ban.days) * 86_400;
+    let until = state.clock.now() + i64::from(ban.days) * 86_400;
     let cmd = NewBanCmd { target, until, reason, who: who.to_owned() };
     let stored = state.store.add_ban(cmd).await?.map_err(refusal)?;
     state.bans.reload(&state.store).await?;

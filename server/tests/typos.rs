@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::webhook::Receiver;
 use common::{EDITOR_TOKEN as TOKEN, TestServer, reader, settings_in};
 use hmac::{Hmac, Mac as _};

@@ -76,7 +76,7 @@ async fn page(
     let query = CommentQuery { article, reader, sort, cursor, limit, root };
     let mut page = state.store.comments(&query).await?.map_err(refusal)?;
     if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {
-        page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), crate::unix_now()));
+        page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), state.clock.now()));
     }
     Ok(page)
 }
@@ -104,7 +104,7 @@ async fn create(
     }
     if state.min_compose_secs > 0 {
         let form = body.form.as_deref();
-        compose::check(&state.reader_key, &reader, article.as_str(), form, crate::unix_now(), state.min_compose_secs)
+        compose::check(&state.reader_key, &reader, article.as_str(), form, state.clock.now(), state.min_compose_secs)
             .map_err(|refused| match refused {
             compose::Refusal::TooFast => AppError::client(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -178,7 +178,7 @@ fn not_banned(
     reader: &crate::ReaderHash,
     client: &crate::client_ip::ClientIp,
 ) -> Result<(), AppError> {
-    match state.bans.check(&reader.0, client, &state.reader_key, crate::unix_now()) {
+    match state.bans.check(&reader.0, client, &state.reader_key, state.clock.now()) {
         None => Ok(()),
         Some(until) => Err(AppError::client(
             axum::http::StatusCode::FORBIDDEN,
