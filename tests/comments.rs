@@ -175,6 +175,7 @@ async fn a_failed_send_keeps_the_text_and_the_draft_survives_a_reload() {
 async fn empty_overlong_and_link_stuffed_texts_are_refused_before_sending() {
     let host = mounted(&article("limits"), "en");
     until("the thread to load", || loaded(&host)).await;
+    let network = Network::watched();
     type_into(&host, 0, "   ");
     click(&host, ".otk-comments .otk-form button[type=submit]");
     until("the empty-text message", || {
@@ -188,7 +189,9 @@ async fn empty_overlong_and_link_stuffed_texts_are_refused_before_sending() {
     type_into(&host, 0, "https://a.example http://b.example www.c.example https://d.example");
     click(&host, ".otk-comments .otk-form button[type=submit]");
     until("the links message", || text_of(&host, ".otk-comments .otk-form [role=alert]").contains("three links")).await;
-    sleep(200).await;
+    // Refused before sending: no comment was ever sent, so none can appear later.
+    assert!(!network.sent().iter().any(|r| r.starts_with("POST ") && r.ends_with("/comments")), "{:?}", network.sent());
+    network.restore();
     assert!(shown(&host).is_empty());
 }
 

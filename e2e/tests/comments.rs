@@ -11,7 +11,11 @@ async fn heading(browser: &Browser) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
     // With a minimum compose time: the widget must bring the form token its thread came with.
-    let min_compose = |s: &mut otklik_server::Settings| s.min_compose_secs = Some(1);
+    let clock = otklik_server::clock::Clock::adjustable();
+    let min_compose = |s: &mut otklik_server::Settings| {
+        s.min_compose_secs = Some(1);
+        s.clock = clock.clone();
+    };
     with_configured_server_and_browser(min_compose, async |server, browser| {
         browser.client.goto(&server.url("/")).await?;
         let empty = browser
@@ -28,8 +32,8 @@ async fn empty_state_then_post_then_reply_then_reload() -> anyhow::Result<()> {
         name.send_keys("Вера").await?;
         let text = browser.in_widget(HOST, ".otk-comments .otk-form textarea").await?;
         text.send_keys("Когда появится расписание?").await?;
-        // A person takes longer than the one-second minimum to write; so does this test.
-        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        // A person takes longer than the one-second minimum to write; the server's clock says this test did.
+        clock.advance(2);
         browser.in_widget(HOST, ".otk-comments .otk-form button[type=submit]").await?.click().await?;
         browser
             .until("the comment", || async { Ok((browser.comment_texts(HOST).await?.len() == 1).then_some(())) })

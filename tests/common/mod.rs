@@ -126,27 +126,39 @@ impl Network {
         Self { real }
     }
 
-    /// Lets every request through and notes each answer as `METHOD URL STATUS` (see [`Network::answers`]).
+    /// Lets every request through, noting each as `METHOD URL` when sent ([`Network::sent`]) and as
+    /// `METHOD URL STATUS` when answered ([`Network::answers`]).
     pub fn watched() -> Self {
         let window = web_sys::window().unwrap();
         let real = Reflect::get(&window, &"fetch".into()).unwrap();
         let watching = Function::new_with_args(
             "input, init",
             "const method = input instanceof Request ? input.method : ((init && init.method) || 'GET'); \
+             this.__otklikSent.push(method + ' ' + (input instanceof Request ? input.url : String(input))); \
              const answer = this.__otklikRealFetch(input, init); \
              answer.then(r => this.__otklikAnswers.push(method + ' ' + r.url + ' ' + r.status), () => {}); \
              return answer;",
         );
         Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
         Reflect::set(&window, &"__otklikAnswers".into(), &js_sys::Array::new()).unwrap();
+        Reflect::set(&window, &"__otklikSent".into(), &js_sys::Array::new()).unwrap();
         Reflect::set(&window, &"fetch".into(), &watching.bind0(&window)).unwrap();
         Self { real }
     }
 
     /// The answers noted since [`Network::watched`].
     pub fn answers(&self) -> Vec<String> {
-        let answers = Reflect::get(&web_sys::window().unwrap(), &"__otklikAnswers".into()).unwrap();
-        answers.unchecked_into::<js_sys::Array>().iter().filter_map(|a| a.as_string()).collect()
+        Self::noted("__otklikAnswers")
+    }
+
+    /// The requests sent since [`Network::watched`], answered or not.
+    pub fn sent(&self) -> Vec<String> {
+        Self::noted("__otklikSent")
+    }
+
+    fn noted(list: &str) -> Vec<String> {
+        let noted = Reflect::get(&web_sys::window().unwrap(), &list.into()).unwrap();
+        noted.unchecked_into::<js_sys::Array>().iter().filter_map(|a| a.as_string()).collect()
     }
 
     pub fn restore(self) {
