@@ -62,9 +62,11 @@ lint:
 	cargo clippy --workspace --exclude otklik-widget --all-targets --locked -- -D warnings
 	cargo clippy -p otklik-widget -p otklik-api --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
-# API and server integration tests, and the end-to-end tests (they need dist/ from `widget`).
+# API and server integration tests, the end-to-end tests (they need dist/ from `widget`), and the widget's
+# plain string logic (linkify) natively.
 test-native:
 	cargo test --workspace --exclude otklik-widget --locked
+	cargo test -p otklik-widget --lib --locked linkify::
 
 # Widget tests in headless Chromium, against a real server started for them.
 test-widget:

@@ -42,15 +42,16 @@ fn url_start(text: &str) -> Option<usize> {
     None
 }
 
-#[cfg(all(test, target_arch = "wasm32"))]
+// Plain string logic: run natively by `make test-native`, and in the browser with the other widget tests.
+#[cfg(test)]
 mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test;
-
     use super::segments;
 
+    #[cfg(target_arch = "wasm32")]
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-    #[wasm_bindgen_test]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
     fn finds_addresses_and_leaves_the_rest() {
         assert_eq!(
             segments("См. https://example.com/a?b=1, и (http://x.org)."),
