@@ -1,25 +1,14 @@
-//! The otklik server as a library: open the store, build the router, serve. `main.rs` is the CLI over it,
-//! and the integration tests drive the same code on port 0.
+//! The otklik server as a library: open the store, assemble the rules and the HTTP edge, serve. `main.rs`
+//! is the CLI over it, and the integration tests drive the same code on port 0.
+//!
+//! Three layers, each in its place, depending one way: `http` (the edge) → `rules` (the product) →
+//! `store` (SQLite). See ARCHITECTURE.md.
 
-pub mod accounts;
-mod admin;
-pub mod assets;
-mod bans;
-mod client_ip;
 pub mod clock;
-mod compose;
-mod console;
-mod error;
-mod extract;
 mod hex;
-pub mod keys;
-mod listener;
-mod moderation;
-pub mod rate_limit;
-mod reader;
-mod routes;
+pub mod http;
+pub mod rules;
 pub mod store;
-mod webhook;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -30,11 +19,15 @@ use anyhow::Context as _;
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use assets::Assets;
-pub use error::AppError;
-pub use reader::{ReaderHash, ReaderKey};
-pub use routes::DEMO_ARTICLE;
+pub use http::api::DEMO_ARTICLE;
+pub use http::assets::{self, Assets};
+pub use http::error::AppError;
+pub use rules::reader::{ReaderHash, ReaderKey};
+pub use rules::{accounts, keys, rate_limit};
 pub use store::{DynStore, Store};
+
+use http::{admin, client_ip, listener};
+use rules::{bans, webhook};
 
 /// Everything the server needs to start, however it was given (CLI flags, environment, tests).
 #[derive(Clone, Debug, Default)]
@@ -107,33 +100,34 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
 /// No read may hold a worker longer than this; writes are answered with their outcome instead (see
-/// `routes::guard`).
+/// `http::guard`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Argon2 checks of console passwords running at once (each takes 19 MiB and tens of milliseconds of a
 /// core); further sign-ins wait for a turn.
 const PASSWORD_CHECKS: usize = 2;
 
-/// What every handler can reach. Cheap to clone: everything inside is shared.
+/// What every handler can reach: the rules (and through them the store), and the edge's own settings.
+/// Cheap to clone: everything inside is shared. It derefs to [`rules::Rules`], so a handler passes
+/// `&state` to a rule.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: DynStore,
+    pub rules: rules::Rules,
     pub allowed_origins: Arc<[axum::http::HeaderValue]>,
     pub trusted_proxies: Arc<[client_ip::IpNet]>,
-    pub reader_key: Arc<ReaderKey>,
     pub assets: Arc<Assets>,
     pub admin_token: Option<admin::AdminToken>,
-    pub limits: Arc<rate_limit::RateLimiter>,
-    pub webhook: Option<Arc<webhook::Webhook>>,
-    pub moderation: otklik_api::ModerationMode,
-    pub bans: Arc<bans::BanList>,
-    /// Lower-cased.
-    pub stop_words: Arc<[String]>,
-    pub min_compose_secs: i64,
     pub request_timeout: Duration,
     /// Turns for Argon2 password checks: bounds the memory and CPU that sign-in attempts can take.
     pub password_checks: Arc<tokio::sync::Semaphore>,
-    pub clock: clock::Clock,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = rules::Rules;
+
+    fn deref(&self) -> &rules::Rules {
+        &self.rules
+    }
 }
 
 /// An opened server: the database is migrated and the assets are loaded and compressed.
@@ -189,27 +183,29 @@ impl App {
             connections,
             ip_retention_days: settings.ip_retention_days.unwrap_or(DEFAULT_IP_RETENTION_DAYS),
             state: AppState {
-                store,
+                rules: rules::Rules {
+                    store,
+                    reader_key,
+                    limits: Arc::new(rate_limit::RateLimiter::new(limits)),
+                    webhook,
+                    moderation: settings.moderation,
+                    bans,
+                    stop_words,
+                    min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
+                    clock: settings.clock.clone(),
+                },
                 allowed_origins,
                 trusted_proxies,
-                reader_key,
                 assets: Arc::new(assets),
                 admin_token,
-                limits: Arc::new(rate_limit::RateLimiter::new(limits)),
-                webhook,
-                moderation: settings.moderation,
-                bans,
-                stop_words,
-                min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
                 request_timeout: settings.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS)),
-                clock: settings.clock.clone(),
             },
         })
     }
 
     pub fn router(&self) -> Router {
-        routes::router(self.state.clone())
+        http::router(self.state.clone())
     }
 
     pub fn store(&self) -> &DynStore {

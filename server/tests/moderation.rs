@@ -495,3 +495,54 @@ async fn the_editors_lists_refuse_malformed_queries_in_the_error_body() {
     let resp = s.admin(reqwest::Method::GET, "/comments?queue=&before=&limit=", None).await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_console_words_refused_actions_in_the_moderators_language() {
+    let s = TestServer::start().await;
+    let password = add_moderator(&s, "olga");
+    let console = Console::sign_in(&s, "olga", &password).await;
+    let refusal = |fields: [(&'static str, &'static str); 3]| {
+        let console = &console;
+        async move {
+            let resp = console.post("/admin/bans", &fields).await;
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    // The console's default language is Russian; the API says the same in English.
+    let (status, page) = refusal([("range", "203.0.113.0/24"), ("days", "0"), ("reason", "спам")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Срок бана — от 1 дня до 3650."), "{page}");
+    let (status, page) = refusal([("range", "not-a-range"), ("days", "7"), ("reason", "спам")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Это не IP-адрес"), "{page}");
+    let (status, page) = refusal([("range", "203.0.113.0/24"), ("days", "7"), ("reason", " ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Укажите причину"), "{page}");
+    let lift = console.post("/admin/bans/999/lift", &[]).await;
+    assert_eq!(lift.status(), StatusCode::NOT_FOUND);
+    assert!(lift.text().await.unwrap().contains("Такого действующего бана нет"));
+}
+
+#[tokio::test]
+async fn a_refused_cross_site_post_is_answered_in_the_moderators_language() {
+    let s = TestServer::start().await;
+    let password = add_moderator(&s, "olga");
+    let c = posted(&s, "a", &reader(1), "keep me").await;
+    let console = Console::sign_in(&s, "olga", &password).await;
+    let path = format!("{}/admin/comments/{}", console.base, c.id);
+    let refused = |lang: &'static str| {
+        console
+            .client
+            .post(&path)
+            .header("cookie", &console.cookie)
+            .header("sec-fetch-site", "cross-site")
+            .header("accept-language", lang)
+            .form(&[("csrf", console.csrf.as_str()), ("action", "hide")])
+            .send()
+    };
+    let english = refused("en-GB,en;q=0.9").await.unwrap();
+    assert_eq!(english.status(), StatusCode::FORBIDDEN);
+    assert!(english.text().await.unwrap().contains("This form has expired"));
+    let russian = refused("ru").await.unwrap();
+    assert!(russian.text().await.unwrap().contains("Форма устарела"));
+}

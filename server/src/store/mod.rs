@@ -15,7 +15,7 @@ use otklik_api::{
     TypoList, TypoReceipt, TypoReport, TypoStatus,
 };
 
-use crate::reader::ReaderHash;
+use crate::rules::reader::ReaderHash;
 
 pub use sqlite::{SqliteStore, StoreClosed, database_file};
 

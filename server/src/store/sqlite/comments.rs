@@ -9,7 +9,7 @@ use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeVi
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
-use crate::reader::ReaderHash;
+use crate::rules::reader::ReaderHash;
 use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, EditCommentCmd};
 
 /// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in

@@ -32,7 +32,7 @@ use super::{
     NewCommentCmd, NewTypoCmd, OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
 };
 use crate::hex::encode as hex;
-use crate::reader::ReaderHash;
+use crate::rules::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -8,7 +8,7 @@ use otklik_api::{
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::reader::ReaderHash;
+use crate::rules::reader::ReaderHash;
 use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, Session, StoredBan};
 
 /// Appends a line to the audit log.

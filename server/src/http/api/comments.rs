@@ -1,0 +1,264 @@
+//! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::{get, patch, put};
+use axum::{Json as JsonBody, Router};
+use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX};
+use otklik_api::{
+    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment,
+    check_comment_text,
+};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::http::api::{clean_page, limited, not_banned};
+use crate::http::client_ip::{ClientIp, ClientIpHash};
+use crate::http::error::AppError;
+use crate::http::extract::{Article, Json, Limit, MaybeReader, Query, Reader, named, parsed};
+use crate::rules::compose;
+use crate::rules::rate_limit::LimitKind;
+use crate::rules::text::clean_line;
+use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/articles/{article}/comments", get(list).post(create))
+        .route("/articles/{article}/comments/view", axum::routing::post(view))
+        .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
+        .route("/articles/{article}/comments/{id}/like", put(set_like).delete(set_like))
+        .route("/articles/{article}/comments/{id}/flag", put(flag))
+        .layer(DefaultBodyLimit::max(COMMENT_BODY_MAX))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(default, deserialize_with = "named")]
+    sort: Option<CommentSort>,
+    #[serde(default, deserialize_with = "parsed")]
+    cursor: Option<Cursor>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
+    #[serde(default, deserialize_with = "parsed")]
+    root: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Article(article): Article,
+    MaybeReader(reader): MaybeReader,
+    Query(params): Query<ListParams>,
+) -> Result<JsonBody<CommentPage>, AppError> {
+    page(&state, article, reader, params).await.map(JsonBody)
+}
+
+/// The same answer as `GET` (same query), for a reader named by a text/plain body: the widget's reads
+/// need no CORS preflight, so the thread arrives one round trip sooner (see `reactions::view`).
+async fn view(
+    State(state): State<AppState>,
+    Article(article): Article,
+    header: MaybeReader,
+    Query(params): Query<ListParams>,
+    body: String,
+) -> Result<impl axum::response::IntoResponse, AppError> {
+    let reader = header.or_body(&state, &body)?;
+    let page = page(&state, article, reader, params).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], JsonBody(page)))
+}
+
+async fn page(
+    state: &AppState,
+    article: otklik_api::ArticleId,
+    reader: Option<crate::rules::reader::ReaderHash>,
+    params: ListParams,
+) -> Result<CommentPage, AppError> {
+    let ListParams { sort, cursor, limit, root } = params;
+    let (sort, limit, root) = (sort.unwrap_or_default(), limit.unwrap_or_default().0, root.map(CommentId));
+    let query = CommentQuery { article, reader, sort, cursor, limit, root };
+    let mut page = state.store.comments(&query).await?.map_err(refusal)?;
+    if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {
+        page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), state.clock.now()));
+    }
+    Ok(page)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Reader(reader): Reader,
+    client: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<NewComment>,
+) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
+    let ip = client.hash;
+    if body.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Err(AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Spam,
+            "this comment looks automated and was not posted",
+        ));
+    }
+    let text = checked_text(&body.text)?;
+    let author = body.author.as_deref().map(clean_line).unwrap_or_default();
+    if author.chars().count() > AUTHOR_MAX {
+        return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
+    }
+    if state.min_compose_secs > 0 {
+        let form = body.form.as_deref();
+        compose::check(&state.reader_key, &reader, article.as_str(), form, state.clock.now(), state.min_compose_secs)
+            .map_err(|refused| match refused {
+            compose::Refusal::TooFast => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::TooFast,
+                "this comment came sooner after its form was loaded than a person could write it; send it again",
+            ),
+            compose::Refusal::Invalid => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidForm,
+                "a comment needs the `form` token of a page of this thread loaded by the same reader",
+            ),
+        })?;
+    }
+    not_banned(&state, &reader, &client)?;
+    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
+    let page = clean_page(&state, &headers, body.page);
+    let announce = state.webhook.is_some();
+    let hold = has_stop_word(&state.stop_words, &text);
+    let default_mode = state.moderation;
+    let parent = body.parent;
+    let ip_epoch = client.epoch;
+    let cmd = NewCommentCmd { article, reader, ip, ip_epoch, author, text, parent, page, announce, default_mode, hold };
+    let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
+    if let Some(hook) = &state.webhook {
+        hook.wake();
+    }
+    Ok((StatusCode::CREATED, JsonBody(comment)))
+}
+
+/// An edit is a write like a post: the same bans, limits and stop words, and it may go back to the queue.
+async fn edit(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    client: ClientIp,
+    Json(body): Json<EditComment>,
+) -> Result<JsonBody<Comment>, AppError> {
+    let id = comment_id(&id)?;
+    let text = checked_text(&body.text)?;
+    not_banned(&state, &reader, &client)?;
+    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &client.hash)], "comments")?;
+    let hold = has_stop_word(&state.stop_words, &text);
+    let announce = state.webhook.is_some();
+    let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: state.moderation, hold };
+    let comment = state.store.edit_comment(edit).await?.map_err(refusal)?;
+    if let Some(hook) = state.webhook.as_ref().filter(|_| comment.pending) {
+        hook.wake();
+    }
+    Ok(JsonBody(comment))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+) -> Result<StatusCode, AppError> {
+    state.store.delete_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+type LikeResult = Result<JsonBody<LikeView>, AppError>;
+
+/// `PUT` likes, `DELETE` takes the like back.
+async fn set_like(
+    method: Method,
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
+) -> LikeResult {
+    let like = method == Method::PUT;
+    limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes")?;
+    Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
+}
+
+/// Flags a comment for the moderators (once per reader; flagging again changes nothing).
+async fn flag(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    client: ClientIp,
+) -> Result<StatusCode, AppError> {
+    not_banned(&state, &reader, &client)?;
+    limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags")?;
+    state.store.flag_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether the text holds one of the configured stop words (as a substring, case-insensitively: stop
+/// lists are short phrases, and catching "casino" inside "casinos" is the point).
+fn has_stop_word(words: &[String], text: &str) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let text = text.to_lowercase();
+    words.iter().any(|w| text.contains(w.as_str()))
+}
+
+fn comment_id(raw: &str) -> Result<CommentId, AppError> {
+    raw.parse().map(CommentId).map_err(|_| {
+        AppError::client(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, "there is no comment with that id")
+    })
+}
+
+fn checked_text(text: &str) -> Result<String, AppError> {
+    check_comment_text(text).map_err(|e| {
+        let (code, message) = match e {
+            InvalidText::Empty => (ErrorCode::InvalidText, "the comment is empty".to_owned()),
+            InvalidText::TooLong => (
+                ErrorCode::InvalidText,
+                format!("the comment is longer than {} characters", otklik_api::limits::COMMENT_TEXT_MAX),
+            ),
+            InvalidText::TooManyLinks => (
+                ErrorCode::TooManyLinks,
+                format!("a comment may hold at most {} links", otklik_api::limits::COMMENT_LINKS_MAX),
+            ),
+        };
+        AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    })?;
+    // Keep line breaks (readers use them); drop other control characters, which only ever hide things.
+    Ok(text.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>().replace("\r\n", "\n"))
+}
+
+fn invalid_body(message: String) -> AppError {
+    AppError::client(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody, message)
+}
+
+fn refusal(e: CommentError) -> AppError {
+    let (status, code, message) = match e {
+        CommentError::NotFound => {
+            (StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, "there is no such comment on this article")
+        }
+        CommentError::ParentNotFound => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::CommentNotFound,
+            "the comment being replied to does not exist on this article",
+        ),
+        CommentError::NotYours => {
+            (StatusCode::FORBIDDEN, ErrorCode::NotYourComment, "only the author may change this comment")
+        }
+        CommentError::WindowClosed => (
+            StatusCode::FORBIDDEN,
+            ErrorCode::EditWindowClosed,
+            "comments can be edited or deleted only in the first 15 minutes",
+        ),
+        CommentError::BadCursor => (StatusCode::BAD_REQUEST, ErrorCode::InvalidQuery, "the cursor is not valid here"),
+        CommentError::Closed => {
+            (StatusCode::FORBIDDEN, ErrorCode::CommentsClosed, "comments on this article are closed")
+        }
+    };
+    AppError::client(status, code, message)
+}

@@ -1,0 +1,62 @@
+//! `/counts?articles=a,b,c`: comment counts for a list of articles in one request (article listings).
+
+use axum::Router;
+use std::collections::HashSet;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use otklik_api::limits::{COUNTS_MAX, COUNTS_QUERY_MAX};
+use otklik_api::{ArticleId, CommentCounts, ErrorCode};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::http::error::AppError;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/counts", get(counts))
+}
+
+#[derive(Deserialize)]
+struct Params {
+    articles: Option<String>,
+}
+
+/// Every step is bounded before it starts: the query's length first, then the ids, counted as they are
+/// read, so the worst request costs no more than the largest valid one.
+async fn counts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<impl IntoResponse, AppError> {
+    let too_many = || {
+        AppError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("articles must list 1 to {COUNTS_MAX} comma-separated article ids"),
+        )
+    };
+    let query = query.unwrap_or_default();
+    if query.len() > COUNTS_QUERY_MAX {
+        return Err(too_many());
+    }
+    let params: Params = serde_urlencoded::from_str(&query)
+        .map_err(|_| AppError::bad_request(ErrorCode::InvalidQuery, "the query string is not valid".to_owned()))?;
+    let raw = params.articles.unwrap_or_default();
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if seen.contains(part) {
+            continue;
+        }
+        if ids.len() == COUNTS_MAX {
+            return Err(too_many());
+        }
+        let id = ArticleId::parse(part)
+            .map_err(|e| AppError::bad_request(ErrorCode::InvalidArticleId, format!("{part:?}: {e}")))?;
+        seen.insert(part);
+        ids.push(id);
+    }
+    if ids.is_empty() {
+        return Err(too_many());
+    }
+    let counts = state.store.comment_counts(&ids).await?;
+    // Listings are read far more often than comments are written: let browsers and proxies reuse briefly.
+    Ok(([(header::CACHE_CONTROL, "public, max-age=30")], axum::Json(CommentCounts { counts })))
+}

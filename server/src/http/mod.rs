@@ -1,0 +1,99 @@
+//! The HTTP edge: the router and what every request passes (CORS, the guard, tracing), the extractors,
+//! the client address, the listener, the widget's assets, the JSON API and the moderators' console. It
+//! turns requests into calls of the product's rules (`crate::rules`) and their answers into responses.
+
+pub mod admin;
+pub mod api;
+pub mod assets;
+pub mod client_ip;
+pub mod console;
+pub mod error;
+pub mod extract;
+pub mod listener;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+pub use crate::AppState;
+use error::AppError;
+
+/// The whole application: API under `/api/v1`, health, widget assets and the demo article.
+pub fn router(state: AppState) -> Router {
+    let mut api = api::router();
+    if !state.allowed_origins.is_empty() {
+        api = api.layer(cors(&state.allowed_origins));
+    }
+    // Publishers measuring their pages (Resource Timing) see the widget's requests with their sizes and
+    // phases, not as opaque entries.
+    api = api.layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+        response.headers_mut().insert("timing-allow-origin", HeaderValue::from_static("*"));
+        response
+    }));
+    Router::new()
+        .nest(otklik_api::API_PREFIX, api)
+        .merge(api::health::router())
+        .merge(api::pages::router())
+        .merge(console::router())
+        .merge(assets::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn(listener::track))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
+        ))
+        .with_state(state)
+}
+
+/// Every response: reads bounded in time, and the headers that keep browsers from guessing content types
+/// or leaking the reader's page address to other sites.
+///
+/// A read that takes too long gets a 503 (a slow client or a stuck database). A write does not: once it
+/// has reached the store it commits whatever the client is told, and a 503 would make the reader send it
+/// again and post twice. Writes are bounded by the store instead (its queue and busy timeout), and answer
+/// with what happened.
+async fn guard(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let timeout = state.request_timeout;
+    let https = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let mut response = if request.method().is_safe() {
+        let started = tokio::time::Instant::now();
+        // The timer fires at millisecond ticks: a read that beat the tick but not the limit is late too.
+        match tokio::time::timeout(timeout, next.run(request)).await {
+            Ok(response) if started.elapsed() <= timeout => response,
+            _ => AppError::Unavailable(anyhow::anyhow!("the request took longer than {timeout:?}")).into_response(),
+        }
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
+    // Browsers heed this only over HTTPS: from then on they never reach the console (or anything else
+    // here) over plain HTTP, where a session cookie could be read on the way.
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
+}
+
+/// Lets the listed origins call the API from their pages; others get no CORS headers, so browsers refuse.
+/// The reader token travels in a header, never a cookie, so credentials stay off.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::PUT, Method::DELETE, Method::POST, Method::PATCH])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-otklik-reader")])
+        .max_age(Duration::from_secs(86_400))
+}
