@@ -5,9 +5,12 @@
 pub mod accounts;
 pub mod bans;
 pub mod compose;
+pub mod editors;
+pub mod guard;
 pub mod keys;
 pub mod moderation;
 pub mod net;
+pub mod posting;
 pub mod rate_limit;
 pub mod reader;
 pub mod text;

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::http::admin::Editor;
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json};
+use crate::rules::editors;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,7 +41,7 @@ async fn set(
     Article(article): Article,
     Json(settings): Json<ArticleSettings>,
 ) -> Result<JsonBody<ArticleSettings>, AppError> {
-    state.store.set_article(article, settings, Editor::WHO).await?;
+    editors::set_article(&state, article, settings, Editor::WHO).await?;
     Ok(JsonBody(settings))
 }
 

@@ -4,22 +4,21 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, patch, put};
 use axum::{Json as JsonBody, Router};
-use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX};
+use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX, COMMENT_LINKS_MAX, COMMENT_TEXT_MAX};
 use otklik_api::{
     Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment,
-    check_comment_text,
 };
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::http::api::{clean_page, limited, not_banned};
+use crate::http::api::{clean_page, limited, not_banned, refused};
 use crate::http::client_ip::{ClientIp, ClientIpHash};
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json, Limit, MaybeReader, Query, Reader, named, parsed};
 use crate::rules::compose;
+use crate::rules::posting::{self, NewPost, PostError};
 use crate::rules::rate_limit::LimitKind;
-use crate::rules::text::clean_line;
-use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
+use crate::store::{CommentError, CommentQuery, Cursor};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -90,52 +89,13 @@ async fn create(
     headers: HeaderMap,
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
-    let ip = client.hash;
-    if body.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
-        return Err(AppError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::Spam,
-            "this comment looks automated and was not posted",
-        ));
-    }
-    let text = checked_text(&body.text)?;
-    let author = body.author.as_deref().map(clean_line).unwrap_or_default();
-    if author.chars().count() > AUTHOR_MAX {
-        return Err(invalid_body(format!("the name may be at most {AUTHOR_MAX} characters")));
-    }
-    if state.min_compose_secs > 0 {
-        let form = body.form.as_deref();
-        compose::check(&state.reader_key, &reader, article.as_str(), form, state.clock.now(), state.min_compose_secs)
-            .map_err(|refused| match refused {
-            compose::Refusal::TooFast => AppError::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::TooFast,
-                "this comment came sooner after its form was loaded than a person could write it; send it again",
-            ),
-            compose::Refusal::Invalid => AppError::client(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidForm,
-                "a comment needs the `form` token of a page of this thread loaded by the same reader",
-            ),
-        })?;
-    }
-    not_banned(&state, &reader, &client)?;
-    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &ip)], "comments")?;
     let page = clean_page(&state, &headers, body.page);
-    let announce = state.webhook.is_some();
-    let hold = has_stop_word(&state.stop_words, &text);
-    let default_mode = state.moderation;
-    let parent = body.parent;
-    let ip_epoch = client.epoch;
-    let cmd = NewCommentCmd { article, reader, ip, ip_epoch, author, text, parent, page, announce, default_mode, hold };
-    let comment = state.store.post_comment(cmd).await?.map_err(refusal)?;
-    if let Some(hook) = &state.webhook {
-        hook.wake();
-    }
+    let NewComment { text, author, parent, website, form, .. } = body;
+    let new = NewPost { article, reader, client, text, author, parent, page, website, form };
+    let comment = posting::post(&state, new).await.map_err(post_error)?;
     Ok((StatusCode::CREATED, JsonBody(comment)))
 }
 
-/// An edit is a write like a post: the same bans, limits and stop words, and it may go back to the queue.
 async fn edit(
     State(state): State<AppState>,
     Article(article): Article,
@@ -145,17 +105,7 @@ async fn edit(
     Json(body): Json<EditComment>,
 ) -> Result<JsonBody<Comment>, AppError> {
     let id = comment_id(&id)?;
-    let text = checked_text(&body.text)?;
-    not_banned(&state, &reader, &client)?;
-    limited(&state, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &client.hash)], "comments")?;
-    let hold = has_stop_word(&state.stop_words, &text);
-    let announce = state.webhook.is_some();
-    let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: state.moderation, hold };
-    let comment = state.store.edit_comment(edit).await?.map_err(refusal)?;
-    if let Some(hook) = state.webhook.as_ref().filter(|_| comment.pending) {
-        hook.wake();
-    }
-    Ok(JsonBody(comment))
+    Ok(JsonBody(posting::edit(&state, article, id, reader, &client, &body.text).await.map_err(post_error)?))
 }
 
 async fn remove(
@@ -198,43 +148,39 @@ async fn flag(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Whether the text holds one of the configured stop words (as a substring, case-insensitively: stop
-/// lists are short phrases, and catching "casino" inside "casinos" is the point).
-fn has_stop_word(words: &[String], text: &str) -> bool {
-    if words.is_empty() {
-        return false;
-    }
-    let text = text.to_lowercase();
-    words.iter().any(|w| text.contains(w.as_str()))
-}
-
 fn comment_id(raw: &str) -> Result<CommentId, AppError> {
     raw.parse().map(CommentId).map_err(|_| {
         AppError::client(StatusCode::NOT_FOUND, ErrorCode::CommentNotFound, "there is no comment with that id")
     })
 }
 
-fn checked_text(text: &str) -> Result<String, AppError> {
-    check_comment_text(text).map_err(|e| {
-        let (code, message) = match e {
-            InvalidText::Empty => (ErrorCode::InvalidText, "the comment is empty".to_owned()),
-            InvalidText::TooLong => (
-                ErrorCode::InvalidText,
-                format!("the comment is longer than {} characters", otklik_api::limits::COMMENT_TEXT_MAX),
-            ),
-            InvalidText::TooManyLinks => (
-                ErrorCode::TooManyLinks,
-                format!("a comment may hold at most {} links", otklik_api::limits::COMMENT_LINKS_MAX),
-            ),
-        };
-        AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    })?;
-    // Keep line breaks (readers use them); drop other control characters, which only ever hide things.
-    Ok(text.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>().replace("\r\n", "\n"))
-}
-
-fn invalid_body(message: String) -> AppError {
-    AppError::client(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidBody, message)
+/// The API's words for a comment or an edit that was not taken.
+fn post_error(e: PostError) -> AppError {
+    let invalid = |code, message: String| AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+    match e {
+        PostError::Spam => invalid(ErrorCode::Spam, "this comment looks automated and was not posted".to_owned()),
+        PostError::Text(InvalidText::Empty) => invalid(ErrorCode::InvalidText, "the comment is empty".to_owned()),
+        PostError::Text(InvalidText::TooLong) => {
+            invalid(ErrorCode::InvalidText, format!("the comment is longer than {COMMENT_TEXT_MAX} characters"))
+        }
+        PostError::Text(InvalidText::TooManyLinks) => {
+            invalid(ErrorCode::TooManyLinks, format!("a comment may hold at most {COMMENT_LINKS_MAX} links"))
+        }
+        PostError::AuthorTooLong => {
+            invalid(ErrorCode::InvalidBody, format!("the name may be at most {AUTHOR_MAX} characters"))
+        }
+        PostError::TooFast => invalid(
+            ErrorCode::TooFast,
+            "this comment came sooner after its form was loaded than a person could write it; send it again".to_owned(),
+        ),
+        PostError::InvalidForm => invalid(
+            ErrorCode::InvalidForm,
+            "a comment needs the `form` token of a page of this thread loaded by the same reader".to_owned(),
+        ),
+        PostError::Refused(refusal) => refused(refusal, "comments"),
+        PostError::Comment(e) => refusal(e),
+        PostError::Store(e) => e.into(),
+    }
 }
 
 fn refusal(e: CommentError) -> AppError {

@@ -22,6 +22,8 @@ use otklik_api::{ErrorCode, PageInfo};
 
 use crate::http::AppState;
 use crate::http::error::AppError;
+use crate::rules::guard::{self, Refusal};
+use crate::rules::rate_limit::LimitKind;
 use crate::rules::text::clean_line;
 
 /// Every resource's routes, relative to the API prefix.
@@ -80,27 +82,26 @@ fn not_banned(
     reader: &crate::ReaderHash,
     client: &crate::http::client_ip::ClientIp,
 ) -> Result<(), AppError> {
-    match state.bans.check(&reader.0, client, &state.reader_key, state.clock.now()) {
-        None => Ok(()),
-        Some(until) => Err(AppError::client(
+    guard::not_banned(state, reader, client).map_err(|r| refused(r, "writes"))
+}
+
+/// Counts one write against each limit; the first that is exhausted refuses it with 429 and `Retry-After`,
+/// naming `what` was sent too often.
+fn limited(state: &AppState, checks: &[(LimitKind, &[u8; 16])], what: &str) -> Result<(), AppError> {
+    guard::limited(state, checks).map_err(|r| refused(r, what))
+}
+
+/// The API's words for a write the guards refused.
+fn refused(refusal: Refusal, what: &str) -> AppError {
+    match refusal {
+        Refusal::Banned { until } => AppError::client(
             axum::http::StatusCode::FORBIDDEN,
             ErrorCode::Banned,
             format!("the moderators have blocked posting from this browser or network until {}", crate::utc(until)),
-        )),
-    }
-}
-
-/// Counts one write against each limit; the first that is exhausted refuses it with 429 and `Retry-After`.
-fn limited(
-    state: &AppState,
-    checks: &[(crate::rules::rate_limit::LimitKind, &[u8; 16])],
-    what: &str,
-) -> Result<(), AppError> {
-    for (kind, key) in checks {
-        state.limits.check(*kind, key).map_err(|retry_after| AppError::RateLimited {
+        ),
+        Refusal::RateLimited { retry_after } => AppError::RateLimited {
             retry_after,
             message: format!("too many {what} in a short time; please try again later"),
-        })?;
+        },
     }
-    Ok(())
 }

@@ -16,9 +16,10 @@ use crate::http::api::{clean_page, limited, not_banned};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json, Limit, Query, Reader, parsed};
+use crate::rules::editors::{self, TypoStatusError};
 use crate::rules::rate_limit::LimitKind;
 use crate::rules::text::without_controls;
-use crate::store::{NewTypoCmd, TypoError, TypoQuery};
+use crate::store::{NewTypoCmd, TypoQuery};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -118,13 +119,14 @@ async fn set_status(
 ) -> Result<JsonBody<TypoReport>, AppError> {
     let not_found = || AppError::client(StatusCode::NOT_FOUND, ErrorCode::TypoNotFound, "there is no such typo report");
     let id = id.parse().map(TypoId).map_err(|_| not_found())?;
-    match state.store.set_typo_status(id, body.status, Editor::WHO).await? {
+    match editors::set_typo_status(&state, id, body.status, Editor::WHO).await {
         Ok(report) => Ok(JsonBody(report)),
-        Err(TypoError::NotFound) => Err(not_found()),
-        Err(TypoError::Conflict) => Err(AppError::client(
+        Err(TypoStatusError::NotFound) => Err(not_found()),
+        Err(TypoStatusError::Conflict) => Err(AppError::client(
             StatusCode::CONFLICT,
             ErrorCode::InvalidTypo,
             "another open report covers the same fragment; close that one instead",
         )),
+        Err(TypoStatusError::Store(e)) => Err(e.into()),
     }
 }

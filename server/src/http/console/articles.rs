@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render};
 use crate::AppState;
+use crate::rules::editors;
 
 pub async fn list(
     who: Signed,
@@ -109,6 +110,8 @@ pub async fn set(
         other => Some(ModerationMode::parse(other).ok_or_else(|| invalid(lang.texts().failed.to_owned()))?),
     };
     let settings = ArticleSettings { moderation, closed: form.closed.is_some() };
-    state.store.set_article(article, settings, &who.name).await.map_err(|e| Failed(e.into(), lang).into_response())?;
+    editors::set_article(&state, article, settings, &who.name)
+        .await
+        .map_err(|e| Failed(e.into(), lang).into_response())?;
     Ok(Redirect::to(&back_to(None, "/admin/articles")).into_response())
 }

@@ -153,6 +153,7 @@ pub struct Texts {
     pub comment_missing: &'static str,
     pub ip_not_kept: &'static str,
     pub ban_missing: &'static str,
+    pub typo_conflict: &'static str,
 }
 
 static RU: Texts = Texts {
@@ -242,6 +243,7 @@ static RU: Texts = Texts {
     comment_missing: "Такого комментария нет: возможно, его уже удалили.",
     ip_not_kept: "IP-адрес этого комментария больше не хранится (прошёл срок хранения). Забаньте читателя.",
     ban_missing: "Такого действующего бана нет: возможно, его уже сняли или срок истёк.",
+    typo_conflict: "Этот фрагмент уже есть в другом открытом сообщении: закройте то.",
 };
 
 static EN: Texts = Texts {
@@ -331,4 +333,5 @@ static EN: Texts = Texts {
     comment_missing: "There is no such comment: it may have been deleted already.",
     ip_not_kept: "This comment's IP address is no longer kept (past the retention period). Ban its reader instead.",
     ban_missing: "There is no such ban in force: it may have been lifted or have run out.",
+    typo_conflict: "Another open report covers the same fragment: close that one instead.",
 };

@@ -1,6 +1,7 @@
 //! The typo queue: reports with their merge counters, each fragment marked in its context.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use otklik_api::{TypoId, TypoStatus};
@@ -8,7 +9,8 @@ use serde::Deserialize;
 
 use super::{Change, Failed, Lang, Section, Signed, back_to, csrf_field, done_note, layout, render, time};
 use crate::AppState;
-use crate::store::{TypoError, TypoQuery};
+use crate::rules::editors::{self, TypoStatusError};
+use crate::store::TypoQuery;
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -97,10 +99,10 @@ pub async fn set(
     let t = lang.texts();
     let bad = |status| super::message_page(lang, status, t.failed);
     let status = TypoStatus::parse(&form.status).ok_or_else(|| bad(axum::http::StatusCode::BAD_REQUEST))?;
-    match state.store.set_typo_status(TypoId(id), status, &who.name).await {
-        Ok(Ok(_)) => Ok(Redirect::to(&back_to(form.back.as_deref(), "/admin/typos")).into_response()),
-        Ok(Err(TypoError::NotFound)) => Err(super::message_page(lang, axum::http::StatusCode::NOT_FOUND, t.not_found)),
-        Ok(Err(TypoError::Conflict)) => Err(bad(axum::http::StatusCode::CONFLICT)),
-        Err(err) => Err(Failed(err.into(), lang).into_response()),
+    match editors::set_typo_status(&state, TypoId(id), status, &who.name).await {
+        Ok(_) => Ok(Redirect::to(&back_to(form.back.as_deref(), "/admin/typos")).into_response()),
+        Err(TypoStatusError::NotFound) => Err(super::message_page(lang, StatusCode::NOT_FOUND, t.not_found)),
+        Err(TypoStatusError::Conflict) => Err(super::message_page(lang, StatusCode::CONFLICT, t.typo_conflict)),
+        Err(TypoStatusError::Store(err)) => Err(Failed(err.into(), lang).into_response()),
     }
 }
