@@ -99,26 +99,31 @@ const REPLIES: &str = concat!(
     comment_joins!()
 );
 
-/// One comment as the queries return it (see `comment_columns!`).
+/// One comment as the queries return it: a JSON array in `comment_columns!`'s order, which serde reads
+/// into these fields by position.
 #[derive(serde::Deserialize)]
-struct RawComment(
-    i64,
-    Option<i64>,
-    i64,
-    Option<String>,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    i64,
-    i64,
-    String,
-    i64,
-);
+struct RawComment {
+    id: i64,
+    parent: Option<i64>,
+    depth: i64,
+    /// The parent's author, blank when the parent is not shown to this reader.
+    reply_to: Option<String>,
+    author: String,
+    text: String,
+    created: i64,
+    edited: Option<i64>,
+    /// Deleted, hidden, or awaiting moderation and not this reader's: a placeholder.
+    placeholder: i64,
+    likes: i64,
+    liked: i64,
+    /// 1 when it is the requesting reader's (NULL for an anonymous request).
+    mine: Option<i64>,
+    replies: i64,
+    root: i64,
+    path: String,
+    /// Awaiting moderation, shown to its author only.
+    pending: i64,
+}
 
 struct Row {
     comment: Comment,
@@ -128,26 +133,26 @@ struct Row {
 
 impl From<RawComment> for Row {
     fn from(r: RawComment) -> Self {
-        let deleted = r.8 != 0;
-        let mine = !deleted && r.11 == Some(1);
+        let deleted = r.placeholder != 0;
+        let mine = !deleted && r.mine == Some(1);
         let comment = Comment {
-            id: CommentId(r.0),
-            parent: r.1.map(CommentId),
-            depth: r.2.max(0) as u32,
-            reply_to: r.3,
-            author: r.4,
-            text: r.5,
-            created: r.6,
-            edited: r.7,
+            id: CommentId(r.id),
+            parent: r.parent.map(CommentId),
+            depth: r.depth.max(0) as u32,
+            reply_to: r.reply_to,
+            author: r.author,
+            text: r.text,
+            created: r.created,
+            edited: r.edited,
             deleted,
-            likes: r.9.max(0) as u64,
-            liked: r.10 != 0,
+            likes: r.likes.max(0) as u64,
+            liked: r.liked != 0,
             mine,
-            editable_until: mine.then_some(r.6 + EDIT_WINDOW_SECS),
-            replies: r.12.max(0) as u64,
-            pending: r.15 != 0,
+            editable_until: mine.then_some(r.created + EDIT_WINDOW_SECS),
+            replies: r.replies.max(0) as u64,
+            pending: r.pending != 0,
         };
-        Row { comment, root: r.13, path: r.14 }
+        Row { comment, root: r.root, path: r.path }
     }
 }
 

@@ -62,6 +62,7 @@ impl std::fmt::Display for StoreClosed {
 
 impl std::error::Error for StoreClosed {}
 
+/// Where a reaction read or write sends the article's counts and the reader's choice.
 type Reply = oneshot::Sender<anyhow::Result<ReactionsView>>;
 
 /// Reads answered in batches: one article's reactions, or which comments of a page a reader likes and wrote.
@@ -86,11 +87,12 @@ enum Op {
     Close(oneshot::Sender<()>),
 }
 
+/// An admin write's answer, type-erased on its way back from the writer.
+type AnyValue = Box<dyn std::any::Any + Send>;
+type JobFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<AnyValue>> + Send + 'c>>;
 /// A rare write (moderation, accounts, flags, bans) run by the writer inside its batch transaction. They
 /// are few and varied, so each is a closure over the connection rather than a variant of its own; the
 /// answer comes back type-erased and is unpacked by [`SqliteStore::admin`].
-type AnyValue = Box<dyn std::any::Any + Send>;
-type JobFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<AnyValue>> + Send + 'c>>;
 type AdminJob = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, i64) -> JobFuture<'c> + Send>;
 
 /// A typed admin write: what [`SqliteStore::admin`] accepts before erasing its answer's type.
