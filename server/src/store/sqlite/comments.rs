@@ -9,6 +9,7 @@ use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeVi
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 
+use super::outbox;
 use crate::rules::reader::ReaderHash;
 use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, EditCommentCmd};
 
@@ -611,13 +612,7 @@ async fn announce(conn: &mut SqliteConnection, article: &str, comment: &Comment,
         "comment": comment,
         "article": { "id": article, "url": url, "title": title },
     });
-    sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES (?3, ?1, ?2, ?2)")
-        .bind(payload.to_string())
-        .bind(now)
-        .bind(event)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    outbox::enqueue(&mut *conn, event, &payload, now).await
 }
 
 /// Whether `reader` wrote comment `id` on `article`, it is neither deleted nor hidden (a hidden comment is

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 
 mod comments;
 mod moderation;
+mod outbox;
 mod typos;
 
 use super::{
@@ -361,11 +362,11 @@ impl Store for SqliteStore {
     }
 
     async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-        typos::due(&self.read, now, after, limit).await
+        outbox::due(&self.read, now, after, limit).await
     }
 
     async fn outbox_next(&self) -> anyhow::Result<Option<i64>> {
-        typos::next_due(&self.read).await
+        outbox::next_due(&self.read).await
     }
 
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
@@ -1104,7 +1105,7 @@ async fn typo_write(conn: &mut SqliteConnection, cmd: &TypoCmd, now: i64) -> any
             TypoOutcome::Status(typos::set_status(conn, *id, *status, who, now).await?)
         }
         TypoCmd::Attempted { id, retry_at } => {
-            typos::attempted(conn, *id, *retry_at).await?;
+            outbox::attempted(conn, *id, *retry_at).await?;
             TypoOutcome::Attempted
         }
     })

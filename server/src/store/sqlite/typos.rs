@@ -1,10 +1,11 @@
-//! Typo report and webhook outbox SQL for SQLite: the writes the writer applies and the editors' reads.
+//! Typo report SQL for SQLite: the writes the writer applies and the editors' reads.
 
 use anyhow::Context as _;
 use otklik_api::{PageInfo, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::store::{NewTypoCmd, OutboxItem, TypoError, TypoQuery};
+use super::outbox;
+use crate::store::{NewTypoCmd, TypoError, TypoQuery};
 
 /// Most notes kept on one report; later merged reports still count, their notes are dropped.
 const NOTES_MAX: i64 = 20;
@@ -46,12 +47,7 @@ pub async fn report(conn: &mut SqliteConnection, cmd: &NewTypoCmd, now: i64) -> 
             "typo": report,
             "article": { "id": report.article, "url": report.page.url, "title": report.page.title },
         });
-        sqlx::query("INSERT INTO outbox (event, payload, next_attempt, created_at) VALUES (?1, ?2, ?3, ?3)")
-            .bind("typo.created")
-            .bind(payload.to_string())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        outbox::enqueue(&mut *conn, "typo.created", &payload, now).await?;
     }
     Ok(TypoReceipt { id: TypoId(id), reports: reports.max(1) as u64, merged })
 }
@@ -130,43 +126,4 @@ pub async fn list(pool: &SqlitePool, query: &TypoQuery) -> anyhow::Result<TypoLi
         None
     };
     Ok(TypoList { typos, next })
-}
-
-/// Deliveries due at `now` with ids above `after`, oldest first.
-pub async fn due(pool: &SqlitePool, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT id, event, payload, attempts FROM outbox WHERE next_attempt <= ?1 AND id > ?3 ORDER BY id LIMIT ?2",
-    )
-    .bind(now)
-    .bind(limit as i64)
-    .bind(after)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, event, payload, attempts)| OutboxItem { id, event, payload, attempts: attempts.max(0) as u32 })
-        .collect())
-}
-
-/// When the next delivery falls due, if any is waiting.
-pub async fn next_due(pool: &SqlitePool) -> anyhow::Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT min(next_attempt) FROM outbox WHERE next_attempt < ?1")
-        .bind(i64::MAX)
-        .fetch_one(pool)
-        .await?)
-}
-
-/// Records a delivery attempt: delivered rows go; failed ones wait until `retry_at` (`i64::MAX`: never).
-pub async fn attempted(conn: &mut SqliteConnection, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
-    match retry_at {
-        None => sqlx::query("DELETE FROM outbox WHERE id = ?1").bind(id).execute(&mut *conn).await?,
-        Some(at) => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2 WHERE id = ?1")
-                .bind(id)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?
-        }
-    };
-    Ok(())
 }
