@@ -13,6 +13,7 @@ pub mod net;
 pub mod posting;
 pub mod rate_limit;
 pub mod reader;
+pub mod reports;
 pub mod text;
 pub mod webhook;
 

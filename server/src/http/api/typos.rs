@@ -4,22 +4,21 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch, post};
 use axum::{Json as JsonBody, Router};
-use otklik_api::limits::{TYPO_BODY_MAX, TYPO_NOTE_MAX};
+use otklik_api::limits::{TYPO_BODY_MAX, TYPO_FRAGMENT_MAX, TYPO_NOTE_MAX};
 use otklik_api::{
-    ErrorCode, InvalidTypo, NewTypo, SetTypoStatus, TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
+    ErrorCode, InvalidTypo, NewTypo, SetTypoStatus, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
 };
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::http::admin::Editor;
-use crate::http::api::{clean_page, limited, not_banned};
+use crate::http::api::{clean_page, refused};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json, Limit, Query, Reader, parsed};
 use crate::rules::editors::{self, TypoStatusError};
-use crate::rules::rate_limit::LimitKind;
-use crate::rules::text::without_controls;
-use crate::store::{NewTypoCmd, TypoQuery};
+use crate::rules::reports::{self, NewReport, ReportError};
+use crate::store::TypoQuery;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,39 +36,22 @@ async fn report(
     headers: HeaderMap,
     Json(body): Json<NewTypo>,
 ) -> Result<(StatusCode, JsonBody<TypoReceipt>), AppError> {
-    let [before, fragment, after] = [&body.before, &body.fragment, &body.after].map(|s| without_controls(s));
-    let context = TypoContext::new(&before, &fragment, &after).map_err(|e| {
-        AppError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidTypo,
-            match e {
-                InvalidTypo::Empty => "the fragment is empty".to_owned(),
-                InvalidTypo::TooLong => format!(
-                    "the fragment may be at most {} characters: select just the mistake",
-                    otklik_api::limits::TYPO_FRAGMENT_MAX
-                ),
-            },
-        )
-    })?;
-    let note = body.note.as_deref().map(without_controls).map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > TYPO_NOTE_MAX) {
-        return Err(AppError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidTypo,
-            format!("the note may be at most {TYPO_NOTE_MAX} characters"),
-        ));
-    }
-    // Counted only for reports that could be stored: a reader fixing a bad request is not penalised.
-    let ip = client.hash;
-    not_banned(&state, &reader, &client)?;
-    limited(&state, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &ip)], "typo reports")?;
     let page = clean_page(&state, &headers, body.page);
-    let announce = state.webhook.is_some();
-    let cmd = NewTypoCmd { article, reader, ip, context, note, page, announce };
-    let receipt = state.store.report_typo(cmd).await?;
-    if let (Some(hook), false) = (&state.webhook, receipt.merged) {
-        hook.wake();
-    }
+    let NewTypo { before, fragment, after, note, .. } = body;
+    let new = NewReport { article, reader, client, before, fragment, after, note, page };
+    let receipt = reports::report(&state, new).await.map_err(|e| {
+        let invalid =
+            |message: String| AppError::client(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidTypo, message);
+        match e {
+            ReportError::Fragment(InvalidTypo::Empty) => invalid("the fragment is empty".to_owned()),
+            ReportError::Fragment(InvalidTypo::TooLong) => {
+                invalid(format!("the fragment may be at most {TYPO_FRAGMENT_MAX} characters: select just the mistake"))
+            }
+            ReportError::NoteTooLong => invalid(format!("the note may be at most {TYPO_NOTE_MAX} characters")),
+            ReportError::Refused(refusal) => refused(refusal, "typo reports"),
+            ReportError::Store(e) => e.into(),
+        }
+    })?;
     let status = if receipt.merged { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, JsonBody(receipt)))
 }
