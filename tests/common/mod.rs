@@ -33,13 +33,7 @@ pub async fn sleep(ms: i32) {
 
 /// Polls `check` every 20 ms for up to 5 s.
 pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Duration::from_secs(5).as_millis() as i32;
-    let mut waited = 0;
-    while !check() {
-        assert!(waited < deadline, "timed out waiting for {what}");
-        sleep(20).await;
-        waited += 20;
-    }
+    poll(what, || std::future::ready(()), |()| check()).await;
 }
 
 /// Polls the server every 20 ms for up to 5 s until this page's reader sees `check` hold for `article`'s
@@ -47,13 +41,21 @@ pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
 pub async fn until_stored(article: &str, what: &str, mut check: impl FnMut(&otklik_api::ReactionsView) -> bool) {
     let api = otklik_widget::Api::new(server(), otklik_widget::reader_token());
     let article = otklik_api::ArticleId::parse(article).unwrap();
+    let (api, article) = (&api, &article);
+    let what = format!("the server to store {what}");
+    poll(&what, move || api.reactions(article, None), |view| view.as_ref().is_ok_and(&mut check)).await;
+}
+
+/// Every 20 ms for up to 5 s: reads the state with `read`, until `done` says it is the awaited one.
+async fn poll<T, F: std::future::Future<Output = T>>(
+    what: &str,
+    mut read: impl FnMut() -> F,
+    mut done: impl FnMut(&T) -> bool,
+) {
     let deadline = Duration::from_secs(5).as_millis() as i32;
     let mut waited = 0;
-    loop {
-        if api.reactions(&article, None).await.is_ok_and(|view| check(&view)) {
-            return;
-        }
-        assert!(waited < deadline, "timed out waiting for the server to store {what}");
+    while !done(&read().await) {
+        assert!(waited < deadline, "timed out waiting for {what}");
         sleep(20).await;
         waited += 20;
     }
@@ -114,35 +116,35 @@ pub struct Network {
 
 impl Network {
     pub fn writes_fail() -> Self {
-        let window = web_sys::window().unwrap();
-        let real = Reflect::get(&window, &"fetch".into()).unwrap();
-        let offline = Function::new_with_args(
-            "input, init",
+        Self::replace_fetch(
             "if (input instanceof Request ? input.method !== 'GET' : (init && init.method && init.method !== 'GET')) \
              { return Promise.reject(new TypeError('Failed to fetch')); } return this.__otklikRealFetch(input, init);",
-        );
-        Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
-        Reflect::set(&window, &"fetch".into(), &offline.bind0(&window)).unwrap();
-        Self { real }
+        )
     }
 
     /// Lets every request through, noting each as `METHOD URL` when sent ([`Network::sent`]) and as
     /// `METHOD URL STATUS` when answered ([`Network::answers`]).
     pub fn watched() -> Self {
         let window = web_sys::window().unwrap();
-        let real = Reflect::get(&window, &"fetch".into()).unwrap();
-        let watching = Function::new_with_args(
-            "input, init",
+        Reflect::set(&window, &"__otklikAnswers".into(), &js_sys::Array::new()).unwrap();
+        Reflect::set(&window, &"__otklikSent".into(), &js_sys::Array::new()).unwrap();
+        Self::replace_fetch(
             "const method = input instanceof Request ? input.method : ((init && init.method) || 'GET'); \
              this.__otklikSent.push(method + ' ' + (input instanceof Request ? input.url : String(input))); \
              const answer = this.__otklikRealFetch(input, init); \
              answer.then(r => this.__otklikAnswers.push(method + ' ' + r.url + ' ' + r.status), () => {}); \
              return answer;",
-        );
+        )
+    }
+
+    /// Puts `body` (a function of `input, init`, with the page's own fetch as `this.__otklikRealFetch`) in
+    /// the place of `window.fetch` until [`Network::restore`].
+    fn replace_fetch(body: &str) -> Self {
+        let window = web_sys::window().unwrap();
+        let real = Reflect::get(&window, &"fetch".into()).unwrap();
         Reflect::set(&window, &"__otklikRealFetch".into(), &real).unwrap();
-        Reflect::set(&window, &"__otklikAnswers".into(), &js_sys::Array::new()).unwrap();
-        Reflect::set(&window, &"__otklikSent".into(), &js_sys::Array::new()).unwrap();
-        Reflect::set(&window, &"fetch".into(), &watching.bind0(&window)).unwrap();
+        let replacement = Function::new_with_args("input, init", body);
+        Reflect::set(&window, &"fetch".into(), &replacement.bind0(&window)).unwrap();
         Self { real }
     }
 

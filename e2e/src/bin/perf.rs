@@ -207,19 +207,25 @@ async fn measure(url: &str) -> anyhow::Result<Run> {
 /// largest.
 fn print_profile(profile: &Value) {
     let empty = Vec::new();
-    let nodes = profile["nodes"].as_array().unwrap_or(&empty);
-    let name = |id: &Value| {
-        nodes.iter().find(|n| &n["id"] == id).map_or_else(String::new, |n| {
+    let names: std::collections::HashMap<i64, String> = profile["nodes"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|n| {
             let frame = &n["callFrame"];
             let url = frame["url"].as_str().unwrap_or("");
-            format!("{} {}", frame["functionName"].as_str().unwrap_or(""), url.rsplit('/').next().unwrap_or(""))
+            let name =
+                format!("{} {}", frame["functionName"].as_str().unwrap_or(""), url.rsplit('/').next().unwrap_or(""));
+            (n["id"].as_i64().unwrap_or_default(), name)
         })
-    };
-    let mut by_name = std::collections::HashMap::<String, f64>::new();
+        .collect();
+    // Each sample's time is the delta to the next sample.
     let samples = profile["samples"].as_array().unwrap_or(&empty);
     let deltas = profile["timeDeltas"].as_array().unwrap_or(&empty);
-    for (sample, delta) in samples.iter().zip(deltas.iter().skip(1).chain(std::iter::once(&json!(0)))) {
-        *by_name.entry(name(sample)).or_default() += delta.as_f64().unwrap_or_default() / 1000.0;
+    let mut by_name = std::collections::HashMap::<&str, f64>::new();
+    for (sample, delta) in samples.iter().zip(deltas.iter().skip(1)) {
+        let name = sample.as_i64().and_then(|id| names.get(&id)).map_or("", String::as_str);
+        *by_name.entry(name).or_default() += delta.as_f64().unwrap_or_default() / 1000.0;
     }
     let mut top: Vec<_> = by_name.into_iter().collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));

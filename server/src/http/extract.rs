@@ -115,6 +115,23 @@ pub fn named<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Opt
     }
 }
 
+/// `before` and `limit`: how the editors' lists page, newest first (a list with more parameters takes
+/// them in a second `Query`; each ignores the other's).
+#[derive(serde::Deserialize)]
+pub struct Paging {
+    /// Entries older than this id.
+    #[serde(default, deserialize_with = "parsed")]
+    pub before: Option<i64>,
+    #[serde(default, deserialize_with = "parsed")]
+    limit: Option<Limit>,
+}
+
+impl Paging {
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or_default().0
+    }
+}
+
 /// The `limit` of a paged list: 1 to [`PAGE_SIZE_MAX`], [`PAGE_SIZE`] when not given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limit(pub usize);

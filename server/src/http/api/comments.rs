@@ -11,11 +11,12 @@ use otklik_api::{
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::http::api::{clean_page, limited, not_banned, refused};
+use crate::http::api::{clean_page, limited, refused};
 use crate::http::client_ip::{ClientIp, ClientIpHash};
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json, Limit, MaybeReader, Query, Reader, named, parsed};
 use crate::rules::compose;
+use crate::rules::guard;
 use crate::rules::posting::{self, NewPost, PostError};
 use crate::rules::rate_limit::LimitKind;
 use crate::store::{CommentError, CommentQuery, Cursor};
@@ -142,7 +143,7 @@ async fn flag(
     Reader(reader): Reader,
     client: ClientIp,
 ) -> Result<StatusCode, AppError> {
-    not_banned(&state, &reader, &client)?;
+    guard::not_banned(&state, &reader, &client).map_err(|r| refused(r, "flags"))?;
     limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags")?;
     state.store.flag_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
     Ok(StatusCode::NO_CONTENT)

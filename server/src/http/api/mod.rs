@@ -76,15 +76,6 @@ fn page_of_ours(state: &AppState, headers: &HeaderMap, url: &str) -> bool {
     text("x-forwarded-host").or(text("host")).is_some_and(|host| host.eq_ignore_ascii_case(&authority))
 }
 
-/// Refuses a write from a banned reader or address, saying until when.
-fn not_banned(
-    state: &AppState,
-    reader: &crate::ReaderHash,
-    client: &crate::http::client_ip::ClientIp,
-) -> Result<(), AppError> {
-    guard::not_banned(state, reader, client).map_err(|r| refused(r, "writes"))
-}
-
 /// Counts one write against each limit; the first that is exhausted refuses it with 429 and `Retry-After`,
 /// naming `what` was sent too often.
 fn limited(state: &AppState, checks: &[(LimitKind, &[u8; 16])], what: &str) -> Result<(), AppError> {

@@ -11,29 +11,26 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::http::admin::Editor;
 use crate::http::error::AppError;
-use crate::http::extract::{Json, Limit, Query, named, parsed};
+use crate::http::extract::{Json, Paging, Query, named};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/comments", get(list)).route("/admin/comments/{id}", post(act))
 }
 
 #[derive(Deserialize)]
-struct ListParams {
+struct Which {
     #[serde(default, deserialize_with = "named")]
     queue: Option<Queue>,
-    #[serde(default, deserialize_with = "parsed")]
-    before: Option<i64>,
-    #[serde(default, deserialize_with = "parsed")]
-    limit: Option<Limit>,
 }
 
 async fn list(
     _: Editor,
     State(state): State<AppState>,
-    Query(params): Query<ListParams>,
+    Query(which): Query<Which>,
+    Query(paging): Query<Paging>,
 ) -> Result<JsonBody<QueuePage>, AppError> {
-    let (queue, before) = (params.queue.unwrap_or_default(), params.before.map(CommentId));
-    Ok(JsonBody(state.store.queue(queue, before, params.limit.unwrap_or_default().0).await?))
+    let (queue, before) = (which.queue.unwrap_or_default(), paging.before.map(CommentId));
+    Ok(JsonBody(state.store.queue(queue, before, paging.limit()).await?))
 }
 
 /// `{"action": "approve"}` and the like: 200 with the comment as it now stands, or 204 once deleted.
