@@ -28,6 +28,16 @@ async fn run(browser: &Browser, script: &str) -> anyhow::Result<Value> {
     Ok(browser.client.execute(script, vec![]).await?)
 }
 
+/// Waits until the browser has drawn `n` more frames.
+async fn frames(browser: &Browser, n: u32) -> anyhow::Result<()> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; let n = {n};
+         const next = () => --n === 0 ? done(true) : requestAnimationFrame(next); requestAnimationFrame(next);"
+    );
+    browser.client.execute_async(&script, vec![]).await?;
+    Ok(())
+}
+
 /// Waits until the widget in `host` has drawn its reaction buttons with their counts.
 async fn reactions_ready(browser: &Browser, host: &str) -> anyhow::Result<()> {
     browser
@@ -319,7 +329,8 @@ async fn the_page_does_not_jump_while_the_widget_loads_and_the_reader_scrolls_to
                 &format!("window.scrollTo(0, document.getElementById('w').offsetTop * {step} / 4); return 0;"),
             )
             .await?;
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            // The reader's next move comes once this one is on screen.
+            frames(browser, 2).await?;
         }
         browser
             .until("the empty thread", || async {
@@ -327,7 +338,28 @@ async fn the_page_does_not_jump_while_the_widget_loads_and_the_reader_scrolls_to
                 Ok(empty.attr("hidden").await?.is_none().then_some(()))
             })
             .await?;
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // Shifts still to come would come while the widget's box changes: wait until it holds still.
+        browser
+            .until("the widget's box to hold still", || async {
+                let still = browser
+                    .client
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];
+                         const w = document.getElementById('w');
+                         const box = () => JSON.stringify(w.getBoundingClientRect());
+                         const first = box();
+                         let n = 0;
+                         const next = () => box() !== first ? done(false) : ++n === 10 ? done(true)
+                           : requestAnimationFrame(next);
+                         requestAnimationFrame(next);",
+                        vec![],
+                    )
+                    .await?;
+                Ok((still == true).then_some(()))
+            })
+            .await?;
+        // Layout-shift entries reach observers after the frame that made them.
+        frames(browser, 2).await?;
         let cls = run(browser, "return window.__cls;").await?.as_f64().unwrap_or(1.0);
         eprintln!("cumulative layout shift: {cls}");
         assert!(cls < 0.05, "cumulative layout shift {cls}");

@@ -94,14 +94,15 @@ pub fn type_text(area: &HtmlTextAreaElement, text: &str) {
 }
 
 /// Ctrl+Enter pressed on `target`; it bubbles and crosses shadow roots, as a real key press does.
-pub fn ctrl_enter(target: &EventTarget) {
+/// Answers whether a listener took it (prevented its default): every listener has run by then.
+pub fn ctrl_enter(target: &EventTarget) -> bool {
     let init = KeyboardEventInit::new();
     init.set_key("Enter");
     init.set_ctrl_key(true);
     init.set_bubbles(true);
     init.set_composed(true);
     init.set_cancelable(true);
-    target.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap();
+    !target.dispatch_event(&KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()).unwrap()
 }
 
 /// A unique article id per test run, so reruns against one server start from zero.

@@ -1,17 +1,24 @@
 //! Comment SQL for SQLite: pages of a thread (one statement each) and the writes the writer applies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-
+use async_trait::async_trait;
 use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use tokio::sync::oneshot;
 
 use super::outbox;
+use super::page_cache::CachedPage;
+use super::writer::Ctx;
+use super::writer::Touches;
+use super::{ReadOp, SqliteStore, StoreClosed};
 use crate::rules::reader::ReaderHash;
-use crate::store::{CommentCmd, CommentError, CommentOutcome, CommentQuery, Cursor, EditCommentCmd};
+use crate::store::CommentStore;
+use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
 
 /// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in
 /// [`RawComment`] order), and the article's visible total. sqlx hands each result row across threads
@@ -353,201 +360,210 @@ async fn article_mode(
     Ok(known)
 }
 
-pub async fn apply(
+/// Posts a comment or a reply, taking the writer's next comment id.
+pub async fn post(
     conn: &mut SqliteConnection,
-    next_id: &mut i64,
-    modes: &mut ArticleModes,
-    cmd: &CommentCmd,
-    now: i64,
-) -> anyhow::Result<CommentOutcome> {
-    match cmd {
-        CommentCmd::Post(post) => {
-            let (mode, closed) = article_mode(conn, modes, &post.article).await?;
-            if closed {
-                return Ok(CommentOutcome::Comment(Err(CommentError::Closed)));
-            }
-            let mode = mode.unwrap_or(post.default_mode);
-            let pending = post.hold || mode == ModerationMode::Pre;
-            let parent = match post.parent {
-                None => None,
-                Some(parent) => {
-                    let row: Option<(i64, i64, String, String, bool)> = sqlx::query_as(
-                        "SELECT c.root_id, c.depth, c.path, c.author, c.deleted_at IS NOT NULL
-                           FROM comments c JOIN articles a ON a.id = c.article_id
-                          WHERE c.id = ?1 AND a.key = ?2 AND c.status = 'visible'",
-                    )
-                    .bind(parent.0)
-                    .bind(post.article.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    match row {
-                        Some((root, depth, path, author, false)) => Some((parent, root, depth, path, author)),
-                        _ => return Ok(CommentOutcome::Comment(Err(CommentError::ParentNotFound))),
-                    }
-                }
-            };
-            let id = *next_id;
-            let (root, depth, path, reply_to) = match &parent {
-                None => (id, 0, path_segment(id), None),
-                // At the deepest level a reply goes beside the comment it answers (after it, as it is newer),
-                // still naming it as its parent: the path, and every key and cursor made of it, stay bounded.
-                Some((_, root, depth, path, author)) if *depth >= i64::from(REPLY_DEPTH_MAX) => {
-                    let siblings = path.rsplit_once('/').map_or(path.as_str(), |(above, _)| above);
-                    (*root, *depth, format!("{siblings}/{}", path_segment(id)), Some(author.clone()))
-                }
-                Some((_, root, depth, path, author)) => {
-                    (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
-                }
-            };
-            // Two texts rather than a condition in SQL: sqlx numbers the unnamed gaps below a `?N` across
-            // the statements of one query, so a late high-numbered parameter can go unbound.
-            macro_rules! insert {
-                ($status:literal) => {
-                    concat!(
-                        "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
-                           ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
-                                                          title = coalesce(articles.title, excluded.title);
-                         INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
-                                               ip_hash, ip_epoch, created_at, status)
-                           VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                                   ?14, ?4, '",
-                        $status,
-                        "');"
-                    )
-                };
-            }
-            const PENDING: &str = insert!("pending");
-            // Only visible comments are counted.
-            const VISIBLE: &str = concat!(
-                insert!("visible"),
-                "UPDATE articles SET comment_count = comment_count + 1 WHERE key = ?1;
-                 UPDATE comments SET replies = replies + 1 WHERE id = ?7 AND ?6 IS NOT NULL;"
-            );
-            sqlx::query(if pending { PENDING } else { VISIBLE })
-                .bind(post.article.as_str())
-                .bind(post.page.url.as_deref())
-                .bind(post.page.title.as_deref())
-                .bind(now)
-                .bind(id)
-                .bind(parent.as_ref().map(|p| p.0.0))
-                .bind(root)
-                .bind(depth)
-                .bind(&path)
-                .bind(&post.author)
-                .bind(&post.text)
-                .bind(&post.reader.0[..])
-                .bind(&post.ip[..])
-                .bind(post.ip_epoch)
-                .execute(&mut *conn)
-                .await?;
-            *next_id += 1;
-            let comment = Comment {
-                id: CommentId(id),
-                parent: post.parent,
-                depth: depth as u32,
-                reply_to,
-                author: post.author.clone(),
-                text: post.text.clone(),
-                created: now,
-                edited: None,
-                deleted: false,
-                likes: 0,
-                liked: false,
-                mine: true,
-                editable_until: Some(now + EDIT_WINDOW_SECS),
-                replies: 0,
-                pending,
-            };
-            if post.announce {
-                announce(conn, post.article.as_str(), &comment, now).await?;
-            }
-            Ok(CommentOutcome::Comment(Ok(comment)))
-        }
-        CommentCmd::Edit(edit) => {
-            let EditCommentCmd { article, id, reader, text, .. } = edit;
-            let (status, reviewed) = match own_and_open(conn, article, *id, reader, now).await? {
-                Ok(state) => state,
-                Err(e) => return Ok(CommentOutcome::Comment(Err(e))),
-            };
-            // An edit is new text no moderator has read. It goes (back) to the queue, shown to its author
-            // only, where the article is pre-moderated, where it holds a stop word, and where a moderator
-            // had approved the old text: otherwise approval would launder whatever is written after it.
-            let (mode, _) = article_mode(conn, modes, article).await?;
-            let pre = mode.unwrap_or(edit.default_mode) == ModerationMode::Pre;
-            let to_pending = status == "pending" || edit.hold || pre || reviewed;
-            let uncounted = to_pending && status == "visible";
-            sqlx::query(
-                "UPDATE articles SET comment_count = comment_count - 1
-                  WHERE ?4 AND id = (SELECT article_id FROM comments WHERE id = ?3);
-                 UPDATE comments SET replies = replies - 1
-                  WHERE ?4 AND id = (SELECT root_id FROM comments WHERE id = ?3 AND depth > 0);
-                 UPDATE comments SET text = ?1, edited_at = ?2, status = iif(?5, 'pending', status),
-                                     reviewed_at = iif(?5, NULL, reviewed_at)
-                  WHERE id = ?3;",
+    ctx: &mut Ctx,
+    post: &NewCommentCmd,
+) -> anyhow::Result<Result<Comment, CommentError>> {
+    let now = ctx.now;
+    let (mode, closed) = article_mode(conn, &mut ctx.modes, &post.article).await?;
+    if closed {
+        return Ok(Err(CommentError::Closed));
+    }
+    let mode = mode.unwrap_or(post.default_mode);
+    let pending = post.hold || mode == ModerationMode::Pre;
+    let parent = match post.parent {
+        None => None,
+        Some(parent) => {
+            let row: Option<(i64, i64, String, String, bool)> = sqlx::query_as(
+                "SELECT c.root_id, c.depth, c.path, c.author, c.deleted_at IS NOT NULL
+                   FROM comments c JOIN articles a ON a.id = c.article_id
+                  WHERE c.id = ?1 AND a.key = ?2 AND c.status = 'visible'",
             )
-            .bind(text)
-            .bind(now)
-            .bind(id.0)
-            .bind(uncounted)
-            .bind(to_pending)
-            .execute(&mut *conn)
+            .bind(parent.0)
+            .bind(post.article.as_str())
+            .fetch_optional(&mut *conn)
             .await?;
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                comment_columns!(),
-                " FROM comments c ",
-                comment_joins!(),
-                " WHERE c.id = ?3"
-            ))
+            match row {
+                Some((root, depth, path, author, false)) => Some((parent, root, depth, path, author)),
+                _ => return Ok(Err(CommentError::ParentNotFound)),
+            }
+        }
+    };
+    let id = ctx.next_comment;
+    let (root, depth, path, reply_to) = match &parent {
+        None => (id, 0, path_segment(id), None),
+        // At the deepest level a reply goes beside the comment it answers (after it, as it is newer),
+        // still naming it as its parent: the path, and every key and cursor made of it, stay bounded.
+        Some((_, root, depth, path, author)) if *depth >= i64::from(REPLY_DEPTH_MAX) => {
+            let siblings = path.rsplit_once('/').map_or(path.as_str(), |(above, _)| above);
+            (*root, *depth, format!("{siblings}/{}", path_segment(id)), Some(author.clone()))
+        }
+        Some((_, root, depth, path, author)) => {
+            (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
+        }
+    };
+    // Two texts rather than a condition in SQL: sqlx numbers the unnamed gaps below a `?N` across
+    // the statements of one query, so a late high-numbered parameter can go unbound.
+    macro_rules! insert {
+        ($status:literal) => {
+            concat!(
+                "INSERT INTO articles (key, url, title, created_at) VALUES (?1, ?2, ?3, ?4)
+                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                  title = coalesce(articles.title, excluded.title);
+                 INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
+                                       ip_hash, ip_epoch, created_at, status)
+                   VALUES (?5, (SELECT id FROM articles WHERE key = ?1), ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                           ?14, ?4, '",
+                $status,
+                "');"
+            )
+        };
+    }
+    const PENDING: &str = insert!("pending");
+    // Only visible comments are counted.
+    const VISIBLE: &str = concat!(
+        insert!("visible"),
+        "UPDATE articles SET comment_count = comment_count + 1 WHERE key = ?1;
+         UPDATE comments SET replies = replies + 1 WHERE id = ?7 AND ?6 IS NOT NULL;"
+    );
+    sqlx::query(if pending { PENDING } else { VISIBLE })
+        .bind(post.article.as_str())
+        .bind(post.page.url.as_deref())
+        .bind(post.page.title.as_deref())
+        .bind(now)
+        .bind(id)
+        .bind(parent.as_ref().map(|p| p.0.0))
+        .bind(root)
+        .bind(depth)
+        .bind(&path)
+        .bind(&post.author)
+        .bind(&post.text)
+        .bind(&post.reader.0[..])
+        .bind(&post.ip[..])
+        .bind(post.ip_epoch)
+        .execute(&mut *conn)
+        .await?;
+    ctx.next_comment += 1;
+    let comment = Comment {
+        id: CommentId(id),
+        parent: post.parent,
+        depth: depth as u32,
+        reply_to,
+        author: post.author.clone(),
+        text: post.text.clone(),
+        created: now,
+        edited: None,
+        deleted: false,
+        likes: 0,
+        liked: false,
+        mine: true,
+        editable_until: Some(now + EDIT_WINDOW_SECS),
+        replies: 0,
+        pending,
+    };
+    if post.announce {
+        announce(conn, post.article.as_str(), &comment, now).await?;
+    }
+    Ok(Ok(comment))
+}
+
+/// Replaces the text of a reader's own comment, sending it (back) to the queue where the rules say so.
+pub async fn edit(
+    conn: &mut SqliteConnection,
+    ctx: &mut Ctx,
+    edit: &EditCommentCmd,
+) -> anyhow::Result<Result<Comment, CommentError>> {
+    let now = ctx.now;
+    let EditCommentCmd { article, id, reader, text, .. } = edit;
+    let (status, reviewed) = match own_and_open(conn, article, *id, reader, now).await? {
+        Ok(state) => state,
+        Err(e) => return Ok(Err(e)),
+    };
+    // An edit is new text no moderator has read. It goes (back) to the queue, shown to its author
+    // only, where the article is pre-moderated, where it holds a stop word, and where a moderator
+    // had approved the old text: otherwise approval would launder whatever is written after it.
+    let (mode, _) = article_mode(conn, &mut ctx.modes, article).await?;
+    let pre = mode.unwrap_or(edit.default_mode) == ModerationMode::Pre;
+    let to_pending = status == "pending" || edit.hold || pre || reviewed;
+    let uncounted = to_pending && status == "visible";
+    sqlx::query(
+        "UPDATE articles SET comment_count = comment_count - 1
+          WHERE ?4 AND id = (SELECT article_id FROM comments WHERE id = ?3);
+         UPDATE comments SET replies = replies - 1
+          WHERE ?4 AND id = (SELECT root_id FROM comments WHERE id = ?3 AND depth > 0);
+         UPDATE comments SET text = ?1, edited_at = ?2, status = iif(?5, 'pending', status),
+                             reviewed_at = iif(?5, NULL, reviewed_at)
+          WHERE id = ?3;",
+    )
+    .bind(text)
+    .bind(now)
+    .bind(id.0)
+    .bind(uncounted)
+    .bind(to_pending)
+    .execute(&mut *conn)
+    .await?;
+    let row =
+        sqlx::query(concat!("SELECT ", comment_columns!(), " FROM comments c ", comment_joins!(), " WHERE c.id = ?3"))
             .bind(article.as_str())
             .bind(&reader.0[..])
             .bind(id.0)
             .fetch_one(&mut *conn)
             .await?;
-            let (rows, ..) = rows_and_total(&row)?;
-            let edited = rows.into_iter().next().context("the edited comment")?;
-            if edit.announce && uncounted {
-                announce(conn, article.as_str(), &edited.comment, now).await?;
-            }
-            Ok(CommentOutcome::Comment(Ok(edited.comment)))
-        }
-        CommentCmd::Delete { article, id, reader } => {
-            if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
-                return Ok(CommentOutcome::Deleted(Err(e)));
-            }
-            // With replies it stays as a placeholder (text and name removed); without, it goes entirely.
-            remove(conn, *id, now).await?;
-            Ok(CommentOutcome::Deleted(Ok(())))
-        }
-        CommentCmd::Like { article, id, reader, like } => {
-            let change = if *like {
-                "INSERT INTO comment_likes (comment_id, reader)
-                   SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
-                                                WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL
-                                                  AND c.status = 'visible')
-                   ON CONFLICT DO NOTHING;
-                 UPDATE comments SET likes = likes + changes() WHERE id = ?1;"
-            } else {
-                "DELETE FROM comment_likes WHERE comment_id = ?1 AND reader = ?2;
-                 UPDATE comments SET likes = likes - changes() WHERE id = ?1;"
-            };
-            sqlx::query(change).bind(id.0).bind(&reader.0[..]).bind(article.as_str()).execute(&mut *conn).await?;
-            let row: Option<(i64, bool)> = sqlx::query_as(
-                "SELECT c.likes, EXISTS (SELECT 1 FROM comment_likes WHERE comment_id = ?1 AND reader = ?2)
-                   FROM comments c JOIN articles a ON a.id = c.article_id
-                  WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL",
-            )
-            .bind(id.0)
-            .bind(&reader.0[..])
-            .bind(article.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-            Ok(CommentOutcome::Like(match row {
-                Some((likes, liked)) => Ok(LikeView { likes: likes.max(0) as u64, liked }),
-                None => Err(CommentError::NotFound),
-            }))
-        }
+    let (rows, ..) = rows_and_total(&row)?;
+    let edited = rows.into_iter().next().context("the edited comment")?;
+    if edit.announce && uncounted {
+        announce(conn, article.as_str(), &edited.comment, now).await?;
     }
+    Ok(Ok(edited.comment))
+}
+
+/// Deletes a reader's own comment within the edit window.
+pub async fn delete(
+    conn: &mut SqliteConnection,
+    (article, id, reader): &(ArticleId, CommentId, ReaderHash),
+    now: i64,
+) -> anyhow::Result<Result<(), CommentError>> {
+    if let Err(e) = own_and_open(conn, article, *id, reader, now).await? {
+        return Ok(Err(e));
+    }
+    // With replies it stays as a placeholder (text and name removed); without, it goes entirely.
+    remove(conn, *id, now).await?;
+    Ok(Ok(()))
+}
+
+/// Sets (`like`) or clears a reader's like on a visible comment; answers the comment's likes after it.
+pub async fn like(
+    conn: &mut SqliteConnection,
+    (article, id, reader, like): &(ArticleId, CommentId, ReaderHash, bool),
+) -> anyhow::Result<Result<LikeView, CommentError>> {
+    let change = if *like {
+        "INSERT INTO comment_likes (comment_id, reader)
+           SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
+                                        WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL
+                                          AND c.status = 'visible')
+           ON CONFLICT DO NOTHING;
+         UPDATE comments SET likes = likes + changes() WHERE id = ?1;"
+    } else {
+        "DELETE FROM comment_likes WHERE comment_id = ?1 AND reader = ?2;
+         UPDATE comments SET likes = likes - changes() WHERE id = ?1;"
+    };
+    sqlx::query(change).bind(id.0).bind(&reader.0[..]).bind(article.as_str()).execute(&mut *conn).await?;
+    let row: Option<(i64, bool)> = sqlx::query_as(
+        "SELECT c.likes, EXISTS (SELECT 1 FROM comment_likes WHERE comment_id = ?1 AND reader = ?2)
+           FROM comments c JOIN articles a ON a.id = c.article_id
+          WHERE c.id = ?1 AND a.key = ?3 AND c.deleted_at IS NULL",
+    )
+    .bind(id.0)
+    .bind(&reader.0[..])
+    .bind(article.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some((likes, liked)) => Ok(LikeView { likes: likes.max(0) as u64, liked }),
+        None => Err(CommentError::NotFound),
+    })
 }
 
 /// Deletes a comment: with replies it stays as a placeholder (text and name removed); without, it goes
@@ -640,4 +656,104 @@ async fn own_and_open(
         Some((_, created, ..)) if now - created > EDIT_WINDOW_SECS => Err(CommentError::WindowClosed),
         Some((_, _, status, reviewed)) => Ok((status, reviewed)),
     })
+}
+
+#[async_trait]
+impl CommentStore for SqliteStore {
+    async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
+        if query.cursor.is_some() || query.root.is_some() {
+            return page(&self.read, query).await;
+        }
+        // First pages are most of the traffic: serve their shared part from the cache, then add what is
+        // particular to this reader.
+        let key = (query.article.as_str().to_owned(), query.sort, query.limit);
+        let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+        let cached = match cached {
+            Some(cached) => cached,
+            None => {
+                let shared = CommentQuery { reader: None, ..query.clone() };
+                let page = match page(&self.read, &shared).await? {
+                    Ok(page) => page,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                let (active, pending) = active_readers(&self.read, &query.article).await?;
+                let cached = Arc::new(CachedPage { page, active, pending });
+                self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
+                cached
+            }
+        };
+        // Readers waiting for a comment's approval see it where it will appear: their page is their own.
+        if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
+            return page(&self.read, query).await;
+        }
+        let mut page = cached.page.clone();
+        // Most readers never wrote or liked anything on the article: the shared page is already theirs.
+        if let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) {
+            let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
+            let (reply, answer) = oneshot::channel();
+            self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
+            let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
+            for c in &mut page.comments {
+                c.liked = liked.contains(&c.id.0);
+                c.mine = mine.contains(&c.id.0);
+                c.editable_until = c.mine.then_some(c.created + otklik_api::limits::EDIT_WINDOW_SECS);
+            }
+        }
+        Ok(Ok(page))
+    }
+
+    async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
+        counts(&self.read, articles).await
+    }
+
+    async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
+        self.write("comment", Touches::Thread(post.article.clone()), post, |post, conn, ctx| {
+            Box::pin(self::post(conn, ctx, post))
+        })
+        .await
+    }
+
+    async fn edit_comment(&self, edit: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
+        self.write("edit", Touches::Thread(edit.article.clone()), edit, |edit, conn, ctx| {
+            Box::pin(self::edit(conn, ctx, edit))
+        })
+        .await
+    }
+
+    async fn delete_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>> {
+        self.write("deletion", Touches::Thread(article.clone()), (article, id, reader), |data, conn, ctx| {
+            Box::pin(delete(conn, data, ctx.now))
+        })
+        .await
+    }
+
+    async fn like_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+        like: bool,
+    ) -> anyhow::Result<Result<LikeView, CommentError>> {
+        self.write("like", Touches::Thread(article.clone()), (article, id, reader, like), |data, conn, _| {
+            Box::pin(self::like(conn, data))
+        })
+        .await
+    }
+
+    async fn flag_comment(
+        &self,
+        article: ArticleId,
+        id: CommentId,
+        reader: ReaderHash,
+    ) -> anyhow::Result<Result<(), CommentError>> {
+        self.write("flag", Touches::Nothing, (article, id, reader), |(article, id, reader), conn, ctx| {
+            Box::pin(super::moderation::flag(conn, article.as_str(), *id, reader, ctx.now))
+        })
+        .await
+    }
 }

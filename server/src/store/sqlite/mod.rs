@@ -6,9 +6,10 @@
 //! thousands of tiny transactions into a few large ones; when idle a batch is a single write and adds no
 //! delay. Being the only writer also makes the running counts exact without any locking in SQL.
 //!
-//! Here: connection set-up and the `Store` implementation, which hands reads to `reads` (the batcher)
-//! and `page_cache`, and writes to `writer`; the SQL lives per concern in `reactions`, `comments`,
-//! `moderation`, `typos` and `outbox`.
+//! Here: connection set-up and the database-wide part of `Store`. Each concern (`reactions`,
+//! `comments`, `typos`, `outbox`, `accounts`, `moderation`) holds its SQL and implements its store trait,
+//! handing reads to the pool, to `reads` (the batcher) or `page_cache`, and writes to `writer` as typed
+//! jobs.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,15 +19,13 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{
-    ArticleId, ArticleSettings, AuditPage, Comment, CommentId, CommentPage, LikeView, ModerationAction, Queue,
-    QueueItem, QueuePage, ReactionCounts, ReactionKind, ReactionsView,
-};
+use otklik_api::{ArticleId, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+mod accounts;
 mod comments;
 mod moderation;
 mod outbox;
@@ -41,17 +40,11 @@ use reactions::*;
 use reads::*;
 use writer::*;
 
-use super::{
-    ArticleRow, CommentCmd, CommentError, CommentOutcome, CommentQuery, EditCommentCmd, ModError, NewBanCmd,
-    NewCommentCmd, NewTypoCmd, OutboxItem, Session, Store, StoredBan, TypoCmd, TypoError, TypoOutcome, TypoQuery,
-};
+use super::Store;
 use crate::hex::encode as hex;
 use crate::rules::reader::ReaderHash;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-type CommentReply = oneshot::Sender<anyhow::Result<CommentOutcome>>;
-type TypoReply = oneshot::Sender<anyhow::Result<TypoOutcome>>;
 
 /// Most writes applied in one transaction; bounds the latency a batch adds to its last member.
 const MAX_BATCH: usize = 512;
@@ -86,48 +79,18 @@ enum ReadOp {
 }
 
 enum Op {
+    /// Reactions are most writes: the writer applies a batch's reactions together, set-based.
     React {
         article: ArticleId,
         reader: ReaderHash,
         kind: Option<ReactionKind>,
         reply: Reply,
     },
-    Comment(CommentCmd, CommentReply),
-    Typo(TypoCmd, TypoReply),
-    /// `bool`: the write can change what threads show, so cached pages must go.
-    Admin(AdminJob, bool, oneshot::Sender<anyhow::Result<AnyValue>>),
+    /// Every other write, one by one in the batch's transaction.
+    Write(Box<dyn Queued>),
     /// Answered once the writer's connection has run a statement: the health check of the write path.
     Ping(oneshot::Sender<anyhow::Result<()>>),
     Close(oneshot::Sender<()>),
-}
-
-/// An admin write's answer, type-erased on its way back from the writer.
-type AnyValue = Box<dyn std::any::Any + Send>;
-type JobFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<AnyValue>> + Send + 'c>>;
-/// A rare write (moderation, accounts, flags, bans) run by the writer inside its batch transaction. They
-/// are few and varied, so each is a closure over the connection rather than a variant of its own; the
-/// answer comes back type-erased and is unpacked by [`SqliteStore::admin`].
-type AdminJob = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, i64) -> JobFuture<'c> + Send>;
-
-/// A typed admin write: what [`SqliteStore::admin`] accepts before erasing its answer's type.
-trait AdminFn<T>:
-    for<'c> FnOnce(
-        &'c mut SqliteConnection,
-        i64,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
-    + Send
-    + 'static
-{
-}
-
-impl<T, F> AdminFn<T> for F where
-    F: for<'c> FnOnce(
-            &'c mut SqliteConnection,
-            i64,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<T>> + Send + 'c>>
-        + Send
-        + 'static
-{
 }
 
 pub struct SqliteStore {
@@ -247,265 +210,20 @@ impl Store for SqliteStore {
     }
 
     async fn forget_secret(&self, name: &str) -> anyhow::Result<()> {
-        let name = name.to_owned();
-        self.admin(move |conn, _| {
+        self.write("secret removal", Touches::Nothing, name.to_owned(), |name, conn, _| {
             Box::pin(async move {
-                sqlx::query("DELETE FROM settings WHERE name = ?1").bind(&name).execute(&mut *conn).await?;
+                sqlx::query("DELETE FROM settings WHERE name = ?1").bind(name).execute(&mut *conn).await?;
                 Ok(())
             })
         })
         .await
     }
 
-    async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
-        let (reply, answer) = oneshot::channel();
-        self.reads
-            .send(ReadOp::Reactions { article: article.clone(), reader, reply })
-            .await
-            .map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
-    }
-
-    async fn set_reaction(
-        &self,
-        article: &ArticleId,
-        reader: ReaderHash,
-        kind: Option<ReactionKind>,
-    ) -> anyhow::Result<ReactionsView> {
-        let (reply, answer) = oneshot::channel();
-        let op = Op::React { article: article.clone(), reader, kind, reply };
-        self.writer.send(op).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
-    }
-
-    async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
-        if query.cursor.is_some() || query.root.is_some() {
-            return comments::page(&self.read, query).await;
-        }
-        // First pages are most of the traffic: serve their shared part from the cache, then add what is
-        // particular to this reader.
-        let key = (query.article.as_str().to_owned(), query.sort, query.limit);
-        let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
-        let cached = match cached {
-            Some(cached) => cached,
-            None => {
-                let shared = CommentQuery { reader: None, ..query.clone() };
-                let page = match comments::page(&self.read, &shared).await? {
-                    Ok(page) => page,
-                    Err(refusal) => return Ok(Err(refusal)),
-                };
-                let (active, pending) = comments::active_readers(&self.read, &query.article).await?;
-                let cached = Arc::new(CachedPage { page, active, pending });
-                self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
-                cached
-            }
-        };
-        // Readers waiting for a comment's approval see it where it will appear: their page is their own.
-        if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
-            return comments::page(&self.read, query).await;
-        }
-        let mut page = cached.page.clone();
-        // Most readers never wrote or liked anything on the article: the shared page is already theirs.
-        if let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) {
-            let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
-            let (reply, answer) = oneshot::channel();
-            self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
-            let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
-            for c in &mut page.comments {
-                c.liked = liked.contains(&c.id.0);
-                c.mine = mine.contains(&c.id.0);
-                c.editable_until = c.mine.then_some(c.created + otklik_api::limits::EDIT_WINDOW_SECS);
-            }
-        }
-        Ok(Ok(page))
-    }
-
-    async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
-        comments::counts(&self.read, articles).await
-    }
-
-    async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
-        self.comment_write(CommentCmd::Post(post)).await?.into_comment()
-    }
-
-    async fn edit_comment(&self, edit: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
-        self.comment_write(CommentCmd::Edit(edit)).await?.into_comment()
-    }
-
-    async fn delete_comment(
-        &self,
-        article: ArticleId,
-        id: CommentId,
-        reader: ReaderHash,
-    ) -> anyhow::Result<Result<(), CommentError>> {
-        self.comment_write(CommentCmd::Delete { article, id, reader }).await?.into_deleted()
-    }
-
-    async fn like_comment(
-        &self,
-        article: ArticleId,
-        id: CommentId,
-        reader: ReaderHash,
-        like: bool,
-    ) -> anyhow::Result<Result<LikeView, CommentError>> {
-        self.comment_write(CommentCmd::Like { article, id, reader, like }).await?.into_like()
-    }
-
-    async fn report_typo(&self, report: NewTypoCmd) -> anyhow::Result<otklik_api::TypoReceipt> {
-        match self.typo_write(TypoCmd::Report(report)).await? {
-            TypoOutcome::Receipt(receipt) => Ok(receipt),
-            other => Err(anyhow::anyhow!("a typo report was answered with {other:?}")),
-        }
-    }
-
-    async fn typos(&self, query: &TypoQuery) -> anyhow::Result<otklik_api::TypoList> {
-        typos::list(&self.read, query).await
-    }
-
-    async fn set_typo_status(
-        &self,
-        id: otklik_api::TypoId,
-        status: otklik_api::TypoStatus,
-        who: &str,
-    ) -> anyhow::Result<Result<otklik_api::TypoReport, TypoError>> {
-        match self.typo_write(TypoCmd::SetStatus { id, status, who: who.to_owned() }).await? {
-            TypoOutcome::Status(result) => Ok(result),
-            other => Err(anyhow::anyhow!("a typo status change was answered with {other:?}")),
-        }
-    }
-
-    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-        outbox::due(&self.read, now, after, limit).await
-    }
-
-    async fn outbox_next(&self) -> anyhow::Result<Option<i64>> {
-        outbox::next_due(&self.read).await
-    }
-
-    async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
-        self.typo_write(TypoCmd::Attempted { id, retry_at }).await.map(drop)
-    }
-
-    async fn flag_comment(
-        &self,
-        article: ArticleId,
-        id: CommentId,
-        reader: ReaderHash,
-    ) -> anyhow::Result<Result<(), CommentError>> {
-        self.admin(move |conn, now| {
-            Box::pin(async move { moderation::flag(conn, article.as_str(), id, &reader, now).await })
-        })
-        .await
-    }
-
-    async fn moderators_exist(&self) -> anyhow::Result<bool> {
-        moderation::moderators_exist(&self.read).await
-    }
-
-    async fn add_moderator(&self, name: &str, password_hash: &str) -> anyhow::Result<bool> {
-        let (name, hash) = (name.to_owned(), password_hash.to_owned());
-        self.admin(move |conn, now| Box::pin(async move { moderation::add_moderator(conn, &name, &hash, now).await }))
-            .await
-    }
-
-    async fn remove_moderator(&self, name: &str) -> anyhow::Result<bool> {
-        let name = name.to_owned();
-        self.admin(move |conn, _| Box::pin(async move { moderation::remove_moderator(conn, &name).await })).await
-    }
-
-    async fn moderator_password(&self, name: &str) -> anyhow::Result<Option<(i64, String)>> {
-        moderation::moderator_password(&self.read, name).await
-    }
-
-    async fn start_session(
-        &self,
-        moderator: i64,
-        token_hash: [u8; 32],
-        csrf: String,
-        expires: i64,
-    ) -> anyhow::Result<()> {
-        self.admin(move |conn, now| {
-            Box::pin(async move { moderation::start_session(conn, moderator, &token_hash, &csrf, expires, now).await })
-        })
-        .await
-    }
-
-    async fn session(&self, token_hash: [u8; 32]) -> anyhow::Result<Option<Session>> {
-        moderation::session(&self.read, &token_hash, crate::unix_now()).await
-    }
-
-    async fn end_session(&self, token_hash: [u8; 32]) -> anyhow::Result<()> {
-        self.admin(move |conn, _| Box::pin(async move { moderation::end_session(conn, &token_hash).await })).await
-    }
-
-    async fn queue(&self, queue: Queue, before: Option<CommentId>, limit: usize) -> anyhow::Result<QueuePage> {
-        moderation::queue(&self.read, queue, before, limit).await
-    }
-
-    async fn moderate(
-        &self,
-        id: CommentId,
-        action: ModerationAction,
-        who: &str,
-        announce: bool,
-    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
-        let who = who.to_owned();
-        self.admin_changing(move |conn, now| {
-            Box::pin(async move { moderation::moderate(conn, id, action, &who, announce, now).await })
-        })
-        .await
-    }
-
-    async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
-        moderation::articles(&self.read, limit).await
-    }
-
-    async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()> {
-        let who = who.to_owned();
-        self.admin_changing(move |conn, now| {
-            Box::pin(async move { moderation::set_article(conn, article.as_str(), settings, &who, now).await })
-        })
-        .await
-    }
-
-    async fn set_article_page(&self, article: ArticleId, page: otklik_api::PageInfo, who: &str) -> anyhow::Result<()> {
-        let who = who.to_owned();
-        self.admin(move |conn, now| {
-            Box::pin(async move { moderation::set_article_page(conn, article.as_str(), &page, &who, now).await })
-        })
-        .await
-    }
-
-    async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>> {
-        self.admin(move |conn, now| Box::pin(async move { moderation::add_ban(conn, &ban, now).await })).await
-    }
-
-    async fn bans(&self) -> anyhow::Result<Vec<StoredBan>> {
-        moderation::bans(&self.read, crate::unix_now()).await
-    }
-
-    async fn lift_ban(&self, id: i64, who: &str) -> anyhow::Result<bool> {
-        let who = who.to_owned();
-        self.admin(move |conn, now| Box::pin(async move { moderation::lift_ban(conn, id, &who, now).await })).await
-    }
-
-    async fn record(&self, who: &str, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
-        let line = [who, action, target, detail].map(str::to_owned);
-        self.admin(move |conn, now| {
-            Box::pin(async move {
-                let [who, action, target, detail] = &line;
-                moderation::record(conn, who, action, target, detail, now).await
-            })
-        })
-        .await
-    }
-
-    async fn audit(&self, before: Option<i64>, limit: usize) -> anyhow::Result<AuditPage> {
-        moderation::audit(&self.read, before, limit).await
-    }
-
     async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64> {
-        self.admin(move |conn, _| Box::pin(async move { moderation::purge_ip_hashes(conn, before).await })).await
+        self.write("IP hash purge", Touches::Nothing, before, |&before, conn, _| {
+            Box::pin(moderation::purge_ip_hashes(conn, before))
+        })
+        .await
     }
 
     async fn backup(&self, path: &Path) -> anyhow::Result<Vec<(&'static str, u64)>> {
@@ -560,37 +278,17 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Hands a comment write to the writer and waits for its outcome.
-    async fn comment_write(&self, cmd: CommentCmd) -> anyhow::Result<CommentOutcome> {
+    /// Hands a write to the writer, to run inside its next batch, and waits for its answer.
+    async fn write<D: Send + Sync + 'static, T: Send + 'static>(
+        &self,
+        what: &'static str,
+        touches: Touches,
+        data: D,
+        run: Run<D, T>,
+    ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Comment(cmd, reply)).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
-    }
-
-    /// Runs a rare write on the writer, inside its next batch, and waits for the answer.
-    async fn admin<T: Send + 'static, F: AdminFn<T>>(&self, job: F) -> anyhow::Result<T> {
-        self.run_admin(job, false).await
-    }
-
-    /// As [`Self::admin`], for writes that change what threads show (moderation): cached pages go.
-    async fn admin_changing<T: Send + 'static, F: AdminFn<T>>(&self, job: F) -> anyhow::Result<T> {
-        self.run_admin(job, true).await
-    }
-
-    async fn run_admin<T: Send + 'static, F: AdminFn<T>>(&self, job: F, changing: bool) -> anyhow::Result<T> {
-        let job: AdminJob = Box::new(move |conn, now| {
-            Box::pin(async move { job(conn, now).await.map(|value| Box::new(value) as AnyValue) })
-        });
-        let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Admin(job, changing, reply)).await.map_err(|_| StoreClosed)?;
-        let value = answer.await.map_err(|_| StoreClosed)??;
-        value.downcast::<T>().map(|v| *v).map_err(|_| anyhow::anyhow!("an admin write answered with the wrong type"))
-    }
-
-    /// Hands a typo or outbox write to the writer and waits for its outcome.
-    async fn typo_write(&self, cmd: TypoCmd) -> anyhow::Result<TypoOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Typo(cmd, reply)).await.map_err(|_| StoreClosed)?;
+        let job = Job { what, data, run, touches, done: None, reply };
+        self.writer.send(Op::Write(Box::new(job))).await.map_err(|_| StoreClosed)?;
         answer.await.map_err(|_| StoreClosed)?
     }
 }

@@ -1,15 +1,19 @@
-//! Moderation SQL for SQLite: accounts and sessions, the comment queue and its actions, flags, bans,
+//! Moderation SQL for SQLite: the comment queue and its actions, flags, bans,
 //! article settings, the audit log and the IP-hash purge. Writes run inside the writer's transaction, so
 //! each action and its audit line commit together or not at all.
 
+use async_trait::async_trait;
 use otklik_api::{
-    ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentId, CommentStatus, ModerationAction, ModerationMode,
-    Queue, QueueItem, QueuePage,
+    ArticleId, ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentId, CommentStatus, ModerationAction,
+    ModerationMode, Queue, QueueItem, QueuePage,
 };
 use sqlx::{SqliteConnection, SqlitePool};
 
+use super::SqliteStore;
+use super::writer::Touches;
 use crate::rules::reader::ReaderHash;
-use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, Session, StoredBan};
+use crate::store::ModerationStore;
+use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, StoredBan};
 
 /// Appends a line to the audit log.
 pub async fn record(
@@ -31,86 +35,13 @@ pub async fn record(
     Ok(())
 }
 
-pub async fn moderators_exist(pool: &SqlitePool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM moderators)").fetch_one(pool).await?)
-}
-
-/// Adds a moderator; `false` if the name is taken.
-pub async fn add_moderator(conn: &mut SqliteConnection, name: &str, phc: &str, now: i64) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO moderators (name, password, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(phc)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Removes a moderator and signs them out everywhere; `false` if there is none of that name.
-pub async fn remove_moderator(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "DELETE FROM sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?1);
-         DELETE FROM moderators WHERE name = ?1;",
-    )
-    .bind(name)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-pub async fn moderator_password(pool: &SqlitePool, name: &str) -> anyhow::Result<Option<(i64, String)>> {
-    Ok(sqlx::query_as("SELECT id, password FROM moderators WHERE name = ?1").bind(name).fetch_optional(pool).await?)
-}
-
-/// Stores a new session (and forgets expired ones), recording the sign-in.
-pub async fn start_session(
-    conn: &mut SqliteConnection,
-    moderator: i64,
-    token_hash: &[u8; 32],
-    csrf: &str,
-    expires: i64,
-    now: i64,
-) -> anyhow::Result<()> {
-    let name: String = sqlx::query_scalar(
-        "DELETE FROM sessions WHERE expires_at <= ?4;
-         INSERT INTO sessions (token_hash, moderator_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5);
-         SELECT name FROM moderators WHERE id = ?2;",
-    )
-    .bind(&token_hash[..])
-    .bind(moderator)
-    .bind(csrf)
-    .bind(now)
-    .bind(expires)
-    .fetch_one(&mut *conn)
-    .await?;
-    record(conn, &name, "session.start", "console", "", now).await
-}
-
-pub async fn session(pool: &SqlitePool, token_hash: &[u8; 32], now: i64) -> anyhow::Result<Option<Session>> {
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT m.name, s.csrf, s.expires_at FROM sessions s JOIN moderators m ON m.id = s.moderator_id
-          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-    )
-    .bind(&token_hash[..])
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(moderator, csrf, expires)| Session { moderator, csrf, expires }))
-}
-
-pub async fn end_session(conn: &mut SqliteConnection, token_hash: &[u8; 32]) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?1").bind(&token_hash[..]).execute(&mut *conn).await?;
-    Ok(())
-}
-
-/// The queue's columns, in [`RawItem`] order.
+/// The queue's columns, named as [`RawItem`]'s fields.
 macro_rules! queue_sql {
     ($condition:literal) => {
         concat!(
-            "SELECT c.id, a.key, a.url, a.title, c.parent_id, c.author, c.text, c.created_at, c.status, c.flags,
-                    c.reviewed_at IS NULL, c.ip_hash IS NOT NULL, c.edited_at
+            "SELECT c.id, a.key AS article, a.url AS article_url, a.title AS article_title, c.parent_id,
+                    c.author, c.text, c.created_at, c.edited_at, c.status, c.flags,
+                    c.reviewed_at IS NULL AS unreviewed, c.ip_hash IS NOT NULL AS ip_known
                FROM comments c JOIN articles a ON a.id = c.article_id
               WHERE c.deleted_at IS NULL AND c.id < ?1 AND ",
             $condition,
@@ -119,37 +50,39 @@ macro_rules! queue_sql {
     };
 }
 
-type RawItem = (
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    bool,
-    bool,
-    Option<i64>,
-);
+/// A queue row as SQLite stores it.
+#[derive(sqlx::FromRow)]
+struct RawItem {
+    id: i64,
+    article: String,
+    article_url: Option<String>,
+    article_title: Option<String>,
+    parent_id: Option<i64>,
+    author: String,
+    text: String,
+    created_at: i64,
+    edited_at: Option<i64>,
+    status: String,
+    flags: i64,
+    unreviewed: bool,
+    ip_known: bool,
+}
 
 fn item(r: RawItem) -> QueueItem {
     QueueItem {
-        id: CommentId(r.0),
-        article: r.1,
-        article_url: r.2,
-        article_title: r.3,
-        parent: r.4.map(CommentId),
-        author: r.5,
-        text: r.6,
-        created: r.7,
-        edited: r.12,
-        status: CommentStatus::parse(&r.8).unwrap_or_default(),
-        flags: r.9.max(0) as u64,
-        unreviewed: r.10,
-        ip_known: r.11,
+        id: CommentId(r.id),
+        article: r.article,
+        article_url: r.article_url,
+        article_title: r.article_title,
+        parent: r.parent_id.map(CommentId),
+        author: r.author,
+        text: r.text,
+        created: r.created_at,
+        edited: r.edited_at,
+        status: CommentStatus::parse(&r.status).unwrap_or_default(),
+        flags: r.flags.max(0) as u64,
+        unreviewed: r.unreviewed,
+        ip_known: r.ip_known,
     }
 }
 
@@ -175,7 +108,7 @@ pub async fn queue(
         sqlx::query_as(sql).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit as i64 + 1).fetch_all(pool).await?;
     let next = (rows.len() > limit).then(|| {
         rows.truncate(limit);
-        CommentId(rows[limit - 1].0)
+        CommentId(rows[limit - 1].id)
     });
     Ok(QueuePage { comments: rows.into_iter().map(item).collect(), next })
 }
@@ -505,4 +438,72 @@ pub async fn purge_ip_hashes(conn: &mut SqliteConnection, before: i64) -> anyhow
         .await?
         .rows_affected();
     Ok(comments + typos)
+}
+
+#[async_trait]
+impl ModerationStore for SqliteStore {
+    async fn queue(&self, queue: Queue, before: Option<CommentId>, limit: usize) -> anyhow::Result<QueuePage> {
+        self::queue(&self.read, queue, before, limit).await
+    }
+
+    async fn moderate(
+        &self,
+        id: CommentId,
+        action: ModerationAction,
+        who: &str,
+        announce: bool,
+    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+        let job = (id, action, who.to_owned(), announce);
+        self.write("moderation", Touches::Threads, job, |(id, action, who, announce), conn, ctx| {
+            Box::pin(moderate(conn, *id, *action, who, *announce, ctx.now))
+        })
+        .await
+    }
+
+    async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
+        articles(&self.read, limit).await
+    }
+
+    async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()> {
+        let job = (article, settings, who.to_owned());
+        self.write("article settings", Touches::Threads, job, |(article, settings, who), conn, ctx| {
+            Box::pin(set_article(conn, article.as_str(), *settings, who, ctx.now))
+        })
+        .await
+    }
+
+    async fn set_article_page(&self, article: ArticleId, page: otklik_api::PageInfo, who: &str) -> anyhow::Result<()> {
+        let job = (article, page, who.to_owned());
+        self.write("article page", Touches::Nothing, job, |(article, page, who), conn, ctx| {
+            Box::pin(set_article_page(conn, article.as_str(), page, who, ctx.now))
+        })
+        .await
+    }
+
+    async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>> {
+        self.write("ban", Touches::Nothing, ban, |ban, conn, ctx| Box::pin(add_ban(conn, ban, ctx.now))).await
+    }
+
+    async fn bans(&self) -> anyhow::Result<Vec<StoredBan>> {
+        bans(&self.read, crate::unix_now()).await
+    }
+
+    async fn lift_ban(&self, id: i64, who: &str) -> anyhow::Result<bool> {
+        self.write("ban lifting", Touches::Nothing, (id, who.to_owned()), |(id, who), conn, ctx| {
+            Box::pin(lift_ban(conn, *id, who, ctx.now))
+        })
+        .await
+    }
+
+    async fn record(&self, who: &str, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
+        let line = [who, action, target, detail].map(str::to_owned);
+        self.write("audit line", Touches::Nothing, line, |[who, action, target, detail], conn, ctx| {
+            Box::pin(record(conn, who, action, target, detail, ctx.now))
+        })
+        .await
+    }
+
+    async fn audit(&self, before: Option<i64>, limit: usize) -> anyhow::Result<AuditPage> {
+        audit(&self.read, before, limit).await
+    }
 }

@@ -1,9 +1,13 @@
 //! The webhook outbox for SQLite: events queued in the transaction of the write they announce, then
 //! delivered (and retried) by `rules::webhook`, which reads what is due and records each attempt.
 
+use async_trait::async_trait;
 use sqlx::{SqliteConnection, SqlitePool};
 
+use super::SqliteStore;
+use super::writer::Touches;
 use crate::store::OutboxItem;
+use crate::store::OutboxStore;
 
 /// Queues `event` with its JSON body, due at once; part of the caller's transaction, so an event exists
 /// exactly when its write committed.
@@ -59,4 +63,22 @@ pub async fn attempted(conn: &mut SqliteConnection, id: i64, retry_at: Option<i6
         }
     };
     Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
+        due(&self.read, now, after, limit).await
+    }
+
+    async fn outbox_next(&self) -> anyhow::Result<Option<i64>> {
+        next_due(&self.read).await
+    }
+
+    async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
+        self.write("delivery attempt", Touches::Nothing, (id, retry_at), |&(id, retry_at), conn, _| {
+            Box::pin(attempted(conn, id, retry_at))
+        })
+        .await
+    }
 }

@@ -1,6 +1,11 @@
 //! Reaction SQL for SQLite: a batch of reaction writes applied as single statements.
 
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+
 use super::*;
+use super::{ReadOp, SqliteStore, StoreClosed};
+use crate::store::ReactionStore;
 
 /// A stored reaction kind (its index in `ReactionKind::ALL`), checked.
 pub(super) fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
@@ -67,4 +72,28 @@ pub(super) async fn apply_reactions(
         counts.entry(article).or_default().set(stored_kind(kind)?, n.max(0) as u64);
     }
     Ok(counts)
+}
+
+#[async_trait]
+impl ReactionStore for SqliteStore {
+    async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
+        let (reply, answer) = oneshot::channel();
+        self.reads
+            .send(ReadOp::Reactions { article: article.clone(), reader, reply })
+            .await
+            .map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
+    }
+
+    async fn set_reaction(
+        &self,
+        article: &ArticleId,
+        reader: ReaderHash,
+        kind: Option<ReactionKind>,
+    ) -> anyhow::Result<ReactionsView> {
+        let (reply, answer) = oneshot::channel();
+        let op = Op::React { article: article.clone(), reader, kind, reply };
+        self.writer.send(op).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
+    }
 }

@@ -1,10 +1,14 @@
 //! Typo report SQL for SQLite: the writes the writer applies and the editors' reads.
 
 use anyhow::Context as _;
+use async_trait::async_trait;
 use otklik_api::{PageInfo, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
 use sqlx::{SqliteConnection, SqlitePool};
 
+use super::SqliteStore;
 use super::outbox;
+use super::writer::Touches;
+use crate::store::TypoStore;
 use crate::store::{NewTypoCmd, TypoError, TypoQuery};
 
 /// Most notes kept on one report; later merged reports still count, their notes are dropped.
@@ -126,4 +130,30 @@ pub async fn list(pool: &SqlitePool, query: &TypoQuery) -> anyhow::Result<TypoLi
         None
     };
     Ok(TypoList { typos, next })
+}
+
+#[async_trait]
+impl TypoStore for SqliteStore {
+    async fn report_typo(&self, report: NewTypoCmd) -> anyhow::Result<otklik_api::TypoReceipt> {
+        self.write("typo report", Touches::Nothing, report, |report, conn, ctx| {
+            Box::pin(self::report(conn, report, ctx.now))
+        })
+        .await
+    }
+
+    async fn typos(&self, query: &TypoQuery) -> anyhow::Result<otklik_api::TypoList> {
+        list(&self.read, query).await
+    }
+
+    async fn set_typo_status(
+        &self,
+        id: otklik_api::TypoId,
+        status: otklik_api::TypoStatus,
+        who: &str,
+    ) -> anyhow::Result<Result<otklik_api::TypoReport, TypoError>> {
+        self.write("typo status", Touches::Nothing, (id, status, who.to_owned()), |(id, status, who), conn, ctx| {
+            Box::pin(set_status(conn, *id, *status, who, ctx.now))
+        })
+        .await
+    }
 }

@@ -121,21 +121,13 @@ pub(super) async fn run_writer(
         if received == 0 {
             break;
         }
-        let mut batch = Vec::with_capacity(ops.len());
-        let mut comment_ops = Vec::new();
-        let mut typo_ops = Vec::new();
-        let mut admin_ops = Vec::new();
+        let mut reactions = Vec::with_capacity(ops.len());
+        let mut jobs: Vec<Box<dyn Queued>> = Vec::new();
         let mut pings = Vec::new();
-        let mut changes_threads = false;
         for op in ops.drain(..) {
             match op {
-                Op::React { article, reader, kind, reply } => batch.push(Pending { article, reader, kind, reply }),
-                Op::Comment(cmd, reply) => comment_ops.push((cmd, reply)),
-                Op::Typo(cmd, reply) => typo_ops.push((cmd, reply)),
-                Op::Admin(job, changing, reply) => {
-                    changes_threads |= changing;
-                    admin_ops.push((Some(job), reply));
-                }
+                Op::React { article, reader, kind, reply } => reactions.push(Pending { article, reader, kind, reply }),
+                Op::Write(job) => jobs.push(job),
                 Op::Ping(reply) => pings.push(reply),
                 Op::Close(done) => {
                     rx.close();
@@ -143,29 +135,29 @@ pub(super) async fn run_writer(
                 }
             }
         }
-        if !(batch.is_empty() && comment_ops.is_empty() && typo_ops.is_empty() && admin_ops.is_empty()) {
-            let applied = apply_batch(&mut writer, &batch, &comment_ops, &typo_ops, &mut admin_ops).await;
+        if !(reactions.is_empty() && jobs.is_empty()) {
+            let applied = apply_batch(&mut writer, &reactions, &mut jobs).await;
+            let every_thread = jobs.iter().any(|job| matches!(job.touches(), Touches::Threads));
             // An article's settings may have changed in this batch (after its posts were applied).
-            if changes_threads {
+            if every_thread {
                 writer.modes.clear();
             }
-            match applied {
-                Ok((counts, outcomes, typo_outcomes, admin_outcomes)) => {
+            let committed = match applied {
+                Ok(counts) => {
                     writer.dirty = true;
-                    if !comment_ops.is_empty() || changes_threads {
+                    {
                         let mut pages = pages.lock().expect("page cache lock");
-                        for (cmd, _) in &comment_ops {
-                            pages.changed(cmd.article().as_str());
-                        }
-                        // Moderation can change any article's thread: start every cached page over.
-                        if changes_threads {
+                        if every_thread {
                             pages.changed_all();
+                        } else {
+                            for job in &jobs {
+                                if let Touches::Thread(article) = job.touches() {
+                                    pages.changed(article.as_str());
+                                }
+                            }
                         }
                     }
-                    for ((_, reply), outcome) in admin_ops.into_iter().zip(admin_outcomes) {
-                        let _ = reply.send(outcome);
-                    }
-                    for op in batch {
+                    for op in reactions {
                         let result = match &counts {
                             Ok(counts) => Ok(ReactionsView {
                                 counts: counts.get(op.article.as_str()).copied().unwrap_or_default(),
@@ -175,30 +167,20 @@ pub(super) async fn run_writer(
                         };
                         let _ = op.reply.send(result);
                     }
-                    for ((_, reply), outcome) in comment_ops.into_iter().zip(outcomes) {
-                        let _ = reply.send(outcome);
-                    }
-                    for ((_, reply), outcome) in typo_ops.into_iter().zip(typo_outcomes) {
-                        let _ = reply.send(outcome);
-                    }
+                    true
                 }
                 Err(err) => {
-                    let ops = batch.len() + comment_ops.len() + typo_ops.len() + admin_ops.len();
+                    let ops = reactions.len() + jobs.len();
                     tracing::error!(error = %format!("{err:#}"), ops, "write batch failed");
                     writer.check().await;
-                    for op in batch {
+                    for op in reactions {
                         let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
                     }
-                    for (_, reply) in comment_ops {
-                        let _ = reply.send(Err(anyhow::anyhow!("storing the comment failed")));
-                    }
-                    for (_, reply) in typo_ops {
-                        let _ = reply.send(Err(anyhow::anyhow!("storing the typo report failed")));
-                    }
-                    for (_, reply) in admin_ops {
-                        let _ = reply.send(Err(anyhow::anyhow!("storing the change failed")));
-                    }
+                    false
                 }
+            };
+            for job in jobs {
+                job.answer(committed);
             }
         }
         for reply in pings {
@@ -235,15 +217,8 @@ pub(super) async fn next_comment_id(conn: &mut SqliteConnection) -> anyhow::Resu
     .await?)
 }
 
-pub(super) type CommentOp = (CommentCmd, CommentReply);
-pub(super) type TypoOp = (TypoCmd, TypoReply);
-pub(super) type AdminOp = (Option<AdminJob>, oneshot::Sender<anyhow::Result<AnyValue>>);
-pub(super) type BatchOutcome = (
-    anyhow::Result<HashMap<String, ReactionCounts>>,
-    Vec<anyhow::Result<CommentOutcome>>,
-    Vec<anyhow::Result<TypoOutcome>>,
-    Vec<anyhow::Result<AnyValue>>,
-);
+/// The reaction counts of every article a batch touched (`Err`: its reaction writes failed).
+pub(super) type BatchOutcome = anyhow::Result<HashMap<String, ReactionCounts>>;
 
 /// How a batch went: applied (each write with its own outcome), or to be applied again with each write
 /// isolated, because one of them failed.
@@ -275,31 +250,27 @@ macro_rules! alone {
     }};
 }
 
-/// Applies a batch in one transaction: comment, typo and admin writes one by one, then all reaction writes
-/// together. A write that fails fails alone: the batch is applied again with each write in a savepoint of
-/// its own (at once when it holds admin jobs, which can run only once). Returns the new reaction counts of
-/// every article touched and each other write's outcome; `Err` when the transaction itself could not be run
-/// or committed.
+/// Applies a batch in one transaction: the jobs one by one, then all reaction writes together. A write
+/// that fails fails alone: the batch is applied again with each write in a savepoint of its own. Returns
+/// the new reaction counts of every article touched (each job keeps its own answer); `Err` when the
+/// transaction itself could not be run or committed.
 pub(super) async fn apply_batch(
     writer: &mut Writer,
-    batch: &[Pending],
-    comment_ops: &[CommentOp],
-    typo_ops: &[TypoOp],
-    admin_ops: &mut [AdminOp],
+    reactions: &[Pending],
+    jobs: &mut [Box<dyn Queued>],
 ) -> anyhow::Result<BatchOutcome> {
-    let mut isolate = !admin_ops.is_empty();
+    let mut isolate = false;
     loop {
         writer.connection().await?;
-        let mut next_comment = writer.next_comment;
-        let mut modes = std::mem::take(&mut writer.modes);
+        let now = crate::unix_now();
+        let mut ctx = Ctx { now, next_comment: writer.next_comment, modes: std::mem::take(&mut writer.modes) };
         let conn = writer.conn.as_mut().context("the writer connection")?;
-        let ops = (batch, comment_ops, typo_ops, &mut *admin_ops);
-        let attempt = apply_in(conn, &mut next_comment, &mut modes, ops, isolate).await;
-        writer.modes = modes;
+        let attempt = apply_in(conn, &mut ctx, reactions, jobs, isolate).await;
+        writer.modes = ctx.modes;
         match attempt? {
             Attempt::Done(outcome) => {
                 // Only a committed transaction used up the ids it handed out.
-                writer.next_comment = next_comment;
+                writer.next_comment = ctx.next_comment;
                 return Ok(outcome);
             }
             Attempt::Isolate => isolate = true,
@@ -307,67 +278,103 @@ pub(super) async fn apply_batch(
     }
 }
 
-pub(super) type BatchOps<'a> = (&'a [Pending], &'a [CommentOp], &'a [TypoOp], &'a mut [AdminOp]);
-
 pub(super) async fn apply_in(
     conn: &mut SqliteConnection,
-    next_comment: &mut i64,
-    modes: &mut comments::ArticleModes,
-    (batch, comment_ops, typo_ops, admin_ops): BatchOps<'_>,
+    ctx: &mut Ctx,
+    reactions: &[Pending],
+    jobs: &mut [Box<dyn Queued>],
     isolate: bool,
 ) -> anyhow::Result<Attempt> {
-    let now = crate::unix_now();
     let mut tx = conn.begin().await?;
-    let mut outcomes = Vec::with_capacity(comment_ops.len());
-    for (cmd, _) in comment_ops {
-        let before = *next_comment;
-        let outcome = alone!(tx, isolate, comments::apply(&mut tx, next_comment, modes, cmd, now).await);
+    for job in jobs.iter_mut() {
+        let before = ctx.next_comment;
+        let outcome = alone!(tx, isolate, job.apply(&mut tx, ctx).await);
         if let Err(err) = &outcome {
-            // Its id was not used after all.
-            *next_comment = before;
-            tracing::error!(error = %format!("{err:#}"), "a comment write failed");
+            // An id it took was not used after all.
+            ctx.next_comment = before;
+            tracing::error!(error = %format!("{err:#}"), job = job.what(), "a write failed");
         }
-        outcomes.push(outcome);
     }
-    let mut typo_outcomes = Vec::with_capacity(typo_ops.len());
-    for (cmd, _) in typo_ops {
-        let outcome = alone!(tx, isolate, typo_write(&mut tx, cmd, now).await);
-        if let Err(err) = &outcome {
-            tracing::error!(error = %format!("{err:#}"), "a typo or outbox write failed");
-        }
-        typo_outcomes.push(outcome);
-    }
-    let mut admin_outcomes = Vec::with_capacity(admin_ops.len());
-    for (job, _) in admin_ops.iter_mut() {
-        let job = job.take().context("an admin job runs once")?;
-        let outcome = alone!(tx, isolate, job(&mut tx, now).await);
-        if let Err(err) = &outcome {
-            tracing::error!(error = %format!("{err:#}"), "a moderation write failed");
-        }
-        admin_outcomes.push(outcome);
-    }
-    let counts = if batch.is_empty() {
+    let counts = if reactions.is_empty() {
         Ok(HashMap::new())
     } else {
-        let counts = alone!(tx, isolate, apply_reactions(&mut tx, batch, now).await);
+        let counts = alone!(tx, isolate, apply_reactions(&mut tx, reactions, ctx.now).await);
         if let Err(err) = &counts {
             tracing::error!(error = %format!("{err:#}"), "reaction writes failed");
         }
         counts
     };
     tx.commit().await?;
-    Ok(Attempt::Done((counts, outcomes, typo_outcomes, admin_outcomes)))
+    Ok(Attempt::Done(counts))
 }
 
-pub(super) async fn typo_write(conn: &mut SqliteConnection, cmd: &TypoCmd, now: i64) -> anyhow::Result<TypoOutcome> {
-    Ok(match cmd {
-        TypoCmd::Report(report) => TypoOutcome::Receipt(typos::report(conn, report, now).await?),
-        TypoCmd::SetStatus { id, status, who } => {
-            TypoOutcome::Status(typos::set_status(conn, *id, *status, who, now).await?)
-        }
-        TypoCmd::Attempted { id, retry_at } => {
-            outbox::attempted(conn, *id, *retry_at).await?;
-            TypoOutcome::Attempted
-        }
-    })
+/// What the writer carries from one write to the next.
+pub(super) struct Ctx {
+    /// The batch's time (unix seconds): its writes all happen at this moment.
+    pub(super) now: i64,
+    /// The id the next new comment takes (see [`next_comment_id`]).
+    pub(super) next_comment: i64,
+    pub(super) modes: comments::ArticleModes,
+}
+
+/// What a write changes that cached thread pages show.
+pub(super) enum Touches {
+    Nothing,
+    /// One article's thread.
+    Thread(ArticleId),
+    /// Any thread, or an article's settings (moderation).
+    Threads,
+}
+
+pub(super) type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
+
+/// How a job writes: a plain function of the job's data, so that it can run again when its batch is
+/// applied a second time with each write isolated.
+pub(super) type Run<D, T> =
+    for<'c> fn(&'c D, &'c mut SqliteConnection, &'c mut Ctx) -> BoxFuture<'c, anyhow::Result<T>>;
+
+/// A write other than a reaction, with its typed answer: kept until the batch commits, then sent.
+pub(super) struct Job<D, T> {
+    pub(super) what: &'static str,
+    pub(super) data: D,
+    pub(super) run: Run<D, T>,
+    pub(super) touches: Touches,
+    pub(super) done: Option<T>,
+    pub(super) reply: oneshot::Sender<anyhow::Result<T>>,
+}
+
+/// A job with its types erased, so that one queue carries every kind; each still answers in its own type.
+pub(super) trait Queued: Send {
+    fn what(&self) -> &'static str;
+    fn touches(&self) -> &Touches;
+    /// Applies the write in the open transaction and keeps its answer.
+    fn apply<'c>(&'c mut self, conn: &'c mut SqliteConnection, ctx: &'c mut Ctx) -> BoxFuture<'c, anyhow::Result<()>>;
+    /// Sends the kept answer if the batch committed and this write succeeded, else an error.
+    fn answer(self: Box<Self>, committed: bool);
+}
+
+impl<D: Send + Sync + 'static, T: Send + 'static> Queued for Job<D, T> {
+    fn what(&self) -> &'static str {
+        self.what
+    }
+
+    fn touches(&self) -> &Touches {
+        &self.touches
+    }
+
+    fn apply<'c>(&'c mut self, conn: &'c mut SqliteConnection, ctx: &'c mut Ctx) -> BoxFuture<'c, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.done = None;
+            self.done = Some((self.run)(&self.data, conn, ctx).await?);
+            Ok(())
+        })
+    }
+
+    fn answer(self: Box<Self>, committed: bool) {
+        let answer = match self.done {
+            Some(value) if committed => Ok(value),
+            _ => Err(anyhow::anyhow!("storing the {} failed", self.what)),
+        };
+        let _ = self.reply.send(answer);
+    }
 }

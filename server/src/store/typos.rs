@@ -1,0 +1,53 @@
+//! The store's typo reports.
+
+use async_trait::async_trait;
+use otklik_api::{ArticleId, PageInfo, TypoContext, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
+
+use crate::rules::reader::ReaderHash;
+
+/// Typo reports: readers report, editors work through them.
+#[async_trait]
+pub trait TypoStore: Send + Sync {
+    /// Stores a typo report, or merges it into the open report of the same fragment in the same context.
+    async fn report_typo(&self, report: NewTypoCmd) -> anyhow::Result<TypoReceipt>;
+
+    /// A page of typo reports for the editors, newest first.
+    async fn typos(&self, query: &TypoQuery) -> anyhow::Result<TypoList>;
+
+    /// Moves a typo report to another status, recording who did it.
+    async fn set_typo_status(
+        &self,
+        id: TypoId,
+        status: TypoStatus,
+        who: &str,
+    ) -> anyhow::Result<Result<TypoReport, TypoError>>;
+}
+
+/// A typo report, validated and normalised by the route.
+#[derive(Clone, Debug)]
+pub struct NewTypoCmd {
+    pub article: ArticleId,
+    pub reader: ReaderHash,
+    pub ip: [u8; 16],
+    pub context: TypoContext,
+    pub note: Option<String>,
+    pub page: PageInfo,
+    /// Queue a `typo.created` webhook delivery if this report is new (a webhook is configured).
+    pub announce: bool,
+}
+
+/// Which typo reports to list: by status (all when `None`), older than `before`.
+#[derive(Clone, Copy, Debug)]
+pub struct TypoQuery {
+    pub status: Option<TypoStatus>,
+    pub before: Option<TypoId>,
+    pub limit: usize,
+}
+
+/// Refusals a status change can meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypoError {
+    NotFound,
+    /// Reopening would make two open reports of the same fragment in the same context.
+    Conflict,
+}
