@@ -91,3 +91,21 @@ pub struct ArticleRow {
     pub pending: u64,
     pub settings: ArticleSettings,
 }
+
+impl StoredBan {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: i64,
+        kind: BanKind,
+        value: String,
+        epoch: Option<i64>,
+        until: i64,
+        reason: String,
+        by: String,
+        created: i64,
+    ) -> Self {
+        // Hashes are shown by their first characters: enough to tell bans apart, useless for anything else.
+        let target = if kind == BanKind::Range { value.clone() } else { value.chars().take(10).collect() };
+        Self { ban: Ban { id, kind, target, until, reason, by, created }, value, epoch }
+    }
+}

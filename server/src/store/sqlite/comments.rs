@@ -328,8 +328,6 @@ fn path_segment(id: i64) -> String {
     format!("{id:012}")
 }
 
-/// Applies one comment write inside the writer's transaction. Refusals (not found, not yours, too late)
-/// are answers, not failures: they leave the transaction usable for the rest of the batch.
 /// Each article's own moderation mode (if any) and whether it is closed, as the writer last read them.
 /// Posts consult it instead of asking SQLite each time (every query is a trip to SQLite's thread, the
 /// main cost of a post); the writer forgets it all whenever a moderation write may have changed it.
@@ -359,6 +357,9 @@ async fn article_mode(
     modes.insert(article.as_str().to_owned(), known);
     Ok(known)
 }
+
+// The writes below run inside the writer's transaction. Refusals (not found, not yours, too late, closed)
+// are answers (`Ok(Err(..))`), not failures: they leave the transaction usable for the rest of the batch.
 
 /// Posts a comment or a reply, taking the writer's next comment id.
 pub async fn post(

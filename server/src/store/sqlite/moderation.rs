@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use otklik_api::{
-    ArticleId, ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentId, CommentStatus, ModerationAction,
+    ArticleId, ArticleSettings, AuditEntry, AuditPage, BanKind, CommentId, CommentStatus, ModerationAction,
     ModerationMode, Queue, QueueItem, QueuePage,
 };
 use sqlx::{SqliteConnection, SqlitePool};
@@ -312,29 +312,13 @@ pub async fn add_ban(
     .bind(epoch)
     .fetch_one(&mut *conn)
     .await?;
-    let ban = stored(id, kind, value, epoch, cmd.until, cmd.reason.clone(), cmd.who.clone(), now);
+    let ban = StoredBan::new(id, kind, value, epoch, cmd.until, cmd.reason.clone(), cmd.who.clone(), now);
     let target = match &cmd.target {
         BanTarget::Comment(_, comment) => format!("{} {} (comment {comment})", kind.as_str(), ban.ban.target),
         BanTarget::Range(range) => format!("range {range}"),
     };
     record(conn, &cmd.who, "ban.add", &target, &cmd.reason, now).await?;
     Ok(Ok(ban))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn stored(
-    id: i64,
-    kind: BanKind,
-    value: String,
-    epoch: Option<i64>,
-    until: i64,
-    reason: String,
-    by: String,
-    created: i64,
-) -> StoredBan {
-    // Hashes are shown by their first characters: enough to tell bans apart, useless for anything else.
-    let target = if kind == BanKind::Range { value.clone() } else { value.chars().take(10).collect() };
-    StoredBan { ban: Ban { id, kind, target, until, reason, by, created }, value, epoch }
 }
 
 /// Bans in force at `now`, newest first.
@@ -350,7 +334,7 @@ pub async fn bans(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<StoredBan>>
     Ok(rows
         .into_iter()
         .filter_map(|(id, kind, value, epoch, until, reason, by, created)| {
-            Some(stored(id, BanKind::parse(&kind)?, value, epoch, until, reason, by, created))
+            Some(StoredBan::new(id, BanKind::parse(&kind)?, value, epoch, until, reason, by, created))
         })
         .collect())
 }
