@@ -64,9 +64,11 @@ lint:
 
 # API and server integration tests, the end-to-end tests (they need dist/ from `widget`), and the widget's
 # plain string logic (linkify) natively.
+# The server's integration tests run twice: on SQLite, and on a throwaway PostgreSQL cluster.
 test-native:
 	cargo test --workspace --exclude otklik-widget --locked
 	cargo test -p otklik-widget --lib --locked linkify::
+	scripts/with-postgres.sh cargo test -p otklik-server --locked
 
 # Widget tests in headless Chromium, against a real server started for them.
 test-widget:

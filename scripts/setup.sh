@@ -30,6 +30,14 @@ else
   chromium --version | head -1
 fi
 
+step "PostgreSQL server (Debian packages; the tests start throwaway clusters of their own)"
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then ls -d /usr/lib/postgresql/*/bin | tail -1
+else
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  ls -d /usr/lib/postgresql/*/bin | tail -1
+fi
+
 step "wasm-opt $BINARYEN_VERSION (npm binaryen; Debian's is too old)"
 if have wasm-opt && wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}"; then wasm-opt --version
 else as_root npm install -g --prefix /usr/local "binaryen@$BINARYEN_VERSION" >/dev/null; wasm-opt --version; fi

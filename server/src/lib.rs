@@ -32,8 +32,10 @@ use rules::{bans, webhook};
 /// Everything the server needs to start, however it was given (CLI flags, environment, tests).
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// A file path or a `sqlite:` URL.
+    /// A SQLite file (a path or a `sqlite:` URL) or a PostgreSQL URL (`postgres://`, `postgresql://`).
     pub database: String,
+    /// Most connections to PostgreSQL this node keeps (default [`store::POOL_DEFAULT`]).
+    pub database_pool: Option<u32>,
     /// The trunk output directory holding the widget bundle; empty = the copy compiled into the binary
     /// (`--features embed-assets`).
     pub assets: PathBuf,
@@ -139,7 +141,7 @@ pub struct App {
 
 impl App {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let store = store::open(&settings.database).await?;
+        let store = store::open(&settings.database, settings.database_pool.unwrap_or(store::POOL_DEFAULT)).await?;
         let secret = keys::server_secret(settings.secret.as_deref(), &settings.database, &store)
             .await
             .context("loading the server secret")?;

@@ -49,8 +49,9 @@ enum ModeratorAction {
 
 #[derive(clap::Args, Debug)]
 struct DatabaseArg {
-    /// SQLite database: a file path or a `sqlite:` URL. `serve` creates it (with its directory) if missing;
-    /// the other commands open only a database `serve` has created.
+    /// The database: a SQLite file (a path or a `sqlite:` URL) or a PostgreSQL URL
+    /// (`postgres://USER:PASSWORD@HOST/DATABASE`). `serve` creates a SQLite file (with its directory) if
+    /// missing, and brings either up to date; the other commands open only a database `serve` has prepared.
     #[arg(long, global = true, env = "OTKLIK_DATABASE", default_value = "./data/otklik.db")]
     database: String,
 }
@@ -63,6 +64,10 @@ struct ServeArgs {
 
     #[command(flatten)]
     db: DatabaseArg,
+
+    /// Most connections this node keeps to PostgreSQL (ignored for SQLite).
+    #[arg(long, env = "OTKLIK_DATABASE_POOL", default_value_t = otklik_server::store::POOL_DEFAULT)]
+    database_pool: u32,
 
     /// Directory of the built widget (trunk's output). Default: the copy compiled into this binary if it has
     /// one (`make release`), else ./dist.
@@ -184,13 +189,19 @@ async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
     store.close().await;
     let counts = result.with_context(|| format!("backing up to {}", file.display()))?;
     let summary: Vec<String> = counts.iter().map(|(table, n)| format!("{table} {n}")).collect();
-    println!("backed up {database} to {}: {}", file.display(), summary.join(", "));
+    println!(
+        "backed up {} to {}: {}",
+        otklik_server::store::Location::redact(database),
+        file.display(),
+        summary.join(", ")
+    );
     Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings {
         database: args.db.database,
+        database_pool: Some(args.database_pool),
         assets: args.assets.unwrap_or_else(|| {
             if otklik_server::assets::EMBEDDED_BUILD { PathBuf::new() } else { PathBuf::from("./dist") }
         }),
@@ -212,7 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = App::open(&settings).await?;
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, database = %settings.database, "otklik is serving");
+    tracing::info!(address = %listener.local_addr()?, database = %otklik_server::store::Location::redact(&settings.database), "otklik is serving");
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestServer, reader};
+use common::{Db, TestServer, reader};
 use otklik_api::limits::{COMMENT_TEXT_MAX, EDIT_WINDOW_SECS};
 use otklik_api::{Comment, CommentCounts, CommentPage, ErrorBody, ErrorCode, LikeView};
 use reqwest::StatusCode;
@@ -43,15 +43,9 @@ async fn refused(resp: reqwest::Response, status: StatusCode, code: ErrorCode) {
 
 /// Moves a comment's creation time back, as if `seconds` had passed.
 async fn age(s: &TestServer, id: i64, seconds: i64) {
-    let db = s.dir.path().join("otklik.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display())).await.unwrap();
-    sqlx::query("UPDATE comments SET created_at = created_at - ?1 WHERE id = ?2")
-        .bind(seconds)
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let db = Db::of(s).await;
+    db.execute("UPDATE comments SET created_at = created_at - $1 WHERE id = $2", &[seconds, id]).await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -355,13 +349,11 @@ async fn first_seen_page_info_and_client_ip_hashes() {
     for (xff, title) in [("198.51.100.1", "First title"), ("198.51.100.1", "Changed"), ("6.6.6.6, 198.51.100.2", "x")] {
         assert_eq!(send(xff, title).await.unwrap().status(), StatusCode::CREATED);
     }
-    let db = s.dir.path().join("otklik.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display())).await.unwrap();
-    let (url, title): (String, String) =
-        sqlx::query_as("SELECT url, title FROM articles WHERE key = 'meta'").fetch_one(&pool).await.unwrap();
-    assert_eq!((url.as_str(), title.as_str()), ("https://news.example/a", "First title"));
+    let db = Db::of(&s).await;
+    let pages: Vec<(String, String)> = db.rows("SELECT url, title FROM articles WHERE key = 'meta'").await;
+    assert_eq!(pages, [("https://news.example/a".to_owned(), "First title".to_owned())]);
     let ips: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT ip_hash FROM comments ORDER BY id").fetch_all(&pool).await.unwrap();
+        db.rows::<(Vec<u8>,)>("SELECT ip_hash FROM comments ORDER BY id").await.into_iter().map(|r| r.0).collect();
     assert_eq!(ips[0], ips[1], "the same client");
     assert_ne!(ips[1], ips[2], "the right-most untrusted address, not the forged one");
     assert!(ips.iter().all(|h| h.len() == 16));

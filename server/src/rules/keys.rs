@@ -14,6 +14,8 @@ pub const SECRET_MIN: usize = 32;
 
 /// Where versions before the key file kept the generated secret (in the `settings` table).
 const LEGACY_SETTING: &str = "reader_key";
+/// Where nodes on PostgreSQL keep the generated secret they share (with `OTKLIK_SECRET` unset).
+const SHARED_SETTING: &str = "server_key";
 
 /// The server secret: `OTKLIK_SECRET` when set (at least [`SECRET_MIN`] bytes), else the key file beside
 /// the database, created on first start with a random key, or with the key an older version had kept in
@@ -27,6 +29,10 @@ pub async fn server_secret(configured: Option<&str>, database: &str, store: &Dyn
                 "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
             );
             secret.as_bytes().to_vec()
+        }
+        // Several nodes share a PostgreSQL database, and need the same key: the first keeps one there.
+        None if matches!(database.parse()?, crate::store::Location::Postgres(_)) => {
+            store.shared_secret(SHARED_SETTING, &random_key()?).await?
         }
         // An in-memory database lives as long as this process: so may its key.
         None => match crate::store::database_file(database)? {

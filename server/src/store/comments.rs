@@ -150,3 +150,123 @@ pub enum CommentError {
     /// The article accepts no new comments.
     Closed,
 }
+
+/// One comment of a thread as a backend's query gives it, before it is arranged into a page: the columns
+/// both backends select, named alike.
+#[derive(Debug, sqlx::FromRow)]
+pub struct CommentRow {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub depth: i64,
+    /// The parent's author, blank when the parent is not shown to this reader.
+    pub reply_to: Option<String>,
+    pub author: String,
+    pub text: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    /// Deleted, hidden, or awaiting moderation and not this reader's: a placeholder.
+    pub placeholder: bool,
+    pub likes: i64,
+    pub liked: bool,
+    /// The requesting reader wrote it.
+    pub mine: bool,
+    pub replies: i64,
+    pub root_id: i64,
+    pub path: String,
+    /// Awaiting moderation, shown to its author only.
+    pub pending: bool,
+}
+
+/// A comment with where it sits in its thread.
+pub struct ThreadRow {
+    pub comment: Comment,
+    pub root: i64,
+    pub path: String,
+}
+
+impl From<CommentRow> for ThreadRow {
+    fn from(r: CommentRow) -> Self {
+        let deleted = r.placeholder;
+        let mine = !deleted && r.mine;
+        let comment = Comment {
+            id: CommentId(r.id),
+            parent: r.parent_id.map(CommentId),
+            depth: r.depth.max(0) as u32,
+            reply_to: r.reply_to,
+            author: r.author,
+            text: r.text,
+            created: r.created_at,
+            edited: r.edited_at,
+            deleted,
+            likes: r.likes.max(0) as u64,
+            liked: r.liked,
+            mine,
+            editable_until: mine.then_some(r.created_at + otklik_api::limits::EDIT_WINDOW_SECS),
+            replies: r.replies.max(0) as u64,
+            pending: r.pending,
+        };
+        ThreadRow { comment, root: r.root_id, path: r.path }
+    }
+}
+
+/// Arranges the rows of one page query (top-level comments of a page, and the first replies of each, in
+/// no particular order): the top level in `sort` order, each followed by its replies in thread order.
+/// Answers the comments and the next page's cursor (the query fetched `limit + 1` top-level comments).
+pub fn arrange_page(rows: Vec<ThreadRow>, sort: CommentSort, limit: usize) -> (Vec<Comment>, Option<String>) {
+    let (mut top, replies): (Vec<ThreadRow>, Vec<ThreadRow>) = rows.into_iter().partition(|r| r.comment.depth == 0);
+    top.sort_by(|a, b| match sort {
+        CommentSort::Oldest => a.comment.id.cmp(&b.comment.id),
+        CommentSort::Newest => b.comment.id.cmp(&a.comment.id),
+        CommentSort::Popular => (b.comment.likes, b.comment.id).cmp(&(a.comment.likes, a.comment.id)),
+    });
+    let next = (top.len() > limit).then(|| {
+        top.truncate(limit);
+        let last = &top[top.len() - 1].comment;
+        match sort {
+            CommentSort::Popular => Cursor::Liked { likes: last.likes as i64, id: last.id.0 },
+            _ => Cursor::Id(last.id.0),
+        }
+        .encode()
+    });
+    let mut by_root: BTreeMap<i64, Vec<ThreadRow>> = BTreeMap::new();
+    for r in replies {
+        by_root.entry(r.root).or_default().push(r);
+    }
+    let mut comments = Vec::with_capacity(top.len() * 2);
+    for t in top {
+        let mut thread = by_root.remove(&t.comment.id.0).unwrap_or_default();
+        thread.sort_by(|a, b| a.path.cmp(&b.path));
+        comments.push(t.comment);
+        comments.extend(thread.into_iter().map(|r| r.comment));
+    }
+    (comments, next)
+}
+
+/// Arranges a page of replies in thread order; answers them and the next page's cursor (the query
+/// fetched `limit + 1`).
+pub fn arrange_replies(mut rows: Vec<ThreadRow>, limit: usize) -> (Vec<Comment>, Option<String>) {
+    rows.sort_by(|a, b| a.path.cmp(&b.path));
+    let next = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
+    });
+    (rows.into_iter().map(|r| r.comment).collect(), next)
+}
+
+/// Whether a reader may still change their comment, from its row (its author's hash, creation time, status
+/// and whether a moderator acted on it; `None`: there is no such comment, or it is deleted or hidden).
+/// Answers the status and the moderator's mark.
+pub fn own_and_open(
+    row: Option<(Vec<u8>, i64, String, bool)>,
+    reader: &ReaderHash,
+    now: i64,
+) -> Result<(String, bool), CommentError> {
+    match row {
+        None => Err(CommentError::NotFound),
+        Some((author, ..)) if author != reader.0 => Err(CommentError::NotYours),
+        Some((_, created, ..)) if now - created > otklik_api::limits::EDIT_WINDOW_SECS => {
+            Err(CommentError::WindowClosed)
+        }
+        Some((_, _, status, reviewed)) => Ok((status, reviewed)),
+    }
+}

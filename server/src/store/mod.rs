@@ -9,6 +9,7 @@ mod accounts;
 mod comments;
 mod moderation;
 mod outbox;
+mod postgres;
 mod reactions;
 mod sqlite;
 mod typos;
@@ -21,6 +22,7 @@ pub use accounts::*;
 pub use comments::*;
 pub use moderation::*;
 pub use outbox::*;
+pub use postgres::{POOL_DEFAULT, PgStore};
 pub use reactions::*;
 pub use sqlite::{SqliteStore, StoreClosed, database_file};
 pub use typos::*;
@@ -42,6 +44,10 @@ pub trait Store:
     /// Removes a secret kept in the database, so that no copy made from now on carries it.
     async fn forget_secret(&self, name: &str) -> anyhow::Result<()>;
 
+    /// The secret kept under `name`, storing `fresh` first if there is none: what the first of several
+    /// nodes keeps, every other node reads.
+    async fn shared_secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>>;
+
     /// Forgets IP hashes of writes made before `before` (unix seconds); answers how many rows changed.
     async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64>;
 
@@ -53,12 +59,103 @@ pub trait Store:
     async fn close(&self);
 }
 
-/// Opens the store a `--database` value names: a file path or a `sqlite:` URL. Creates and migrates it.
-pub async fn open(database: &str) -> anyhow::Result<DynStore> {
-    Ok(Arc::new(SqliteStore::open(database).await?))
+/// Where the data lives, as `--database` / `OTKLIK_DATABASE` names it: a SQLite file (a path or a
+/// `sqlite:` URL, the default) or a PostgreSQL database (`postgres://` or `postgresql://`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl std::str::FromStr for Location {
+    type Err = anyhow::Error;
+
+    fn from_str(value: &str) -> anyhow::Result<Self> {
+        // A scheme is what comes before the first colon, if no slash comes first: `./a:b.db` is a path.
+        let scheme = value.split_once(':').map(|(scheme, _)| scheme).filter(|s| !s.is_empty() && !s.contains('/'));
+        match scheme.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("sqlite") => Ok(Self::Sqlite(value.to_owned())),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres(value.to_owned())),
+            Some(other) => anyhow::bail!(
+                "the database `{}` has the scheme `{other}:`, which otklik does not serve: give a SQLite file \
+                 (a path, or sqlite:PATH) or a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DATABASE); \
+                 a file whose name has a colon is written ./{}",
+                Self::redact(value),
+                Self::redact(value)
+            ),
+        }
+    }
+}
+
+impl Location {
+    /// `value` fit for logs and messages: a URL's password replaced by `***`.
+    pub fn redact(value: &str) -> String {
+        let Some((scheme, rest)) = value.split_once("://") else { return value.to_owned() };
+        let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+        let authority = match authority.rsplit_once('@') {
+            Some((user, host)) => match user.split_once(':') {
+                Some((name, _)) => format!("{name}:***@{host}"),
+                None => format!("{user}@{host}"),
+            },
+            None => authority.to_owned(),
+        };
+        match path {
+            Some(path) => format!("{scheme}://{authority}/{path}"),
+            None => format!("{scheme}://{authority}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.write_str(path),
+            Self::Postgres(url) => f.write_str(&Self::redact(url)),
+        }
+    }
+}
+
+/// Opens the store a `--database` value names, creating and migrating it.
+pub async fn open(database: &str, pool: u32) -> anyhow::Result<DynStore> {
+    Ok(match database.parse()? {
+        Location::Sqlite(path) => Arc::new(SqliteStore::open(&path).await?),
+        Location::Postgres(url) => Arc::new(PgStore::open(&url, pool, true).await?),
+    })
 }
 
 /// Opens an existing, up-to-date store without changing its schema (the command-line tools).
 pub async fn open_existing(database: &str) -> anyhow::Result<DynStore> {
-    Ok(Arc::new(SqliteStore::open_existing(database).await?))
+    Ok(match database.parse()? {
+        Location::Sqlite(path) => Arc::new(SqliteStore::open_existing(&path).await?),
+        Location::Postgres(url) => Arc::new(PgStore::open(&url, 2, false).await?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn a_database_is_a_file_or_a_url_otklik_serves() {
+        let sqlite = |v: &str| Location::Sqlite(v.to_owned());
+        assert_eq!("data/otklik.db".parse::<Location>().unwrap(), sqlite("data/otklik.db"));
+        assert_eq!("sqlite:./data/otklik.db".parse::<Location>().unwrap(), sqlite("sqlite:./data/otklik.db"));
+        assert_eq!(":memory:".parse::<Location>().unwrap(), sqlite(":memory:"));
+        assert_eq!("./a:b.db".parse::<Location>().unwrap(), sqlite("./a:b.db"));
+        for url in ["postgres://otklik:secret@db.internal/otklik", "postgresql://db/otklik"] {
+            assert_eq!(url.parse::<Location>().unwrap(), Location::Postgres(url.to_owned()));
+        }
+        for other in ["mysql://root:pw@db/otklik", "http://example.com/db", "file:otklik.db"] {
+            let err = other.parse::<Location>().unwrap_err().to_string();
+            assert!(err.contains("does not serve"), "{other}: {err}");
+            assert!(!err.contains(":pw@"), "the password stays out of messages: {err}");
+        }
+    }
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(Location::redact("postgres://otklik:secret@db:5432/otklik"), "postgres://otklik:***@db:5432/otklik");
+        assert_eq!(Location::redact("postgres://db/otklik"), "postgres://db/otklik");
+        assert_eq!(Location::redact("data/otklik.db"), "data/otklik.db");
+    }
 }

@@ -109,3 +109,41 @@ impl StoredBan {
         Self { ban: Ban { id, kind, target, until, reason, by, created }, value, epoch }
     }
 }
+
+/// A row of a moderation queue as either backend selects it (its columns named as these fields).
+#[derive(sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: i64,
+    pub article: String,
+    pub article_url: Option<String>,
+    pub article_title: Option<String>,
+    pub parent_id: Option<i64>,
+    pub author: String,
+    pub text: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub status: String,
+    pub flags: i64,
+    pub unreviewed: bool,
+    pub ip_known: bool,
+}
+
+impl From<QueueRow> for QueueItem {
+    fn from(r: QueueRow) -> Self {
+        QueueItem {
+            id: CommentId(r.id),
+            article: r.article,
+            article_url: r.article_url,
+            article_title: r.article_title,
+            parent: r.parent_id.map(CommentId),
+            author: r.author,
+            text: r.text,
+            created: r.created_at,
+            edited: r.edited_at,
+            status: otklik_api::CommentStatus::parse(&r.status).unwrap_or_default(),
+            flags: r.flags.max(0) as u64,
+            unreviewed: r.unreviewed,
+            ip_known: r.ip_known,
+        }
+    }
+}

@@ -25,3 +25,31 @@ pub struct OutboxItem {
     /// Failed attempts so far.
     pub attempts: u32,
 }
+
+/// The webhook event announcing `comment` on `article` (`comment.created`, or `comment.pending` for one
+/// awaiting moderation, so a receiver can call the moderators), and its body.
+pub fn comment_event(
+    article: &str,
+    url: Option<String>,
+    title: Option<String>,
+    comment: &otklik_api::Comment,
+) -> (&'static str, serde_json::Value) {
+    // The reader-specific fields mean nothing to a receiver.
+    let comment = otklik_api::Comment { mine: false, editable_until: None, ..comment.clone() };
+    let event = if comment.pending { "comment.pending" } else { "comment.created" };
+    let body = serde_json::json!({
+        "event": event,
+        "comment": comment,
+        "article": { "id": article, "url": url, "title": title },
+    });
+    (event, body)
+}
+
+/// The body of the `typo.created` event announcing `report`.
+pub fn typo_event(report: &otklik_api::TypoReport) -> serde_json::Value {
+    serde_json::json!({
+        "event": "typo.created",
+        "typo": report,
+        "article": { "id": report.article, "url": report.page.url, "title": report.page.title },
+    })
+}

@@ -51,3 +51,39 @@ pub enum TypoError {
     /// Reopening would make two open reports of the same fragment in the same context.
     Conflict,
 }
+
+/// A typo report with its article as either backend selects it (its columns named as these fields).
+#[derive(sqlx::FromRow)]
+pub struct ReportRow {
+    pub id: i64,
+    pub article: String,
+    pub fragment: String,
+    pub before: String,
+    pub after: String,
+    /// A JSON array of strings.
+    pub notes: String,
+    pub status: String,
+    pub reports: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub url: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The report a [`ReportRow`] holds.
+pub fn report_from(r: ReportRow) -> anyhow::Result<TypoReport> {
+    use anyhow::Context as _;
+    Ok(TypoReport {
+        id: TypoId(r.id),
+        article: r.article,
+        fragment: r.fragment,
+        before: r.before,
+        after: r.after,
+        notes: serde_json::from_str(&r.notes).context("stored typo notes")?,
+        status: TypoStatus::parse(&r.status).with_context(|| format!("stored typo status {}", r.status))?,
+        reports: r.reports.max(1) as u64,
+        created: r.created_at,
+        updated: r.updated_at,
+        page: PageInfo { url: r.url, title: r.title },
+    })
+}

@@ -7,7 +7,7 @@ use super::TestServer;
 
 /// Runs the real `otklik` binary against the test server's database.
 pub fn otklik(s: &TestServer, args: &[&str]) -> std::process::Output {
-    let db = s.dir.path().join("otklik.db");
+    let db = super::database_in(s.dir.path());
     std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(args)
         .arg("--database")

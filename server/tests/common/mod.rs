@@ -1,4 +1,7 @@
-//! Test harness: the real app on an ephemeral port with a fresh SQLite file, and a reqwest client.
+//! Test harness: the real app on an ephemeral port with a fresh database, and a reqwest client.
+//!
+//! The database is a SQLite file in the test's directory, or, when `OTKLIK_TEST_POSTGRES` names a
+//! PostgreSQL server (`scripts/with-postgres.sh` starts a throwaway one), a new database on it.
 
 #![allow(dead_code)]
 
@@ -82,9 +85,114 @@ impl TestServer {
     }
 }
 
+/// Whether this run's tests use PostgreSQL (`OTKLIK_TEST_POSTGRES`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var_os("OTKLIK_TEST_POSTGRES").is_some_and(|v| !v.is_empty())
+}
+
+/// The database of a test directory: its SQLite file, or on PostgreSQL a database made for it on first
+/// use and named in the directory, so that a server reopened on the directory finds the same data.
+pub fn database_in(dir: &Path) -> String {
+    let Some(server) = std::env::var("OTKLIK_TEST_POSTGRES").ok().filter(|v| !v.is_empty()) else {
+        return dir.join("otklik.db").to_string_lossy().into_owned();
+    };
+    let named = dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return url;
+    }
+    let name = format!("t_{:016x}", u64::from_le_bytes(rand_bytes()));
+    // Called from inside the tests' runtime, which cannot be blocked on: a thread of its own does the work.
+    let created = std::thread::spawn({
+        let (server, name) = (server.clone(), name.clone());
+        move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&server).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+                conn.close().await?;
+                anyhow::Ok(())
+            })
+        }
+    })
+    .join()
+    .expect("the thread creating a database");
+    created.expect("creating a test database on PostgreSQL");
+    let url = match server.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("OTKLIK_TEST_POSTGRES is not a URL: {server}"),
+    };
+    std::fs::write(&named, &url).expect("naming the test database");
+    url
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    bytes
+}
+
+/// The test server's database, for the few tests that set up a state no request can make.
+pub enum Db {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    pub async fn of(s: &TestServer) -> Self {
+        let database = database_in(s.dir.path());
+        if on_postgres() {
+            Self::Postgres(sqlx::PgPool::connect(&database).await.unwrap())
+        } else {
+            Self::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite:{database}")).await.unwrap())
+        }
+    }
+
+    /// Runs one statement written with `$1`, `$2`… parameters (SQLite reads them as `?1`, `?2`…).
+    pub async fn execute(&self, sql: &str, params: &[i64]) {
+        match self {
+            Self::Sqlite(pool) => {
+                let sql = sql.replace('$', "?");
+                let mut query = sqlx::query(&sql);
+                for p in params {
+                    query = query.bind(*p);
+                }
+                query.execute(pool).await.unwrap();
+            }
+            Self::Postgres(pool) => {
+                let mut query = sqlx::query(sql);
+                for p in params {
+                    query = query.bind(*p);
+                }
+                query.execute(pool).await.unwrap();
+            }
+        }
+    }
+
+    /// The rows of a query without parameters, as `T` (columns of types both backends share).
+    pub async fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        match self {
+            Self::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Self::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
 pub fn settings_in(dir: &Path) -> Settings {
     Settings {
-        database: dir.join("otklik.db").to_string_lossy().into_owned(),
+        database: database_in(dir),
         assets: PathBuf::from(dir).join("no-assets"),
         // One address writing as many readers is what most tests do; tests of the limits set their own.
         rate_limits: vec!["off".into()],

@@ -18,7 +18,10 @@ use super::writer::Touches;
 use super::{ReadOp, SqliteStore, StoreClosed};
 use crate::rules::reader::ReaderHash;
 use crate::store::CommentStore;
-use crate::store::{CommentError, CommentQuery, Cursor, EditCommentCmd, NewCommentCmd};
+use crate::store::{
+    CommentError, CommentQuery, CommentRow, Cursor, EditCommentCmd, NewCommentCmd, ThreadRow, arrange_page,
+    arrange_replies,
+};
 
 /// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in
 /// [`RawComment`] order), and the article's visible total. sqlx hands each result row across threads
@@ -133,44 +136,40 @@ struct RawComment {
     pending: i64,
 }
 
-struct Row {
-    comment: Comment,
-    root: i64,
-    path: String,
-}
-
-impl From<RawComment> for Row {
+impl From<RawComment> for CommentRow {
     fn from(r: RawComment) -> Self {
-        let deleted = r.placeholder != 0;
-        let mine = !deleted && r.mine == Some(1);
-        let comment = Comment {
-            id: CommentId(r.id),
-            parent: r.parent.map(CommentId),
-            depth: r.depth.max(0) as u32,
+        CommentRow {
+            id: r.id,
+            parent_id: r.parent,
+            depth: r.depth,
             reply_to: r.reply_to,
             author: r.author,
             text: r.text,
-            created: r.created,
-            edited: r.edited,
-            deleted,
-            likes: r.likes.max(0) as u64,
+            created_at: r.created,
+            edited_at: r.edited,
+            placeholder: r.placeholder != 0,
+            likes: r.likes,
             liked: r.liked != 0,
-            mine,
-            editable_until: mine.then_some(r.created + EDIT_WINDOW_SECS),
-            replies: r.replies.max(0) as u64,
+            mine: r.mine == Some(1),
+            replies: r.replies,
+            root_id: r.root,
+            path: r.path,
             pending: r.pending != 0,
-        };
-        Row { comment, root: r.root, path: r.path }
+        }
     }
 }
 
 /// Decodes the one row a comment query returns: the comments, the article's total and whether it is closed.
-fn rows_and_total(row: &SqliteRow) -> anyhow::Result<(Vec<Row>, u64, bool)> {
+fn rows_and_total(row: &SqliteRow) -> anyhow::Result<(Vec<ThreadRow>, u64, bool)> {
     let json: String = row.try_get(0)?;
     let raw: Vec<RawComment> = serde_json::from_str(&json)?;
     let total: Option<i64> = row.try_get(1)?;
     let closed: Option<bool> = row.try_get(2)?;
-    Ok((raw.into_iter().map(Row::from).collect(), total.unwrap_or(0).max(0) as u64, closed.unwrap_or(false)))
+    Ok((
+        raw.into_iter().map(|r| ThreadRow::from(CommentRow::from(r))).collect(),
+        total.unwrap_or(0).max(0) as u64,
+        closed.unwrap_or(false),
+    ))
 }
 
 /// A page of the thread: top-level comments in the asked order, each followed by its first replies.
@@ -191,13 +190,8 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
             .bind(after)
             .fetch_one(pool)
             .await?;
-        let (mut rows, total, closed) = rows_and_total(&row)?;
-        rows.sort_by(|a, b| a.path.cmp(&b.path));
-        let next = (rows.len() > q.limit).then(|| {
-            rows.truncate(q.limit);
-            Cursor::Path(rows.last().map(|r| r.path.clone()).unwrap_or_default()).encode()
-        });
-        let comments = rows.into_iter().map(|r| r.comment).collect();
+        let (rows, total, closed) = rows_and_total(&row)?;
+        let (comments, next) = arrange_replies(rows, q.limit);
         return Ok(Ok(CommentPage { comments, next, total, closed, form: None }));
     }
 
@@ -221,33 +215,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
         .await?;
     let (rows, total, closed) = rows_and_total(&row)?;
 
-    // One statement gave the top-level comments and their replies in no particular order: arrange them.
-    let (mut top, replies): (Vec<Row>, Vec<Row>) = rows.into_iter().partition(|r| r.comment.depth == 0);
-    top.sort_by(|a, b| match q.sort {
-        CommentSort::Oldest => a.comment.id.cmp(&b.comment.id),
-        CommentSort::Newest => b.comment.id.cmp(&a.comment.id),
-        CommentSort::Popular => (b.comment.likes, b.comment.id).cmp(&(a.comment.likes, a.comment.id)),
-    });
-    let next = (top.len() > q.limit).then(|| {
-        top.truncate(q.limit);
-        let last = &top[top.len() - 1].comment;
-        match q.sort {
-            CommentSort::Popular => Cursor::Liked { likes: last.likes as i64, id: last.id.0 },
-            _ => Cursor::Id(last.id.0),
-        }
-        .encode()
-    });
-    let mut by_root: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
-    for r in replies {
-        by_root.entry(r.root).or_default().push(r);
-    }
-    let mut comments = Vec::with_capacity(top.len() * 2);
-    for t in top {
-        let mut thread = by_root.remove(&t.comment.id.0).unwrap_or_default();
-        thread.sort_by(|a, b| a.path.cmp(&b.path));
-        comments.push(t.comment);
-        comments.extend(thread.into_iter().map(|r| r.comment));
-    }
+    let (comments, next) = arrange_page(rows, q.sort, q.limit);
     Ok(Ok(CommentPage { comments, next, total, closed, form: None }))
 }
 
@@ -620,15 +588,7 @@ pub async fn announce_approved(
 async fn announce(conn: &mut SqliteConnection, article: &str, comment: &Comment, now: i64) -> anyhow::Result<()> {
     let (url, title): (Option<String>, Option<String>) =
         sqlx::query_as("SELECT url, title FROM articles WHERE key = ?1").bind(article).fetch_one(&mut *conn).await?;
-    // The reader-specific fields mean nothing to a receiver.
-    let comment = Comment { mine: false, editable_until: None, ..comment.clone() };
-    // A comment awaiting moderation is announced as such, so a receiver can ping the moderators.
-    let event = if comment.pending { "comment.pending" } else { "comment.created" };
-    let payload = serde_json::json!({
-        "event": event,
-        "comment": comment,
-        "article": { "id": article, "url": url, "title": title },
-    });
+    let (event, payload) = crate::store::comment_event(article, url, title, comment);
     outbox::enqueue(&mut *conn, event, &payload, now).await
 }
 
@@ -651,12 +611,7 @@ async fn own_and_open(
     .bind(article.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(match row {
-        None => Err(CommentError::NotFound),
-        Some((author, ..)) if author != reader.0 => Err(CommentError::NotYours),
-        Some((_, created, ..)) if now - created > EDIT_WINDOW_SECS => Err(CommentError::WindowClosed),
-        Some((_, _, status, reviewed)) => Ok((status, reviewed)),
-    })
+    Ok(crate::store::own_and_open(row, reader, now))
 }
 
 #[async_trait]

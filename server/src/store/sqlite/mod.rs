@@ -209,6 +209,23 @@ impl Store for SqliteStore {
             .await?)
     }
 
+    async fn shared_secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let kept = (name.to_owned(), fresh.to_vec());
+        self.write("secret", Touches::Nothing, kept, |(name, fresh), conn, _| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;
+                     SELECT value FROM settings WHERE name = ?1",
+                )
+                .bind(name)
+                .bind(fresh)
+                .fetch_one(&mut *conn)
+                .await?)
+            })
+        })
+        .await
+    }
+
     async fn forget_secret(&self, name: &str) -> anyhow::Result<()> {
         self.write("secret removal", Touches::Nothing, name.to_owned(), |name, conn, _| {
             Box::pin(async move {

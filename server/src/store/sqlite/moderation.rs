@@ -13,7 +13,7 @@ use super::SqliteStore;
 use super::writer::Touches;
 use crate::rules::reader::ReaderHash;
 use crate::store::ModerationStore;
-use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, StoredBan};
+use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, QueueRow, StoredBan};
 
 /// Appends a line to the audit log.
 pub async fn record(
@@ -35,7 +35,7 @@ pub async fn record(
     Ok(())
 }
 
-/// The queue's columns, named as [`RawItem`]'s fields.
+/// The queue's columns, named as [`QueueRow`]'s fields.
 macro_rules! queue_sql {
     ($condition:literal) => {
         concat!(
@@ -48,42 +48,6 @@ macro_rules! queue_sql {
             " ORDER BY c.id DESC LIMIT ?2"
         )
     };
-}
-
-/// A queue row as SQLite stores it.
-#[derive(sqlx::FromRow)]
-struct RawItem {
-    id: i64,
-    article: String,
-    article_url: Option<String>,
-    article_title: Option<String>,
-    parent_id: Option<i64>,
-    author: String,
-    text: String,
-    created_at: i64,
-    edited_at: Option<i64>,
-    status: String,
-    flags: i64,
-    unreviewed: bool,
-    ip_known: bool,
-}
-
-fn item(r: RawItem) -> QueueItem {
-    QueueItem {
-        id: CommentId(r.id),
-        article: r.article,
-        article_url: r.article_url,
-        article_title: r.article_title,
-        parent: r.parent_id.map(CommentId),
-        author: r.author,
-        text: r.text,
-        created: r.created_at,
-        edited: r.edited_at,
-        status: CommentStatus::parse(&r.status).unwrap_or_default(),
-        flags: r.flags.max(0) as u64,
-        unreviewed: r.unreviewed,
-        ip_known: r.ip_known,
-    }
 }
 
 /// A page of a queue, newest first, older than `before`.
@@ -104,19 +68,19 @@ pub async fn queue(
         Queue::Hidden => queue_sql!("c.status <> 'visible' AND c.status = 'hidden'"),
         Queue::All => queue_sql!("true"),
     };
-    let mut rows: Vec<RawItem> =
+    let mut rows: Vec<QueueRow> =
         sqlx::query_as(sql).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit as i64 + 1).fetch_all(pool).await?;
     let next = (rows.len() > limit).then(|| {
         rows.truncate(limit);
         CommentId(rows[limit - 1].id)
     });
-    Ok(QueuePage { comments: rows.into_iter().map(item).collect(), next })
+    Ok(QueuePage { comments: rows.into_iter().map(QueueItem::from).collect(), next })
 }
 
 async fn queue_item(conn: &mut SqliteConnection, id: CommentId) -> anyhow::Result<Option<QueueItem>> {
-    let row: Option<RawItem> =
+    let row: Option<QueueRow> =
         sqlx::query_as(queue_sql!("c.id = ?3")).bind(i64::MAX).bind(1).bind(id.0).fetch_optional(conn).await?;
-    Ok(row.map(item))
+    Ok(row.map(QueueItem::from))
 }
 
 /// Applies a moderator's action to a comment and records it; with `announce`, an approved pending comment

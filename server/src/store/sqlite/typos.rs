@@ -2,14 +2,14 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{PageInfo, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
+use otklik_api::{TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::SqliteStore;
 use super::outbox;
 use super::writer::Touches;
 use crate::store::TypoStore;
-use crate::store::{NewTypoCmd, TypoError, TypoQuery};
+use crate::store::{NewTypoCmd, ReportRow, TypoError, TypoQuery, report_from};
 
 /// Most notes kept on one report; later merged reports still count, their notes are dropped.
 const NOTES_MAX: i64 = 20;
@@ -46,43 +46,19 @@ pub async fn report(conn: &mut SqliteConnection, cmd: &NewTypoCmd, now: i64) -> 
     let merged = reports > 1;
     if cmd.announce && !merged {
         let report = by_id(&mut *conn, id).await?.context("the report just stored")?;
-        let payload = serde_json::json!({
-            "event": "typo.created",
-            "typo": report,
-            "article": { "id": report.article, "url": report.page.url, "title": report.page.title },
-        });
-        outbox::enqueue(&mut *conn, "typo.created", &payload, now).await?;
+        outbox::enqueue(&mut *conn, "typo.created", &crate::store::typo_event(&report), now).await?;
     }
     Ok(TypoReceipt { id: TypoId(id), reports: reports.max(1) as u64, merged })
 }
 
-/// Columns of a report with its article, in [`RawReport`] order.
-const REPORT_COLUMNS: &str = "t.id, a.key, t.fragment, t.before, t.after, t.notes, t.status, t.reports, t.created_at,
-                              t.updated_at, a.url, a.title FROM typos t JOIN articles a ON a.id = t.article_id";
-
-type RawReport = (i64, String, String, String, String, String, String, i64, i64, i64, Option<String>, Option<String>);
-
-fn decode(raw: RawReport) -> anyhow::Result<TypoReport> {
-    let (id, article, fragment, before, after, notes, status, reports, created, updated, url, title) = raw;
-    Ok(TypoReport {
-        id: TypoId(id),
-        article,
-        fragment,
-        before,
-        after,
-        notes: serde_json::from_str(&notes).context("stored typo notes")?,
-        status: TypoStatus::parse(&status).with_context(|| format!("stored typo status {status}"))?,
-        reports: reports.max(1) as u64,
-        created,
-        updated,
-        page: PageInfo { url, title },
-    })
-}
+/// Columns of a report with its article, named as [`ReportRow`]'s fields.
+const REPORT_COLUMNS: &str = "t.id, a.key AS article, t.fragment, t.before, t.after, t.notes,
+                              t.status, t.reports, t.created_at, t.updated_at, a.url, a.title FROM typos t JOIN articles a ON a.id = t.article_id";
 
 async fn by_id(conn: &mut SqliteConnection, id: i64) -> anyhow::Result<Option<TypoReport>> {
-    let row: Option<RawReport> =
+    let row: Option<ReportRow> =
         sqlx::query_as(&format!("SELECT {REPORT_COLUMNS} WHERE t.id = ?1")).bind(id).fetch_optional(&mut *conn).await?;
-    row.map(decode).transpose()
+    row.map(report_from).transpose()
 }
 
 /// Moves a report to `status` (a no-op when it is there already).
@@ -114,7 +90,7 @@ pub async fn set_status(
 
 /// A page of reports, newest first.
 pub async fn list(pool: &SqlitePool, query: &TypoQuery) -> anyhow::Result<TypoList> {
-    let rows: Vec<RawReport> = sqlx::query_as(&format!(
+    let rows: Vec<ReportRow> = sqlx::query_as(&format!(
         "SELECT {REPORT_COLUMNS} WHERE (?1 IS NULL OR t.status = ?1) AND t.id < ?2 ORDER BY t.id DESC LIMIT ?3"
     ))
     .bind(query.status.map(TypoStatus::as_str))
@@ -122,7 +98,7 @@ pub async fn list(pool: &SqlitePool, query: &TypoQuery) -> anyhow::Result<TypoLi
     .bind(query.limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let mut typos = rows.into_iter().map(decode).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut typos = rows.into_iter().map(report_from).collect::<anyhow::Result<Vec<_>>>()?;
     let next = if typos.len() > query.limit {
         typos.truncate(query.limit);
         typos.last().map(|t| t.id.to_string())

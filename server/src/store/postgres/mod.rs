@@ -1,0 +1,188 @@
+//! The PostgreSQL backend: any number of otklik nodes on one database.
+//!
+//! Every write is one short transaction on a pooled connection, and every count it changes is changed by
+//! a relative `UPDATE` under the row's lock, so counts stay exact whichever node a request lands on; a
+//! write that loses a race on a unique key (two nodes creating the same row at once) is run again. Reads
+//! go to the database each time: no node keeps a copy that another node's write could make stale.
+//!
+//! Here: connecting, migrations (sqlx takes an advisory lock, so of several nodes starting at once exactly
+//! one applies them), and the database-wide part of `Store`; each concern's SQL and trait implementation
+//! live beside it, as on SQLite.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use otklik_api::PageInfo;
+use sqlx::PgConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::Store;
+
+mod accounts;
+mod comments;
+mod moderation;
+mod outbox;
+mod reactions;
+mod typos;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections each node keeps to the database at most (`OTKLIK_DATABASE_POOL` may change it).
+pub const POOL_DEFAULT: u32 = 16;
+/// How often a write that lost a race on a unique key is run again before it is reported as failed.
+pub(super) const RACE_RETRIES: usize = 3;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects, and brings the schema up to date (`migrate`) or checks that it is (the command-line tools).
+    pub async fn open(url: &str, pool_size: u32, migrate: bool) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = url.parse().context("parsing the PostgreSQL URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size.max(2))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.application_name("otklik"))
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {}", super::Location::redact(url)))?;
+        if migrate {
+            MIGRATOR.run(&pool).await.context("running database migrations")?;
+        } else {
+            let applied: Vec<i64> =
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                    .fetch_all(&pool)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the database is not an otklik database"))?;
+            let known: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+            anyhow::ensure!(
+                applied == known,
+                "the database was written by another version of otklik: start `otklik serve` of this version \
+                 on it once (or use the tools of the version that wrote it)"
+            );
+        }
+        Ok(Self { pool })
+    }
+}
+
+/// Runs `$body` (a future using `$conn`) in a transaction of its own, and again, in a new one, if it lost a
+/// race on a unique key to another transaction (two nodes creating the same row at once).
+macro_rules! in_tx {
+    ($store:expr, $conn:ident => $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = $store.pool.begin().await?;
+            let $conn: &mut sqlx::PgConnection = &mut tx;
+            match $body.await {
+                Ok(value) => {
+                    tx.commit().await?;
+                    break anyhow::Ok(value);
+                }
+                Err(err) => {
+                    let _ = tx.rollback().await;
+                    if attempt < $crate::store::postgres::RACE_RETRIES && $crate::store::postgres::lost_race(&err) {
+                        continue;
+                    }
+                    break Err(err);
+                }
+            }
+        }
+    }};
+}
+use in_tx;
+
+/// The error a write meets when another transaction created the same unique row first.
+pub(super) fn lost_race(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .is_some_and(|e| e.is_unique_violation() || e.code().as_deref() == Some("40P01"))
+}
+
+/// The id of an article, created (with the URL and title its page gave) if it is new; a page that reports
+/// them later fills in what is missing.
+async fn article_id(conn: &mut PgConnection, key: &str, page: Option<&PageInfo>, now: i64) -> anyhow::Result<i64> {
+    let (url, title) = page.map_or((None, None), |p| (p.url.as_deref(), p.title.as_deref()));
+    if let Some((id, known_url, known_title)) =
+        sqlx::query_as::<_, (i64, Option<String>, Option<String>)>("SELECT id, url, title FROM articles WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?
+    {
+        if (known_url.is_none() && url.is_some()) || (known_title.is_none() && title.is_some()) {
+            sqlx::query("UPDATE articles SET url = coalesce(url, $2), title = coalesce(title, $3) WHERE id = $1")
+                .bind(id)
+                .bind(url)
+                .bind(title)
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar(
+        "INSERT INTO articles (key, url, title, created_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                          title = coalesce(articles.title, excluded.title)
+           RETURNING id",
+    )
+    .bind(key)
+    .bind(url)
+    .bind(title)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn legacy_secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn forget_secret(&self, name: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM settings WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn shared_secret(&self, name: &str, fresh: &[u8]) -> anyhow::Result<Vec<u8>> {
+        // The first node to start keeps its fresh key; every other node reads that one.
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1").bind(name).fetch_one(&self.pool).await?)
+    }
+
+    async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64> {
+        let comments = sqlx::query("UPDATE comments SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        let typos = sqlx::query("UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(comments.rows_affected() + typos.rows_affected())
+    }
+
+    async fn backup(&self, _path: &std::path::Path) -> anyhow::Result<Vec<(&'static str, u64)>> {
+        anyhow::bail!(
+            "`otklik backup` copies SQLite databases; back up PostgreSQL with its own tools, e.g. \
+             `pg_dump --format=custom --file=otklik.dump DATABASE_URL` (restore with pg_restore)"
+        )
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
