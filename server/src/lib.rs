@@ -170,6 +170,7 @@ impl App {
             Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
             None => None,
         };
+        let limits = Arc::new(rate_limit::RateLimiter::for_store(limits, &store));
         let bans = Arc::new(bans::BanList::default());
         bans.reload(&store).await.context("loading bans")?;
         let stop_words =
@@ -188,7 +189,7 @@ impl App {
                 rules: rules::Rules {
                     store,
                     reader_key,
-                    limits: Arc::new(rate_limit::RateLimiter::new(limits)),
+                    limits,
                     webhook,
                     moderation: settings.moderation,
                     bans,
@@ -227,16 +228,45 @@ impl App {
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
         let purge =
             tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
+        let coherent =
+            self.state.store.changes().map(|changes| tokio::spawn(follow(self.state.rules.clone(), changes)));
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
+        if let Some(task) = coherent {
+            task.abort();
+        }
         // An interrupted delivery is simply made again after the restart (at least once).
         if let Some(task) = deliveries {
             task.abort();
             let _ = task.await;
+            if let Some(hook) = &self.state.webhook {
+                hook.release(&self.state.store).await;
+            }
         }
         self.state.store.close().await;
         served?;
         Ok(())
+    }
+}
+
+/// Keeps what this node holds in memory in step with changes other nodes make to the database.
+async fn follow(rules: rules::Rules, mut changes: tokio::sync::broadcast::Receiver<store::Change>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let change = match changes.recv().await {
+            Ok(change) => change,
+            // Fell behind: some changes went unheard.
+            Err(RecvError::Lagged(_)) => store::Change::Everything,
+            Err(RecvError::Closed) => return,
+        };
+        if matches!(change, store::Change::Bans | store::Change::Everything)
+            && let Err(err) = rules.bans.reload(&rules.store).await
+        {
+            tracing::warn!(error = %format!("{err:#}"), "reloading bans another node changed");
+        }
+        if let (store::Change::Outbox | store::Change::Everything, Some(hook)) = (change, &rules.webhook) {
+            hook.wake();
+        }
     }
 }
 

@@ -121,6 +121,8 @@ CREATE TABLE outbox (
     payload      TEXT    NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_attempt BIGINT  NOT NULL,
+    -- Until when one node holds it to deliver (its attempt not yet recorded); another takes it after that.
+    claimed_until BIGINT NOT NULL DEFAULT 0,
     created_at   BIGINT  NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (next_attempt);
@@ -163,4 +165,12 @@ CREATE TABLE audit (
     action TEXT   NOT NULL,
     target TEXT   NOT NULL,
     detail TEXT   NOT NULL DEFAULT ''
+);
+
+-- Rate-limit buckets every node counts in: `bucket` is the limit's kind and the client's key, `tat` (unix
+-- milliseconds) when the bucket is empty again. Unlogged: after a crash the limits start afresh, which
+-- costs nothing worth a write-ahead log entry per request.
+CREATE UNLOGGED TABLE rate_limits (
+    bucket BYTEA  PRIMARY KEY,
+    tat    BIGINT NOT NULL
 );

@@ -25,9 +25,9 @@ pub fn not_banned(rules: &Rules, reader: &ReaderHash, client: &ClientIp) -> Resu
 }
 
 /// Counts one write against each limit; the first that is exhausted refuses it.
-pub fn limited(rules: &Rules, checks: &[(LimitKind, &[u8; 16])]) -> Result<(), Refusal> {
+pub async fn limited(rules: &Rules, checks: &[(LimitKind, &[u8; 16])]) -> Result<(), Refusal> {
     for (kind, key) in checks {
-        rules.limits.check(*kind, key).map_err(|retry_after| Refusal::RateLimited { retry_after })?;
+        rules.limits.check(*kind, key).await.map_err(|retry_after| Refusal::RateLimited { retry_after })?;
     }
     Ok(())
 }

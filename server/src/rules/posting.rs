@@ -85,7 +85,7 @@ pub async fn post(rules: &Rules, new: NewPost) -> Result<Comment, PostError> {
             })?;
     }
     let NewPost { article, reader, client, parent, page, .. } = new;
-    writable(rules, &reader, &client)?;
+    writable(rules, &reader, &client).await?;
     let hold = has_stop_word(&rules.stop_words, &text);
     let announce = rules.webhook.is_some();
     let (ip, ip_epoch, default_mode) = (client.hash, client.epoch, rules.moderation);
@@ -107,7 +107,7 @@ pub async fn edit(
     text: &str,
 ) -> Result<Comment, PostError> {
     let text = checked_text(text)?;
-    writable(rules, &reader, client)?;
+    writable(rules, &reader, client).await?;
     let hold = has_stop_word(&rules.stop_words, &text);
     let announce = rules.webhook.is_some();
     let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: rules.moderation, hold };
@@ -119,9 +119,9 @@ pub async fn edit(
 }
 
 /// Bans, then the comment limits (counted only for comments that could be stored).
-fn writable(rules: &Rules, reader: &ReaderHash, client: &ClientIp) -> Result<(), Refusal> {
+async fn writable(rules: &Rules, reader: &ReaderHash, client: &ClientIp) -> Result<(), Refusal> {
     guard::not_banned(rules, reader, client)?;
-    guard::limited(rules, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &client.hash)])
+    guard::limited(rules, &[(LimitKind::CommentReader, &reader.0), (LimitKind::CommentIp, &client.hash)]).await
 }
 
 /// The text as stored: checked against the limits both halves share, line breaks kept (readers use

@@ -179,6 +179,8 @@ type Buckets = HashMap<(LimitKind, [u8; 16]), Instant>;
 
 pub struct RateLimiter {
     settings: LimitSettings,
+    /// Where several nodes count together (PostgreSQL); without it, this process's memory.
+    shared: Option<crate::store::DynStore>,
     shards: Vec<Mutex<Buckets>>,
     /// Refused reaction writes per article since start-up, for the editors (vote stuffing shows here).
     refusals: Mutex<HashMap<String, u64>>,
@@ -190,7 +192,13 @@ const REFUSAL_ARTICLES: usize = 10_000;
 impl RateLimiter {
     pub fn new(settings: LimitSettings) -> Self {
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
-        Self { settings, shards, refusals: Mutex::new(HashMap::new()) }
+        Self { settings, shared: None, shards, refusals: Mutex::new(HashMap::new()) }
+    }
+
+    /// A limiter counting in `store`'s shared buckets when it has them (several nodes), else in memory.
+    pub fn for_store(settings: LimitSettings, store: &crate::store::DynStore) -> Self {
+        let shared = store.shared_limits().is_some().then(|| store.clone());
+        Self { shared, ..Self::new(settings) }
     }
 
     /// Counts a refused reaction write on `article`.
@@ -210,12 +218,36 @@ impl RateLimiter {
 
     /// Counts one event for `key` (a reader or IP hash). `Err(wait)` when over the limit: the event is
     /// not counted, and `wait` is how long until one would be allowed.
-    pub fn check(&self, kind: LimitKind, key: &[u8; 16]) -> Result<(), Duration> {
+    pub async fn check(&self, kind: LimitKind, key: &[u8; 16]) -> Result<(), Duration> {
         let Some(rate) = self.settings.rate(kind) else {
             return Ok(());
         };
         let interval = rate.period / rate.count;
         let tolerance = rate.period - interval;
+        let Some(shared) = self.shared.as_ref().and_then(|store| store.shared_limits()) else {
+            return self.check_here(kind, key, interval, tolerance);
+        };
+        let mut bucket = [0u8; 17];
+        bucket[0] = kind as u8;
+        bucket[1..].copy_from_slice(key);
+        match shared.take(&bucket, interval, tolerance).await {
+            Ok(taken) => taken,
+            // The write this guards needs the same database and will report the failure itself; a limit
+            // that cannot be counted lets the request through rather than failing it twice.
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "counting a rate limit in the database");
+                Ok(())
+            }
+        }
+    }
+
+    fn check_here(
+        &self,
+        kind: LimitKind,
+        key: &[u8; 16],
+        interval: Duration,
+        tolerance: Duration,
+    ) -> Result<(), Duration> {
         let now = Instant::now();
         let mut shard = self.shards[usize::from(key[0]) % SHARDS].lock().expect("rate limit shard lock");
         if shard.len() >= SWEEP_AT {
@@ -264,17 +296,17 @@ mod tests {
         assert!(LimitSettings::parse(&["typos.reader"]).is_err());
     }
 
-    #[test]
-    fn a_burst_is_allowed_then_refused_with_the_wait() {
+    #[tokio::test]
+    async fn a_burst_is_allowed_then_refused_with_the_wait() {
         let limiter = RateLimiter::new(LimitSettings::parse(&["typos.reader=3/60s"]).unwrap());
         let key = [7; 16];
         for _ in 0..3 {
-            assert_eq!(limiter.check(LimitKind::TypoReader, &key), Ok(()));
+            assert_eq!(limiter.check(LimitKind::TypoReader, &key).await, Ok(()));
         }
-        let wait = limiter.check(LimitKind::TypoReader, &key).unwrap_err();
+        let wait = limiter.check(LimitKind::TypoReader, &key).await.unwrap_err();
         assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
         // Other keys and other kinds have their own buckets.
-        assert_eq!(limiter.check(LimitKind::TypoReader, &[8; 16]), Ok(()));
-        assert_eq!(limiter.check(LimitKind::TypoIp, &key), Ok(()));
+        assert_eq!(limiter.check(LimitKind::TypoReader, &[8; 16]).await, Ok(()));
+        assert_eq!(limiter.check(LimitKind::TypoIp, &key).await, Ok(()));
     }
 }

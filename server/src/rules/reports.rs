@@ -53,6 +53,7 @@ pub async fn report(rules: &Rules, new: NewReport) -> Result<TypoReceipt, Report
     let NewReport { article, reader, client, page, .. } = new;
     guard::not_banned(rules, &reader, &client).map_err(ReportError::Refused)?;
     guard::limited(rules, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &client.hash)])
+        .await
         .map_err(ReportError::Refused)?;
     let announce = rules.webhook.is_some();
     let receipt =

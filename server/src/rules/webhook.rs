@@ -14,10 +14,13 @@ use tokio::sync::Notify;
 
 use crate::store::{DynStore, OutboxItem};
 
-/// Rows taken from the outbox per round.
-const ROUND: usize = 32;
+/// Deliveries claimed at a time: one, so that a claim's lease covers one delivery's timeout, and a node
+/// that dies holds up no more than one delivery for that long.
+const ROUND: usize = 1;
 /// A receiver gets this long to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim keeps other nodes off a delivery: its timeout and a margin (seconds).
+const LEASE_SECS: i64 = TIMEOUT.as_secs() as i64 + 5;
 /// Failed attempts before a delivery is parked (kept, never tried again): about nine hours of retries.
 const MAX_ATTEMPTS: u32 = 15;
 /// The outbox is looked at this often even without a wake-up.
@@ -28,6 +31,8 @@ pub struct Webhook {
     secret: Option<Vec<u8>>,
     client: reqwest::Client,
     wake: Notify,
+    /// The delivery claimed and not yet recorded, to give back if the sender is stopped meanwhile.
+    holding: std::sync::Mutex<Option<i64>>,
 }
 
 impl Webhook {
@@ -40,7 +45,22 @@ impl Webhook {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let secret = secret.filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec());
-        Ok(Self { url, secret, client, wake: Notify::new() })
+        Ok(Self { url, secret, client, wake: Notify::new(), holding: std::sync::Mutex::new(None) })
+    }
+
+    fn hold(&self, id: Option<i64>) {
+        *self.holding.lock().expect("webhook claim lock") = id;
+    }
+
+    /// Gives back the delivery a stopped sender held, so that a node restarting, or another node, makes
+    /// it at once rather than when its claim runs out.
+    pub async fn release(&self, store: &DynStore) {
+        let held = self.holding.lock().expect("webhook claim lock").take();
+        if let Some(id) = held
+            && let Err(err) = store.outbox_release(id).await
+        {
+            tracing::warn!(error = %format!("{err:#}"), delivery = id, "giving back a webhook delivery");
+        }
     }
 
     /// Tells the delivery task that a new row is waiting.
@@ -85,7 +105,7 @@ pub async fn run(store: DynStore, hook: Arc<Webhook>) {
             Some(after) => (i64::MAX - 1, after),
             None => (now, 0),
         };
-        let items = match store.outbox_due(horizon, after, ROUND).await {
+        let items = match store.outbox_claim(horizon, after, ROUND, LEASE_SECS).await {
             Ok(items) => items,
             Err(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "reading the webhook outbox");
@@ -94,6 +114,7 @@ pub async fn run(store: DynStore, hook: Arc<Webhook>) {
             }
         };
         for item in &items {
+            hook.hold(Some(item.id));
             let retry_at = match hook.deliver(item).await {
                 Ok(()) => {
                     tracing::info!(delivery = item.id, event = %item.event, "webhook delivered");
@@ -112,6 +133,7 @@ pub async fn run(store: DynStore, hook: Arc<Webhook>) {
             if let Err(err) = store.outbox_attempted(item.id, retry_at).await {
                 tracing::warn!(error = %format!("{err:#}"), "recording a webhook attempt");
             }
+            hook.hold(None);
         }
         if items.len() == ROUND {
             catching_up = catching_up.map(|_| items.last().map_or(0, |i| i.id));

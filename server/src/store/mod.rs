@@ -57,6 +57,44 @@ pub trait Store:
 
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
+
+    /// What other nodes on the same database change that this node keeps in memory, as it happens.
+    /// `None` where no other node can write (SQLite).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
+
+    /// Rate-limit buckets every node counts in; `None` where one process serves (its memory is exact
+    /// and costs nothing).
+    fn shared_limits(&self) -> Option<&dyn LimitStore> {
+        None
+    }
+}
+
+/// Rate-limit buckets kept in the database, so that a client spreading its requests over several nodes
+/// gets no more than from one.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Counts one event in `bucket` (generic cell rate: one event per `interval`, bursts up to
+    /// `tolerance` ahead). `Ok(Err(wait))` when over the limit: the event is not counted, and `wait` is
+    /// how long until one would be.
+    async fn take(
+        &self,
+        bucket: &[u8],
+        interval: std::time::Duration,
+        tolerance: std::time::Duration,
+    ) -> anyhow::Result<Result<(), std::time::Duration>>;
+}
+
+/// A change another node made to what every node keeps in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A ban was added or lifted.
+    Bans,
+    /// A webhook delivery was queued: a node's sender may take it.
+    Outbox,
+    /// Notices may have been missed (the connection that hears them was lost): reload everything kept.
+    Everything,
 }
 
 /// Where the data lives, as `--database` / `OTKLIK_DATABASE` names it: a SQLite file (a path or a

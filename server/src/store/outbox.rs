@@ -5,8 +5,13 @@ use async_trait::async_trait;
 /// Webhook deliveries waiting to be made (written with the change they announce).
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Webhook deliveries due at `now` (unix seconds) with ids above `after`, oldest first.
-    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>>;
+    /// Claims webhook deliveries due by `due` (unix seconds) with ids above `after`, oldest first: until
+    /// `now + lease` seconds, or until their attempt is recorded, no other node is given them (a node that
+    /// dies with a claim leaves it to another once the lease ends). A single node has nothing to share.
+    async fn outbox_claim(&self, due: i64, after: i64, limit: usize, lease: i64) -> anyhow::Result<Vec<OutboxItem>>;
+
+    /// Gives back a claimed delivery whose attempt was cut short (its sender stopped): due again at once.
+    async fn outbox_release(&self, id: i64) -> anyhow::Result<()>;
 
     /// When the next webhook delivery falls due, if any waits.
     async fn outbox_next(&self) -> anyhow::Result<Option<i64>>;

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 
-/// A webhook receiver on loopback: records each delivery; answers 503 while `down`.
+/// A webhook receiver on loopback: records each delivery; answers 503 while `down`, and never while
+/// `hanging` (the sender's own timeout ends the attempt, or its death).
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub deliveries: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     pub attempts: Arc<Mutex<u32>>,
     pub down: Arc<Mutex<bool>>,
+    pub hanging: Arc<Mutex<bool>>,
     /// Woken at every attempt, so that tests wait for deliveries rather than poll for them.
     attempted: Arc<tokio::sync::Notify>,
 }
@@ -23,6 +25,11 @@ impl Receiver {
             "/hook",
             axum::routing::post(move |headers: HeaderMap, body: String| async move {
                 *me.attempts.lock().unwrap() += 1;
+                let hanging = *me.hanging.lock().unwrap();
+                if hanging {
+                    me.attempted.notify_waiters();
+                    std::future::pending::<()>().await;
+                }
                 let status = if *me.down.lock().unwrap() {
                     AxumStatus::SERVICE_UNAVAILABLE
                 } else {

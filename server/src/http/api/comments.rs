@@ -131,7 +131,7 @@ async fn set_like(
     ClientIpHash(ip): ClientIpHash,
 ) -> LikeResult {
     let like = method == Method::PUT;
-    limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes")?;
+    limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes").await?;
     Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
 }
 
@@ -144,7 +144,7 @@ async fn flag(
     client: ClientIp,
 ) -> Result<StatusCode, AppError> {
     guard::not_banned(&state, &reader, &client).map_err(|r| refused(r, "flags"))?;
-    limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags")?;
+    limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags").await?;
     state.store.flag_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
     Ok(StatusCode::NO_CONTENT)
 }

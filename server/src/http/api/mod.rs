@@ -78,8 +78,8 @@ fn page_of_ours(state: &AppState, headers: &HeaderMap, url: &str) -> bool {
 
 /// Counts one write against each limit; the first that is exhausted refuses it with 429 and `Retry-After`,
 /// naming `what` was sent too often.
-fn limited(state: &AppState, checks: &[(LimitKind, &[u8; 16])], what: &str) -> Result<(), AppError> {
-    guard::limited(state, checks).map_err(|r| refused(r, what))
+async fn limited(state: &AppState, checks: &[(LimitKind, &[u8; 16])], what: &str) -> Result<(), AppError> {
+    guard::limited(state, checks).await.map_err(|r| refused(r, what))
 }
 
 /// The API's words for a write the guards refused.

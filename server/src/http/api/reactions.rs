@@ -53,7 +53,7 @@ async fn set(
     ClientIpHash(ip): ClientIpHash,
     Json(body): Json<SetReaction>,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
-    check_limits(&state, &article, &reader, &ip)?;
+    check_limits(&state, &article, &reader, &ip).await?;
     Ok(JsonBody(state.store.set_reaction(&article, reader, Some(body.kind)).await?))
 }
 
@@ -63,17 +63,22 @@ async fn clear(
     Reader(reader): Reader,
     ClientIpHash(ip): ClientIpHash,
 ) -> Result<JsonBody<ReactionsView>, AppError> {
-    check_limits(&state, &article, &reader, &ip)?;
+    check_limits(&state, &article, &reader, &ip).await?;
     Ok(JsonBody(state.store.set_reaction(&article, reader, None).await?))
 }
 
 /// Per reader and per address, and per address on this article: one machine minting reader tokens
 /// cannot move an article's counts by more than `reactions.article_ip` an hour.
-fn check_limits(state: &AppState, article: &ArticleId, reader: &ReaderHash, ip: &[u8; 16]) -> Result<(), AppError> {
+async fn check_limits(
+    state: &AppState,
+    article: &ArticleId,
+    reader: &ReaderHash,
+    ip: &[u8; 16],
+) -> Result<(), AppError> {
     let pair = pair_key(ip, article.as_str());
     let checks =
         [(LimitKind::ReactionReader, &reader.0), (LimitKind::ReactionIp, ip), (LimitKind::ReactionArticleIp, &pair)];
-    let refused = limited(state, &checks, "reactions");
+    let refused = limited(state, &checks, "reactions").await;
     if refused.is_err() {
         state.limits.count_refusal(article.as_str());
     }

@@ -66,9 +66,13 @@ pub async fn sign_in(
     // Keyed by the address too: wrong passwords sent from one place must not lock the moderator out of
     // every other place (the per-address limit already stops a guesser).
     let name_key = crate::rules::rate_limit::pair_key(&ip, name);
-    let limited = [(LimitKind::SignInIp, &ip), (LimitKind::SignInName, &name_key)]
-        .iter()
-        .any(|(kind, key)| state.limits.check(*kind, key).is_err());
+    let mut limited = false;
+    for (kind, key) in [(LimitKind::SignInIp, &ip), (LimitKind::SignInName, &name_key)] {
+        if state.limits.check(kind, key).await.is_err() {
+            limited = true;
+            break;
+        }
+    }
     if limited {
         return sign_in_page(&state, lang, StatusCode::TOO_MANY_REQUESTS, Some(t.too_many_attempts)).await;
     }

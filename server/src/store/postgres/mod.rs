@@ -30,11 +30,68 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// Connections each node keeps to the database at most (`OTKLIK_DATABASE_POOL` may change it).
 pub const POOL_DEFAULT: u32 = 16;
+/// The advisory lock the IP-hash purge holds (an arbitrary number of otklik's own).
+const PURGE_LOCK: i64 = 0x6f74_6b6c_0001;
 /// How often a write that lost a race on a unique key is run again before it is reported as failed.
 pub(super) const RACE_RETRIES: usize = 3;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Changes announced by any node (this one included), heard on the `otklik` channel.
+    changes: tokio::sync::broadcast::Sender<super::Change>,
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The channel nodes announce changes on (`NOTIFY otklik, 'bans'`).
+pub(super) const CHANNEL: &str = "otklik";
+
+/// Announces a change to every node once the caller's transaction commits (PostgreSQL delivers
+/// notifications at commit, and drops them with a rollback).
+pub(super) async fn announce(conn: &mut PgConnection, change: super::Change) -> anyhow::Result<()> {
+    let payload = match change {
+        super::Change::Bans => "bans",
+        super::Change::Outbox => "outbox",
+        super::Change::Everything => "everything",
+    };
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Hears the `otklik` channel for as long as the store is open, passing each change on; after the connection
+/// was lost (notices sent meanwhile are gone), says to reload everything.
+async fn listen(pool: PgPool, changes: tokio::sync::broadcast::Sender<super::Change>) {
+    let mut listener = loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => break listener,
+                Err(err) => tracing::warn!(error = %err, "listening for other nodes' changes"),
+            },
+            Err(err) => tracing::warn!(error = %err, "connecting to hear other nodes' changes"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notice)) => {
+                let change = match notice.payload() {
+                    "bans" => super::Change::Bans,
+                    "outbox" => super::Change::Outbox,
+                    _ => super::Change::Everything,
+                };
+                let _ = changes.send(change);
+            }
+            // The connection was lost; the next call reconnects and listens again.
+            Ok(None) => {
+                tracing::warn!("lost the connection that hears other nodes' changes; reconnecting");
+                let _ = changes.send(super::Change::Everything);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "hearing other nodes' changes");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = changes.send(super::Change::Everything);
+            }
+        }
+    }
 }
 
 impl PgStore {
@@ -62,7 +119,10 @@ impl PgStore {
                  on it once (or use the tools of the version that wrote it)"
             );
         }
-        Ok(Self { pool })
+        let (changes, _) = tokio::sync::broadcast::channel(64);
+        // The command-line tools keep nothing in memory that another node could change.
+        let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone())));
+        Ok(Self { pool, changes, listener })
     }
 }
 
@@ -164,15 +224,26 @@ impl Store for PgStore {
     }
 
     async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64> {
-        let comments = sqlx::query("UPDATE comments SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        let typos = sqlx::query("UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?;
-        Ok(comments.rows_affected() + typos.rows_affected())
+        in_tx!(self, conn => async {
+            // One node at a time: the others find the lock taken and leave the work to it.
+            let mine: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(PURGE_LOCK).fetch_one(&mut *conn).await?;
+            if !mine {
+                return Ok(0);
+            }
+            let comments =
+                sqlx::query("UPDATE comments SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
+                    .bind(before)
+                    .execute(&mut *conn)
+                    .await?;
+            let typos = sqlx::query("UPDATE typos SET ip_hash = NULL WHERE ip_hash IS NOT NULL AND created_at < $1")
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+            // Rate-limit buckets that are empty again hold nothing worth keeping (times in milliseconds).
+            sqlx::query("DELETE FROM rate_limits WHERE tat < $1").bind(crate::unix_now() * 1000).execute(&mut *conn).await?;
+            anyhow::Ok(comments.rows_affected() + typos.rows_affected())
+        })
     }
 
     async fn backup(&self, _path: &std::path::Path) -> anyhow::Result<Vec<(&'static str, u64)>> {
@@ -183,6 +254,55 @@ impl Store for PgStore {
     }
 
     async fn close(&self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
         self.pool.close().await;
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<super::Change>> {
+        Some(self.changes.subscribe())
+    }
+
+    fn shared_limits(&self) -> Option<&dyn super::LimitStore> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl super::LimitStore for PgStore {
+    async fn take(
+        &self,
+        bucket: &[u8],
+        interval: Duration,
+        tolerance: Duration,
+    ) -> anyhow::Result<Result<(), Duration>> {
+        // Milliseconds of the wall clock, which the nodes share (NTP); `tat` is when the bucket is empty again.
+        let now = i64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
+        )?;
+        let (interval, tolerance) = (interval.as_millis() as i64, tolerance.as_millis() as i64);
+        // One statement: the row's lock makes the check and the count one step for every node.
+        let taken: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO rate_limits AS r (bucket, tat) VALUES ($1, $2 + $3)
+               ON CONFLICT (bucket) DO UPDATE SET tat = greatest(r.tat, $2) + $3
+                WHERE greatest(r.tat, $2) - $2 <= $4
+               RETURNING tat",
+        )
+        .bind(bucket)
+        .bind(now)
+        .bind(interval)
+        .bind(tolerance)
+        .fetch_optional(&self.pool)
+        .await?;
+        if taken.is_some() {
+            return Ok(Ok(()));
+        }
+        let tat: i64 = sqlx::query_scalar("SELECT tat FROM rate_limits WHERE bucket = $1")
+            .bind(bucket)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(now);
+        Ok(Err(Duration::from_millis((tat - now - tolerance).max(1) as u64)))
     }
 }

@@ -9,7 +9,7 @@ use otklik_api::{
 use sqlx::PgConnection;
 
 use super::{PgStore, in_tx};
-use crate::store::{ArticleRow, BanTarget, ModError, ModerationStore, NewBanCmd, QueueRow, StoredBan};
+use crate::store::{ArticleRow, BanTarget, Change, ModError, ModerationStore, NewBanCmd, QueueRow, StoredBan};
 
 /// Appends a line to the audit log, in the caller's transaction.
 pub async fn record(
@@ -157,6 +157,7 @@ async fn add_ban(conn: &mut PgConnection, cmd: &NewBanCmd, now: i64) -> anyhow::
         BanTarget::Range(range) => format!("range {range}"),
     };
     record(conn, &cmd.who, "ban.add", &target, &cmd.reason, now).await?;
+    super::announce(conn, Change::Bans).await?;
     Ok(Ok(ban))
 }
 
@@ -296,6 +297,7 @@ impl ModerationStore for PgStore {
                     == 1;
                 if lifted {
                     record(conn, who, "ban.lift", &format!("ban {id}"), "", now).await?;
+                    super::announce(conn, Change::Bans).await?;
                 }
                 Ok(lifted)
         })

@@ -67,8 +67,14 @@ pub async fn attempted(conn: &mut SqliteConnection, id: i64, retry_at: Option<i6
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn outbox_due(&self, now: i64, after: i64, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-        due(&self.read, now, after, limit).await
+    async fn outbox_claim(&self, due: i64, after: i64, limit: usize, _lease: i64) -> anyhow::Result<Vec<OutboxItem>> {
+        // One node, one sender: nothing to claim against.
+        self::due(&self.read, due, after, limit).await
+    }
+
+    async fn outbox_release(&self, _id: i64) -> anyhow::Result<()> {
+        // Nothing is claimed where one sender works through the outbox: the row is simply still there.
+        Ok(())
     }
 
     async fn outbox_next(&self) -> anyhow::Result<Option<i64>> {

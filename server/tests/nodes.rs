@@ -1,0 +1,274 @@
+//! Several `otklik serve` processes on one PostgreSQL database, as behind a load balancer: requests go to
+//! either node, and nothing is lost, miscounted or shown differently. These tests need PostgreSQL
+//! (`scripts/with-postgres.sh`, which `make test` uses); on SQLite, which one process owns, they do nothing.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::reader;
+use futures::StreamExt as _;
+use otklik_api::{Comment, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const EDITOR_TOKEN: &str = "editor-token-for-node-tests";
+
+/// A real `otklik serve` process on the shared database.
+struct Node {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts a node on `database` with these extra `serve` flags, without waiting for it.
+    fn spawn(database: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .current_dir(dir.path())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .args(["--assets", "no-assets", "--rate-limits", "off", "--min-compose-secs", "0"])
+            .args(["--admin-token", EDITOR_TOKEN])
+            .args(extra)
+            .env_remove("OTKLIK_DATABASE")
+            .env_remove("OTKLIK_SECRET")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the otklik binary starts");
+        Self { child, base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), _dir: dir }
+    }
+
+    /// Waits until the node answers its health check.
+    async fn ready(self) -> Self {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = self.client.get(self.url("/healthz")).send().await
+                && resp.status() == StatusCode::OK
+            {
+                return self;
+            }
+            assert!(Instant::now() < deadline, "node {} did not come up within 30 s", self.base);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn react(&self, article: &str, who: &str, kind: Option<ReactionKind>) -> ReactionsView {
+        let url = self.url(&format!("/api/v1/articles/{article}/reactions/mine"));
+        let request = match kind {
+            Some(kind) => self.client.put(url).json(&json!({ "kind": kind })),
+            None => self.client.delete(url),
+        };
+        let resp = request.header("X-Otklik-Reader", who).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    async fn counts(&self, article: &str) -> ReactionCounts {
+        let url = self.url(&format!("/api/v1/articles/{article}/reactions"));
+        self.client.get(url).send().await.unwrap().json::<ReactionsView>().await.unwrap().counts
+    }
+
+    async fn try_post(&self, article: &str, who: &str, text: &str) -> reqwest::Response {
+        let url = self.url(&format!("/api/v1/articles/{article}/comments"));
+        self.client.post(url).header("X-Otklik-Reader", who).json(&json!({ "text": text })).send().await.unwrap()
+    }
+
+    async fn post(&self, article: &str, who: &str, text: &str) -> Comment {
+        let resp = self.try_post(article, who, text).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    async fn page(&self, article: &str, who: &str) -> CommentPage {
+        let url = self.url(&format!("/api/v1/articles/{article}/comments"));
+        self.client.get(url).header("X-Otklik-Reader", who).send().await.unwrap().json().await.unwrap()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two nodes started at the same moment on a fresh database: one applies the migrations, both serve.
+async fn two_nodes(extra: &[&str]) -> Option<(Node, Node, tempfile::TempDir)> {
+    if !common::on_postgres() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(dir.path());
+    let (a, b) = (Node::spawn(&database, extra), Node::spawn(&database, extra));
+    let (a, b) = tokio::join!(a.ready(), b.ready());
+    Some((a, b, dir))
+}
+
+#[tokio::test]
+async fn reaction_counts_stay_exact_with_writes_to_both_nodes() {
+    let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
+    let nodes = [&a, &b];
+    // 400 readers, each changing their reaction three times, each change through the other node than the
+    // last; 64 requests in flight. A reader's own changes go in order, so their last one is known.
+    let finals: Vec<Option<ReactionKind>> = futures::stream::iter(0..400u64)
+        .map(|n| {
+            let nodes = &nodes;
+            async move {
+                let who = reader(n);
+                let mut last = None;
+                for step in 0..3u64 {
+                    let kind = match (n + step) % 6 {
+                        5 => None,
+                        i => Some(ReactionKind::ALL[i as usize]),
+                    };
+                    let view = nodes[((n + step) % 2) as usize].react("shared", &who, kind).await;
+                    assert_eq!(view.mine, kind);
+                    last = kind;
+                }
+                last
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let mut expected = ReactionCounts::default();
+    for kind in finals.into_iter().flatten() {
+        expected.set(kind, expected.get(kind) + 1);
+    }
+    assert_eq!(a.counts("shared").await, expected, "node A");
+    assert_eq!(b.counts("shared").await, expected, "node B");
+}
+
+#[tokio::test]
+async fn a_comment_posted_through_one_node_is_on_the_others_next_page() {
+    let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
+    for n in 0..20u64 {
+        let (from, to) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let posted = from.post("talk", &reader(n), &format!("comment {n}")).await;
+        // Its author, and any other reader, see it on the other node's very next first page: no node keeps
+        // a copy of a page that another node's write could leave stale.
+        for who in [reader(n), reader(1_000)] {
+            let page = to.page("talk", &who).await;
+            assert!(page.comments.iter().any(|c| c.id == posted.id), "comment {n} on the other node for {who}");
+            assert_eq!(page.total, n + 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_ban_made_through_one_node_holds_on_the_other_within_a_second() {
+    let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
+    let troll = reader(66);
+    let comment = a.post("bans", &troll, "first words").await;
+    let flag = |node: &Node| {
+        let url = node.url(&format!("/api/v1/articles/bans/comments/{}/flag", comment.id));
+        node.client.put(url).header("X-Otklik-Reader", troll.clone()).send()
+    };
+    assert_eq!(flag(&b).await.unwrap().status(), StatusCode::NO_CONTENT, "not banned yet");
+    let banned = a
+        .client
+        .post(a.url("/api/v1/admin/bans"))
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&json!({ "kind": "reader", "comment": comment.id, "days": 1, "reason": "trolling" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(banned.status(), StatusCode::CREATED);
+    let since = Instant::now();
+    // Waits for the state, bounded by what the contract allows (1 s).
+    loop {
+        let status = flag(&b).await.unwrap().status();
+        if status == StatusCode::FORBIDDEN {
+            break;
+        }
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(since.elapsed() < Duration::from_secs(1), "the ban did not reach the other node within 1 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("the ban held on the other node after {:?}", since.elapsed());
+}
+
+#[tokio::test]
+async fn each_webhook_event_is_delivered_once_by_one_node() {
+    if !common::on_postgres() {
+        return;
+    }
+    let receiver = common::webhook::Receiver::default();
+    let hook = receiver.start().await;
+    let Some((a, b, dir)) = two_nodes(&["--webhook-url", &hook]).await else { return };
+    for n in 0..20u64 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        node.post("hooks", &reader(n), &format!("comment {n}")).await;
+    }
+    receiver.until("20 deliveries", |r| r.delivered().len() >= 20).await;
+    // Every delivery recorded (the outbox empty) means no node holds one to send again.
+    let db = common::Db::Postgres(sqlx::PgPool::connect(&common::database_in(dir.path())).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.rows::<(i64,)>("SELECT count(*) FROM outbox").await[0].0 > 0 {
+        assert!(Instant::now() < deadline, "deliveries still unrecorded after 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut ids: Vec<String> = receiver
+        .delivered()
+        .iter()
+        .map(|(headers, _)| headers["x-otklik-delivery"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 20, "each event once: {ids:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+}
+
+#[tokio::test]
+async fn a_reader_spreading_writes_over_both_nodes_gets_no_more_than_from_one() {
+    let Some((a, b, _dir)) = two_nodes(&["--rate-limits", "comments.reader=3/1h"]).await else { return };
+    let who = reader(5);
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        statuses.push(node.try_post("limits", &who, &format!("comment {n}")).await.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429], "one limit of 3 across both nodes");
+    // Another reader has a bucket of their own.
+    assert_eq!(b.try_post("limits", &reader(6), "mine").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_delivery_held_by_a_node_that_dies_is_made_by_another() {
+    if !common::on_postgres() {
+        return;
+    }
+    let receiver = common::webhook::Receiver::default();
+    *receiver.hanging.lock().unwrap() = true;
+    let hook = receiver.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(dir.path());
+    let mut a = Node::spawn(&database, &["--webhook-url", &hook]).ready().await;
+    a.post("dies", &reader(1), "last words").await;
+    // Node A has claimed the delivery and is waiting for the receiver's answer when it is killed.
+    receiver.until("node A's attempt", |r| *r.attempts.lock().unwrap() >= 1).await;
+    let b = Node::spawn(&database, &["--webhook-url", &hook]).ready().await;
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    *receiver.hanging.lock().unwrap() = false;
+    let killed = Instant::now();
+    // Node B makes it once A's claim has run out (15 s): waited for, bounded with a margin.
+    let deadline = killed + Duration::from_secs(30);
+    while receiver.delivered().is_empty() {
+        assert!(Instant::now() < deadline, "no other node made the delivery within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("node B made the dead node's delivery {:?} after the kill", killed.elapsed());
+    let event: serde_json::Value = serde_json::from_str(&receiver.delivered()[0].1).unwrap();
+    assert_eq!(event["comment"]["text"], "last words");
+    drop(b);
+}
