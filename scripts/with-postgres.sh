@@ -19,11 +19,26 @@ stop() {
 trap stop EXIT
 as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
   { cat "$dir/initdb.log" >&2; exit 1; }
+# In the cluster's own configuration, so that a test may stop and start it again (see OTKLIK_TEST_PG_CTL).
 # Durability settings off: a test cluster lives for one run, and its crash would be the test's failure anyway.
-as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-      -c synchronous_commit=off -c full_page_writes=off" >/dev/null ||
-  { cat "$dir/server.log" >&2; exit 1; }
+cat >>"$dir/data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$dir'
+listen_addresses = '127.0.0.1'
+max_connections = 400
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+# pg_ctl for this cluster, as its owner: the fault tests stop and start the database under running nodes.
+cat >"$dir/ctl" <<CTL
+#!/bin/sh
+if [ "\$(id -u)" = 0 ]; then exec runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w "\$@"
+else exec "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w "\$@"; fi
+CTL
+chmod 755 "$dir/ctl"
+"$dir/ctl" -t 60 start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 export OTKLIK_TEST_POSTGRES="postgres://postgres@127.0.0.1:$port/postgres"
+export OTKLIK_TEST_PG_CTL="$dir/ctl"
 echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at 127.0.0.1:$port for: $*"
 "$@"

@@ -4,102 +4,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::node::{EDITOR_TOKEN, Node};
 use common::reader;
 use futures::StreamExt as _;
-use otklik_api::{Comment, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{ReactionCounts, ReactionKind};
 use reqwest::StatusCode;
 use serde_json::json;
-
-const EDITOR_TOKEN: &str = "editor-token-for-node-tests";
-
-/// A real `otklik serve` process on the shared database.
-struct Node {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    /// Starts a node on `database` with these extra `serve` flags, without waiting for it.
-    fn spawn(database: &str, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_otklik"))
-            .current_dir(dir.path())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
-            .args(["--assets", "no-assets", "--rate-limits", "off", "--min-compose-secs", "0"])
-            .args(["--admin-token", EDITOR_TOKEN])
-            .args(extra)
-            .env_remove("OTKLIK_DATABASE")
-            .env_remove("OTKLIK_SECRET")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the otklik binary starts");
-        Self { child, base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), _dir: dir }
-    }
-
-    /// Waits until the node answers its health check.
-    async fn ready(self) -> Self {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(resp) = self.client.get(self.url("/healthz")).send().await
-                && resp.status() == StatusCode::OK
-            {
-                return self;
-            }
-            assert!(Instant::now() < deadline, "node {} did not come up within 30 s", self.base);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn react(&self, article: &str, who: &str, kind: Option<ReactionKind>) -> ReactionsView {
-        let url = self.url(&format!("/api/v1/articles/{article}/reactions/mine"));
-        let request = match kind {
-            Some(kind) => self.client.put(url).json(&json!({ "kind": kind })),
-            None => self.client.delete(url),
-        };
-        let resp = request.header("X-Otklik-Reader", who).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        resp.json().await.unwrap()
-    }
-
-    async fn counts(&self, article: &str) -> ReactionCounts {
-        let url = self.url(&format!("/api/v1/articles/{article}/reactions"));
-        self.client.get(url).send().await.unwrap().json::<ReactionsView>().await.unwrap().counts
-    }
-
-    async fn try_post(&self, article: &str, who: &str, text: &str) -> reqwest::Response {
-        let url = self.url(&format!("/api/v1/articles/{article}/comments"));
-        self.client.post(url).header("X-Otklik-Reader", who).json(&json!({ "text": text })).send().await.unwrap()
-    }
-
-    async fn post(&self, article: &str, who: &str, text: &str) -> Comment {
-        let resp = self.try_post(article, who, text).await;
-        assert_eq!(resp.status(), StatusCode::CREATED);
-        resp.json().await.unwrap()
-    }
-
-    async fn page(&self, article: &str, who: &str) -> CommentPage {
-        let url = self.url(&format!("/api/v1/articles/{article}/comments"));
-        self.client.get(url).header("X-Otklik-Reader", who).send().await.unwrap().json().await.unwrap()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Two nodes started at the same moment on a fresh database: one applies the migrations, both serve.
 async fn two_nodes(extra: &[&str]) -> Option<(Node, Node, tempfile::TempDir)> {

@@ -51,12 +51,15 @@ impl AppError {
     }
 }
 
-// A full pool or a closed writer means overload or shutdown, not a bug: the client should retry.
+// A full pool, a closed writer or an unreachable database means overload, shutdown or an outage, not a
+// bug: the client should retry (and nothing was stored).
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
-        let overloaded = err.is::<StoreClosed>()
-            || matches!(err.downcast_ref::<sqlx::Error>(), Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed));
-        if overloaded { Self::Unavailable(err) } else { Self::Internal(err) }
+        if err.is::<StoreClosed>() || crate::store::unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Internal(err)
+        }
     }
 }
 
@@ -107,7 +110,10 @@ impl IntoResponse for AppError {
                 tracing::warn!(error = %format!("{err:#}"), "request refused: service unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorBody::new(ErrorCode::Unavailable, "the server is busy; please try again shortly"),
+                    ErrorBody::new(
+                        ErrorCode::Unavailable,
+                        "the server cannot store this now; please try again shortly",
+                    ),
                 )
             }
             Self::Internal(err) => {

@@ -97,6 +97,21 @@ pub enum Change {
     Everything,
 }
 
+/// Whether `err` says the database cannot be reached now (a full or closed pool, a lost connection, a
+/// server shutting down or starting up) rather than that a request is wrong: worth a retry, and nothing
+/// was stored.
+pub fn unavailable(err: &anyhow::Error) -> bool {
+    match err.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)) => true,
+        Some(sqlx::Error::WorkerCrashed) => true,
+        // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash, not yet accepting).
+        Some(sqlx::Error::Database(db)) => {
+            db.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}
+
 /// Where the data lives, as `--database` / `OTKLIK_DATABASE` names it: a SQLite file (a path or a
 /// `sqlite:` URL, the default) or a PostgreSQL database (`postgres://` or `postgresql://`).
 #[derive(Clone, Debug, PartialEq, Eq)]

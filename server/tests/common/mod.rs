@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod node;
 pub mod webhook;
 
 use std::net::SocketAddr;
