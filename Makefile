@@ -78,9 +78,14 @@ test-widget:
 weight:
 	cargo run -q -p xtask --locked -- weight dist --budget-kb $(WIDGET_BUDGET_KB) --total-budget-kb $(WIDGET_TOTAL_BUDGET_KB)
 
+# On SQLite, then on a throwaway PostgreSQL cluster with its default (durable) settings: one node, and two
+# nodes sharing the load.
 bench: setup
 	cargo build --profile server -p otklik-server -p xtask --locked
 	target/server/xtask bench --server $(SERVER_BIN)
+	OTKLIK_PG_DURABLE=1 scripts/with-postgres.sh sh -c 'target/server/xtask bench --server $(SERVER_BIN) \
+	  --postgres "$$OTKLIK_TEST_POSTGRES" && target/server/xtask bench --server $(SERVER_BIN) \
+	  --postgres "$$OTKLIK_TEST_POSTGRES" --nodes 2'
 
 # How soon the widget is usable on a phone (Lighthouse's mobile throttling, in Chromium): it measures and
 # reports, passing or failing nothing. PERF_RUNS runs, each in a fresh browser; medians printed.

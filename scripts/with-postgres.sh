@@ -20,16 +20,17 @@ trap stop EXIT
 as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
   { cat "$dir/initdb.log" >&2; exit 1; }
 # In the cluster's own configuration, so that a test may stop and start it again (see OTKLIK_TEST_PG_CTL).
-# Durability settings off: a test cluster lives for one run, and its crash would be the test's failure anyway.
+# Durability settings off for tests: a test cluster lives for one run, and its crash would be the test's
+# failure anyway. OTKLIK_PG_DURABLE=1 keeps PostgreSQL's defaults (the benchmark measures what a site gets).
 cat >>"$dir/data/postgresql.conf" <<CONF
 port = $port
 unix_socket_directories = '$dir'
 listen_addresses = '127.0.0.1'
 max_connections = 400
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 CONF
+if [ "${OTKLIK_PG_DURABLE:-}" != 1 ]; then
+  printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$dir/data/postgresql.conf"
+fi
 # pg_ctl for this cluster, as its owner: the fault tests stop and start the database under running nodes.
 cat >"$dir/ctl" <<CTL
 #!/bin/sh

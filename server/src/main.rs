@@ -30,6 +30,15 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
     },
+    /// Copy a whole site from a SQLite database into an empty PostgreSQL database; safe while the server runs.
+    CopyDb {
+        /// The SQLite database: a file path or a `sqlite:` URL.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database: postgres://USER:PASSWORD@HOST/DATABASE (it must exist and be empty).
+        #[arg(long)]
+        to: String,
+    },
     /// Write a consistent copy of the database to FILE; safe while the server runs.
     Backup {
         /// Where to write the copy; must not exist yet.
@@ -142,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(*args).await,
         Command::Moderator { action, db } => moderator(action, &db.database).await,
         Command::Backup { file, db } => backup(&file, &db.database).await,
+        Command::CopyDb { from, to } => copy_db(&from, &to).await,
     }
 }
 
@@ -181,6 +191,27 @@ async fn moderator(action: ModeratorAction, database: &str) -> anyhow::Result<()
     };
     store.close().await;
     result
+}
+
+async fn copy_db(from: &str, to: &str) -> anyhow::Result<()> {
+    // The hashing key lives beside a SQLite database; PostgreSQL nodes share theirs through the database.
+    let secret = match otklik_server::store::database_file(from)? {
+        Some(file) => otklik_server::keys::read_key(&otklik_server::keys::key_file(&file))?,
+        None => None,
+    };
+    let had_key = secret.is_some();
+    let copied = otklik_server::store::copy::copy(from, to, secret).await?;
+    let summary: Vec<String> = copied.iter().map(|(table, n)| format!("{table} {n}")).collect();
+    println!(
+        "copied {} to {}: {}",
+        otklik_server::store::Location::redact(from),
+        otklik_server::store::Location::redact(to),
+        summary.join(", ")
+    );
+    if !had_key {
+        println!("the source has no key file: give every node the OTKLIK_SECRET the source's server used");
+    }
+    Ok(())
 }
 
 async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {

@@ -5,6 +5,9 @@
 //! for a fixed time with 64 concurrent clients, each on its own keep-alive connection and with its own
 //! readers, and reports throughput and latency percentiles. Reaction writes are checked afterwards: the
 //! server's totals must equal what the clients' last writes imply, or the benchmark fails.
+//!
+//! With `--postgres URL` the server runs on a fresh database made on that PostgreSQL server, and with
+//! `--nodes N` as N processes sharing it, the clients spread over them (client `c` talks to node `c % N`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -28,30 +31,61 @@ const POSTS_ARTICLE: &str = "bench-posts";
 const THREAD_ARTICLE: &str = "bench-thread";
 const THREAD_SIZE: u64 = 10_000;
 
-pub fn run(bin: &Path, seconds: u64) -> anyhow::Result<ExitCode> {
+pub fn run(bin: &Path, seconds: u64, postgres: Option<&str>, nodes: usize) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(nodes >= 1 && (nodes == 1 || postgres.is_some()), "several nodes need --postgres");
     let duration = Duration::from_secs(seconds);
     // One thread for the load generator: the machine's other core (and then some) is the server's.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let dir = std::env::temp_dir().join(format!("otklik-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    let database = match postgres {
+        None => dir.join("bench.db").to_string_lossy().into_owned(),
+        Some(server) => fresh_postgres_database(server)?,
+    };
     let result = rt.block_on(async {
-        let mut server = Server::start(bin, &dir).await?;
-        let outcome = scenarios(server.addr, duration).await;
-        server.stop();
+        let mut servers = Vec::new();
+        for _ in 0..nodes {
+            servers.push(Server::start(bin, &dir, &database).await?);
+        }
+        let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
+        let backend = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+        let outcome = scenarios(&addrs, backend, duration).await;
+        for server in &mut servers {
+            server.stop();
+        }
         outcome
     });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitCode> {
-    println!("otklik bench: {CLIENTS} concurrent clients, {}s per scenario, server at {addr}\n", duration.as_secs());
+/// A new database on the PostgreSQL server `url` names (with `psql`, which comes with the server).
+fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
+    let name = format!("otklik_bench_{}", std::process::id());
+    let made = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q"])
+        .args(["-c", &format!("DROP DATABASE IF EXISTS {name}"), "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .context("running psql")?;
+    anyhow::ensure!(made.success(), "creating the bench database with psql failed");
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+async fn scenarios(nodes: &[SocketAddr], backend: &str, duration: Duration) -> anyhow::Result<ExitCode> {
+    let addr = nodes[0];
+    let servers = nodes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let count = nodes.len();
+    println!(
+        "otklik bench on {backend}, {count} node(s): {CLIENTS} concurrent clients, {}s per scenario, server at {servers}\n",
+        duration.as_secs()
+    );
     println!(
         "{:<28} {:>10} {:>10} {:>9} {:>9} {:>9} {:>7}",
         "scenario", "requests", "per sec", "p50 ms", "p99 ms", "max ms", "errors"
     );
 
-    let writes = load(addr, duration, |client, i| {
+    let writes = load(nodes, duration, |client, i| {
         let reader = token(client, i % READERS_PER_CLIENT);
         let kind = kind_for(client, i);
         let body = format!(r#"{{"kind":"{kind}"}}"#);
@@ -69,16 +103,21 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
         }
     }
     let actual: ReactionsView = get_json(addr, &format!("/api/v1/articles/{ARTICLE}/reactions")).await?;
-    let exact = actual.counts == expected && writes.errors == 0;
+    let mut exact = actual.counts == expected && writes.errors == 0;
+    // Every node answers the same totals.
+    for node in &nodes[1..] {
+        let theirs: ReactionsView = get_json(*node, &format!("/api/v1/articles/{ARTICLE}/reactions")).await?;
+        exact &= theirs.counts == actual.counts;
+    }
 
-    let reads = load(addr, duration, |client, i| {
+    let reads = load(nodes, duration, |client, i| {
         let reader = token(client, i % READERS_PER_CLIENT);
         get(&format!("/api/v1/articles/{ARTICLE}/reactions"), Some(&reader))
     })
     .await?;
     reads.print("reaction reads (GET)");
 
-    let posts = load(addr, duration, |client, i| {
+    let posts = load(nodes, duration, |client, i| {
         let body = format!(r#"{{"text":"Benchmark comment {i} from client {client}","author":"Bench {client}"}}"#);
         post(&format!("/api/v1/articles/{POSTS_ARTICLE}/comments"), &token(client, 0), body)
     })
@@ -86,7 +125,7 @@ async fn scenarios(addr: SocketAddr, duration: Duration) -> anyhow::Result<ExitC
     posts.print("comment posts (POST)");
 
     seed_thread(addr).await?;
-    let thread = load(addr, duration, |client, i| {
+    let thread = load(nodes, duration, |client, i| {
         let reader = token(client, i % READERS_PER_CLIENT);
         get(&format!("/api/v1/articles/{THREAD_ARTICLE}/comments"), Some(&reader))
     })
@@ -196,9 +235,9 @@ impl Outcome {
     }
 }
 
-/// Runs `CLIENTS` connections, each sending `make(client, i)` back to back until `duration` has passed.
+/// Runs `CLIENTS` connections spread over the nodes, each sending `make(client, i)` back to back until `duration` has passed.
 async fn load(
-    addr: SocketAddr,
+    nodes: &[SocketAddr],
     duration: Duration,
     make: impl Fn(u64, u64) -> Request<Full<Bytes>> + Copy + Send + 'static,
 ) -> anyhow::Result<Outcome> {
@@ -206,6 +245,7 @@ async fn load(
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for client in 0..CLIENTS {
+        let addr = nodes[client as usize % nodes.len()];
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(addr).await?;
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -257,12 +297,11 @@ struct Server {
 }
 
 impl Server {
-    async fn start(bin: &Path, dir: &Path) -> anyhow::Result<Self> {
+    async fn start(bin: &Path, dir: &Path, database: &str) -> anyhow::Result<Self> {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(bin)
             .args(["serve", "--listen", &addr.to_string()])
-            .arg("--database")
-            .arg(dir.join("bench.db"))
+            .args(["--database", database])
             .arg("--assets")
             .arg(dir.join("no-assets"))
             .env("RUST_LOG", "error")

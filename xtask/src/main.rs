@@ -44,6 +44,12 @@ enum Task {
         /// How long each scenario runs.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// A PostgreSQL server (a superuser URL) to run on, in a fresh database of its own; default: SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Nodes sharing the database (PostgreSQL only), the clients spread over them.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
     },
     /// The shipped widget from the compiled wasm: split, bound, shrunk and named by hash.
     Bundle {
@@ -57,7 +63,7 @@ enum Task {
 fn main() -> ExitCode {
     let result = match Cli::parse().task {
         Task::Weight { dir, budget_kb, total_budget_kb } => weight::run(&dir, budget_kb, total_budget_kb),
-        Task::Bench { server, seconds } => bench::run(&server, seconds),
+        Task::Bench { server, seconds, postgres, nodes } => bench::run(&server, seconds, postgres.as_deref(), nodes),
         Task::Bundle { wasm, out } => bundle::run(&wasm, &out),
     };
     match result {

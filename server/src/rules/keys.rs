@@ -75,7 +75,8 @@ fn random_key() -> anyhow::Result<Vec<u8>> {
     Ok(fresh.to_vec())
 }
 
-fn read_key(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+/// The key a key file holds; `None` when there is no such file.
+pub fn read_key(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

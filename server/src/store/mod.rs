@@ -7,6 +7,7 @@
 
 mod accounts;
 mod comments;
+pub mod copy;
 mod moderation;
 mod outbox;
 mod postgres;
