@@ -68,7 +68,7 @@ lint:
 test-native:
 	cargo test --workspace --exclude otklik-widget --locked
 	cargo test -p otklik-widget --lib --locked linkify::
-	scripts/with-postgres.sh cargo test -p otklik-server --locked
+	scripts/with-postgres.sh sh -c 'cargo test -p otklik-server --locked && cargo test -p otklik-e2e --test nodes --locked'
 
 # Widget tests in headless Chromium, against a real server started for them.
 test-widget:
