@@ -10,6 +10,7 @@ mod comments;
 pub mod copy;
 mod moderation;
 mod outbox;
+mod page_cache;
 mod postgres;
 mod reactions;
 mod sqlite;

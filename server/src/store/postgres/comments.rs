@@ -12,8 +12,11 @@ use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::PgConnection;
 
+use std::sync::Arc;
+
 use super::{PgStore, article_id, in_tx, outbox};
 use crate::rules::reader::ReaderHash;
+use crate::store::page_cache::{CachedPage, ReaderSet};
 use crate::store::{
     CommentError, CommentQuery, CommentRow, CommentStore, Cursor, EditCommentCmd, NewCommentCmd, ThreadRow,
     arrange_page, arrange_replies,
@@ -507,11 +510,99 @@ async fn own_and_open(
     Ok(crate::store::own_and_open(row, reader, now))
 }
 
+/// Every reader who wrote a comment on the article or liked one of its comments (only they need their
+/// likes and authorship looked up on a shared page), and every reader with a comment awaiting moderation.
+async fn active_readers(conn: &mut PgConnection, article: &ArticleId) -> anyhow::Result<(ReaderSet, ReaderSet)> {
+    let rows: Vec<(Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT c.reader, false FROM comments c JOIN articles a ON a.id = c.article_id
+          WHERE a.key = $1 AND c.deleted_at IS NULL
+         UNION
+         SELECT l.reader, false FROM comment_likes l JOIN comments c ON c.id = l.comment_id
+           JOIN articles a ON a.id = c.article_id WHERE a.key = $1
+         UNION
+         SELECT c.reader, true FROM comments c JOIN articles a ON a.id = c.article_id
+          WHERE a.key = $1 AND c.status = 'pending'",
+    )
+    .bind(article.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let (mut active, mut pending) = (ReaderSet::new(), ReaderSet::new());
+    for (reader, waiting) in rows {
+        let Ok(reader) = <[u8; 16]>::try_from(reader.as_slice()) else { continue };
+        if waiting {
+            pending.insert(reader)
+        } else {
+            active.insert(reader)
+        };
+    }
+    Ok((active, pending))
+}
+
+/// Which of `ids` the reader likes, and which they wrote: their part of a shared page.
+async fn overlay(conn: &mut PgConnection, reader: &ReaderHash, ids: &[i64]) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
+    let rows: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT comment_id, true FROM comment_likes WHERE reader = $1 AND comment_id = ANY($2)
+         UNION ALL
+         SELECT id, false FROM comments WHERE reader = $1 AND id = ANY($2) AND deleted_at IS NULL",
+    )
+    .bind(&reader.0[..])
+    .bind(ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (liked, mine): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, like)| *like);
+    Ok((liked.into_iter().map(|r| r.0).collect(), mine.into_iter().map(|r| r.0).collect()))
+}
+
+/// Runs `$body` (a future using `$conn`), a comment write on `$article`'s thread, in a transaction that
+/// announces the change to every node, and forgets this node's cached pages of it once it has committed.
+macro_rules! thread_write {
+    ($store:expr, $article:expr, $conn:ident => $body:expr) => {{
+        let value = in_tx!($store, $conn => async {
+            let value = $body.await?;
+            super::thread_changed(&mut *$conn, Some($article.as_str())).await?;
+            anyhow::Ok(value)
+        })?;
+        $store.pages.lock().expect("page cache lock").changed($article.as_str());
+        Ok(value)
+    }};
+}
+
 #[async_trait]
 impl CommentStore for PgStore {
     async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
         let mut conn = self.pool.acquire().await?;
-        page(&mut conn, query).await
+        if query.cursor.is_some() || query.root.is_some() {
+            return page(&mut conn, query).await;
+        }
+        // First pages are most of the traffic: their shared part from this node's cache, then what is
+        // particular to this reader (as on SQLite; see `PageCache`).
+        let key = (query.article.as_str().to_owned(), query.sort, query.limit);
+        let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+        let cached = match cached {
+            Some(cached) => cached,
+            None => {
+                let shared = CommentQuery { reader: None, ..query.clone() };
+                let page = match page(&mut conn, &shared).await? {
+                    Ok(page) => page,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                let (active, pending) = active_readers(&mut conn, &query.article).await?;
+                let cached = Arc::new(CachedPage { page, active, pending });
+                self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
+                cached
+            }
+        };
+        // Readers waiting for a comment's approval see it where it will appear: their page is their own.
+        if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
+            return page(&mut conn, query).await;
+        }
+        // Most readers never wrote or liked anything on the article: the shared page is already theirs.
+        let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) else {
+            return Ok(Ok(cached.page.clone()));
+        };
+        let ids: Vec<i64> = cached.page.comments.iter().map(|c| c.id.0).collect();
+        let (liked, mine) = overlay(&mut conn, reader, &ids).await?;
+        Ok(Ok(cached.for_reader(&liked, &mine)))
     }
 
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>> {
@@ -527,12 +618,12 @@ impl CommentStore for PgStore {
 
     async fn post_comment(&self, cmd: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => post(conn, &cmd, now))
+        thread_write!(self, cmd.article, conn => post(conn, &cmd, now))
     }
 
     async fn edit_comment(&self, cmd: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => edit(conn, &cmd, now))
+        thread_write!(self, cmd.article, conn => edit(conn, &cmd, now))
     }
 
     async fn delete_comment(
@@ -542,12 +633,12 @@ impl CommentStore for PgStore {
         reader: ReaderHash,
     ) -> anyhow::Result<Result<(), CommentError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => async {
-            if let Err(e) = own_and_open(conn, &article, id, &reader, now).await? {
-                return Ok(Err(e));
+        thread_write!(self, article, conn => async {
+            if let Err(e) = own_and_open(&mut *conn, &article, id, &reader, now).await? {
+                return anyhow::Ok(Err(e));
             }
-            remove(conn, id, now).await?;
-            Ok(Ok(()))
+            remove(&mut *conn, id, now).await?;
+            anyhow::Ok(Ok(()))
         })
     }
 
@@ -558,7 +649,7 @@ impl CommentStore for PgStore {
         reader: ReaderHash,
         like: bool,
     ) -> anyhow::Result<Result<LikeView, CommentError>> {
-        in_tx!(self, conn => set_like(conn, &article, id, &reader, like))
+        thread_write!(self, article, conn => set_like(conn, &article, id, &reader, like))
     }
 
     async fn flag_comment(

@@ -9,6 +9,7 @@
 //! one applies them), and the database-wide part of `Store`; each concern's SQL and trait implementation
 //! live beside it, as on SQLite.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,6 +19,7 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::Store;
+use super::page_cache::PageCache;
 
 mod accounts;
 mod comments;
@@ -37,6 +39,8 @@ pub(super) const RACE_RETRIES: usize = 3;
 
 pub struct PgStore {
     pool: PgPool,
+    /// First pages of threads, as on SQLite; other nodes' comment writes reach it through `listen`.
+    pages: Arc<std::sync::Mutex<PageCache>>,
     /// Changes announced by any node (this one included), heard on the `otklik` channel.
     changes: tokio::sync::broadcast::Sender<super::Change>,
     listener: Option<tokio::task::JoinHandle<()>>,
@@ -44,6 +48,16 @@ pub struct PgStore {
 
 /// The channel nodes announce changes on (`NOTIFY otklik, 'bans'`).
 pub(super) const CHANNEL: &str = "otklik";
+/// The channel nodes announce changed threads on: the article's key, or `*` for every thread.
+pub(super) const THREADS: &str = "otklik_threads";
+/// How long a cached first page is served at most, whatever is (or is not) heard from other nodes.
+const PAGE_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Announces, in the caller's transaction, that `article`'s thread changed (`None`: every thread).
+pub(super) async fn thread_changed(conn: &mut PgConnection, article: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(THREADS).bind(article.unwrap_or("*")).execute(&mut *conn).await?;
+    Ok(())
+}
 
 /// Announces a change to every node once the caller's transaction commits (PostgreSQL delivers
 /// notifications at commit, and drops them with a rollback).
@@ -59,10 +73,14 @@ pub(super) async fn announce(conn: &mut PgConnection, change: super::Change) -> 
 
 /// Hears the `otklik` channel for as long as the store is open, passing each change on; after the connection
 /// was lost (notices sent meanwhile are gone), says to reload everything.
-async fn listen(pool: PgPool, changes: tokio::sync::broadcast::Sender<super::Change>) {
+async fn listen(
+    pool: PgPool,
+    changes: tokio::sync::broadcast::Sender<super::Change>,
+    pages: Arc<std::sync::Mutex<PageCache>>,
+) {
     let mut listener = loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
+            Ok(mut listener) => match listener.listen_all([CHANNEL, THREADS]).await {
                 Ok(()) => break listener,
                 Err(err) => tracing::warn!(error = %err, "listening for other nodes' changes"),
             },
@@ -72,6 +90,13 @@ async fn listen(pool: PgPool, changes: tokio::sync::broadcast::Sender<super::Cha
     };
     loop {
         match listener.try_recv().await {
+            Ok(Some(notice)) if notice.channel() == THREADS => {
+                let mut pages = pages.lock().expect("page cache lock");
+                match notice.payload() {
+                    "*" => pages.changed_all(),
+                    article => pages.changed(article),
+                }
+            }
             Ok(Some(notice)) => {
                 let change = match notice.payload() {
                     "bans" => super::Change::Bans,
@@ -83,11 +108,13 @@ async fn listen(pool: PgPool, changes: tokio::sync::broadcast::Sender<super::Cha
             // The connection was lost; the next call reconnects and listens again.
             Ok(None) => {
                 tracing::warn!("lost the connection that hears other nodes' changes; reconnecting");
+                pages.lock().expect("page cache lock").changed_all();
                 let _ = changes.send(super::Change::Everything);
             }
             Err(err) => {
                 tracing::warn!(error = %err, "hearing other nodes' changes");
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                pages.lock().expect("page cache lock").changed_all();
                 let _ = changes.send(super::Change::Everything);
             }
         }
@@ -120,9 +147,10 @@ impl PgStore {
             );
         }
         let (changes, _) = tokio::sync::broadcast::channel(64);
+        let pages = Arc::new(std::sync::Mutex::new(PageCache::aging(PAGE_MAX_AGE)));
         // The command-line tools keep nothing in memory that another node could change.
-        let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone())));
-        Ok(Self { pool, changes, listener })
+        let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone(), pages.clone())));
+        Ok(Self { pool, pages, changes, listener })
     }
 }
 

@@ -192,7 +192,14 @@ impl ModerationStore for PgStore {
         announce: bool,
     ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => moderate(conn, id, action, who, announce, now))
+        // Whichever article the comment is on: every thread starts over, on every node.
+        let done = in_tx!(self, conn => async {
+            let done = moderate(conn, id, action, who, announce, now).await?;
+            super::thread_changed(conn, None).await?;
+            anyhow::Ok(done)
+        })?;
+        self.pages.lock().expect("page cache lock").changed_all();
+        Ok(done)
     }
 
     async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
@@ -240,8 +247,12 @@ impl ModerationStore for PgStore {
                 .await?;
                 let mode = settings.moderation.map_or("default", ModerationMode::as_str);
                 let detail = format!("moderation={mode} closed={}", if settings.closed { "yes" } else { "no" });
-                record(conn, who, "article.settings", &format!("article {article}"), &detail, now).await
-        })
+                record(conn, who, "article.settings", &format!("article {article}"), &detail, now).await?;
+                // A closed article's pages say so.
+                super::thread_changed(conn, Some(article.as_str())).await
+        })?;
+        self.pages.lock().expect("page cache lock").changed(article.as_str());
+        Ok(())
     }
 
     async fn set_article_page(&self, article: ArticleId, page: PageInfo, who: &str) -> anyhow::Result<()> {

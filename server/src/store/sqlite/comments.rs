@@ -12,12 +12,12 @@ use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use tokio::sync::oneshot;
 
 use super::outbox;
-use super::page_cache::CachedPage;
 use super::writer::Ctx;
 use super::writer::Touches;
 use super::{ReadOp, SqliteStore, StoreClosed};
 use crate::rules::reader::ReaderHash;
 use crate::store::CommentStore;
+use crate::store::page_cache::{CachedPage, ReaderSet};
 use crate::store::{
     CommentError, CommentQuery, CommentRow, Cursor, EditCommentCmd, NewCommentCmd, ThreadRow, arrange_page,
     arrange_replies,
@@ -251,9 +251,6 @@ pub async fn overlays(
     }
     Ok(out)
 }
-
-/// Readers sets kept beside a cached page: see [`active_readers`].
-pub type ReaderSet = std::collections::HashSet<[u8; 16]>;
 
 /// Every reader who wrote a visible comment on the article or liked one of its comments, and every reader
 /// with a comment awaiting moderation there. One row of JSON rather than a row per reader: sqlx hands rows
@@ -642,20 +639,15 @@ impl CommentStore for SqliteStore {
         if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
             return page(&self.read, query).await;
         }
-        let mut page = cached.page.clone();
         // Most readers never wrote or liked anything on the article: the shared page is already theirs.
-        if let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) {
-            let ids: Vec<i64> = page.comments.iter().map(|c| c.id.0).collect();
-            let (reply, answer) = oneshot::channel();
-            self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
-            let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
-            for c in &mut page.comments {
-                c.liked = liked.contains(&c.id.0);
-                c.mine = mine.contains(&c.id.0);
-                c.editable_until = c.mine.then_some(c.created + otklik_api::limits::EDIT_WINDOW_SECS);
-            }
-        }
-        Ok(Ok(page))
+        let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) else {
+            return Ok(Ok(cached.page.clone()));
+        };
+        let ids: Vec<i64> = cached.page.comments.iter().map(|c| c.id.0).collect();
+        let (reply, answer) = oneshot::channel();
+        self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
+        let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
+        Ok(Ok(cached.for_reader(&liked, &mine)))
     }
 
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::{ArticleId, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions as _, Connection as _, SqliteConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -29,13 +29,12 @@ mod accounts;
 mod comments;
 mod moderation;
 mod outbox;
-mod page_cache;
 mod reactions;
 mod reads;
 mod typos;
 mod writer;
 
-use page_cache::*;
+use super::page_cache::*;
 use reactions::*;
 use reads::*;
 use writer::*;
