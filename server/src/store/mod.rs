@@ -99,10 +99,26 @@ pub enum Change {
     Everything,
 }
 
+/// The database could not be reached for a write done on the request's behalf (by a batcher): as
+/// [`unavailable`] errors, worth a retry.
+#[derive(Debug)]
+pub struct Unavailable;
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the database is unavailable")
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 /// Whether `err` says the database cannot be reached now (a full or closed pool, a lost connection, a
 /// server shutting down or starting up) rather than that a request is wrong: worth a retry, and nothing
 /// was stored.
 pub fn unavailable(err: &anyhow::Error) -> bool {
+    if err.is::<Unavailable>() {
+        return true;
+    }
     match err.downcast_ref::<sqlx::Error>() {
         Some(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)) => true,
         Some(sqlx::Error::WorkerCrashed) => true,

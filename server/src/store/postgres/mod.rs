@@ -44,6 +44,9 @@ pub struct PgStore {
     /// Changes announced by any node (this one included), heard on the `otklik` channel.
     changes: tokio::sync::broadcast::Sender<super::Change>,
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// This node's reaction batcher (see `reactions::run`).
+    reactions: tokio::sync::mpsc::Sender<reactions::Msg>,
+    batcher: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The channel nodes announce changes on (`NOTIFY otklik, 'bans'`).
@@ -150,7 +153,9 @@ impl PgStore {
         let pages = Arc::new(std::sync::Mutex::new(PageCache::aging(PAGE_MAX_AGE)));
         // The command-line tools keep nothing in memory that another node could change.
         let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone(), pages.clone())));
-        Ok(Self { pool, pages, changes, listener })
+        let (reactions, queue) = tokio::sync::mpsc::channel(8192);
+        let batcher = tokio::sync::Mutex::new(Some(tokio::spawn(reactions::run(pool.clone(), queue))));
+        Ok(Self { pool, pages, changes, listener, reactions, batcher })
     }
 }
 
@@ -284,6 +289,14 @@ impl Store for PgStore {
     async fn close(&self) {
         if let Some(listener) = &self.listener {
             listener.abort();
+        }
+        // Reactions already accepted are stored before the pool goes.
+        let (done, finished) = tokio::sync::oneshot::channel();
+        if self.reactions.send(reactions::Msg::Close(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+        if let Some(task) = self.batcher.lock().await.take() {
+            let _ = task.await;
         }
         self.pool.close().await;
     }

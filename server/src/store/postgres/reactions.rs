@@ -1,12 +1,16 @@
-//! Reactions on PostgreSQL: the reader's row locked, then the counts moved by relative updates.
+//! Reactions on PostgreSQL: each node batches the writes it receives into one transaction, set-based.
 
 use async_trait::async_trait;
-use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
-use sqlx::PgConnection;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{PgStore, article_id, in_tx};
+use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{PgStore, article_id};
 use crate::rules::reader::ReaderHash;
 use crate::store::ReactionStore;
+use crate::store::StoreClosed;
 
 fn kind_of(raw: i16) -> anyhow::Result<ReactionKind> {
     usize::try_from(raw)
@@ -39,69 +43,254 @@ async fn view(conn: &mut PgConnection, article: &str, reader: Option<&ReaderHash
     Ok(view)
 }
 
-/// Sets or clears one reader's reaction. The reader's row, if there is one, is locked first, so the
-/// count it takes back is the one it added; a first reaction racing another of the same reader on another
-/// node fails on the primary key and is run again (see `PgStore::write`).
-async fn set(
-    conn: &mut PgConnection,
-    article: &str,
-    reader: &ReaderHash,
-    kind: Option<ReactionKind>,
-    now: i64,
-) -> anyhow::Result<ReactionsView> {
-    let id = article_id(conn, article, None, now).await?;
-    let old: Option<i16> =
-        sqlx::query_scalar("SELECT kind FROM reactions WHERE article_id = $1 AND reader = $2 FOR UPDATE")
-            .bind(id)
-            .bind(&reader.0[..])
-            .fetch_optional(&mut *conn)
-            .await?;
-    let new = kind.map(|k| k.index() as i16);
-    if old != new {
-        match (old, new) {
-            (None, Some(new)) => {
-                sqlx::query("INSERT INTO reactions (article_id, reader, kind, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(&reader.0[..])
-                    .bind(new)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+/// Most reaction writes applied in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// A reaction write waiting for the node's batcher, or the store closing.
+pub(super) enum Msg {
+    Set {
+        article: ArticleId,
+        reader: ReaderHash,
+        kind: Option<ReactionKind>,
+        reply: oneshot::Sender<anyhow::Result<ReactionsView>>,
+    },
+    Close(oneshot::Sender<()>),
+}
+
+/// The node's reaction batcher: whatever writes are waiting (up to `MAX_BATCH`) go in one transaction, as
+/// on SQLite, so that one commit (one WAL flush) carries many. Runs until told to close, finishing first
+/// what was queued.
+pub(super) async fn run(pool: PgPool, mut queue: mpsc::Receiver<Msg>) {
+    let mut msgs = Vec::with_capacity(MAX_BATCH);
+    let mut closers = Vec::new();
+    while queue.recv_many(&mut msgs, MAX_BATCH).await > 0 {
+        let mut batch = Vec::with_capacity(msgs.len());
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Set { article, reader, kind, reply } => batch.push((article, reader, kind, reply)),
+                Msg::Close(done) => {
+                    queue.close();
+                    closers.push(done);
+                }
             }
-            (Some(_), Some(new)) => {
-                sqlx::query("UPDATE reactions SET kind = $3, created_at = $4 WHERE article_id = $1 AND reader = $2")
-                    .bind(id)
-                    .bind(&reader.0[..])
-                    .bind(new)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            (Some(_), None) => {
-                sqlx::query("DELETE FROM reactions WHERE article_id = $1 AND reader = $2")
-                    .bind(id)
-                    .bind(&reader.0[..])
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            (None, None) => {}
         }
-        // Kinds in ascending order: two writes moving counts between the same two kinds lock their rows
-        // in the same order and cannot deadlock.
-        let mut changes: Vec<(i16, i64)> = old.map(|k| (k, -1)).into_iter().chain(new.map(|k| (k, 1))).collect();
-        changes.sort_unstable();
-        for (kind, delta) in changes {
-            // A count taken back always has its row (it counted this reader); a count added may not yet.
-            let sql = if delta < 0 {
-                "UPDATE reaction_counts SET count = count - 1 WHERE article_id = $1 AND kind = $2"
-            } else {
-                "INSERT INTO reaction_counts (article_id, kind, count) VALUES ($1, $2, 1)
-                   ON CONFLICT (article_id, kind) DO UPDATE SET count = reaction_counts.count + 1"
-            };
-            sqlx::query(sql).bind(id).bind(kind).execute(&mut *conn).await?;
+        if batch.is_empty() {
+            continue;
+        }
+        let writes: Vec<(&str, &ReaderHash, Option<ReactionKind>)> =
+            batch.iter().map(|(article, reader, kind, _)| (article.as_str(), reader, *kind)).collect();
+        let applied = apply_retrying(&pool, &writes).await;
+        match applied {
+            Ok(counts) => {
+                for (article, _, kind, reply) in batch {
+                    let counts = counts.get(article.as_str()).copied().unwrap_or_default();
+                    let _ = reply.send(Ok(ReactionsView { counts, mine: kind }));
+                }
+            }
+            Err(err) => {
+                let unavailable = crate::store::unavailable(&err);
+                tracing::error!(error = %format!("{err:#}"), writes = batch.len(), "reaction batch failed");
+                for (.., reply) in batch {
+                    // The request's answer keeps the failure's kind (an outage is a 503, not a 500).
+                    let _ = reply.send(Err(if unavailable {
+                        anyhow::Error::new(crate::store::Unavailable)
+                    } else {
+                        anyhow::anyhow!("storing the reaction failed")
+                    }));
+                }
+            }
         }
     }
-    view(conn, article, Some(reader)).await
+    for done in closers {
+        let _ = done.send(());
+    }
+}
+
+/// Applies a batch in a transaction of its own, again if it lost a race with another node's.
+async fn apply_retrying(
+    pool: &PgPool,
+    writes: &[(&str, &ReaderHash, Option<ReactionKind>)],
+) -> anyhow::Result<HashMap<String, ReactionCounts>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut tx = pool.begin().await?;
+        match apply(&mut tx, writes, crate::unix_now()).await {
+            Ok(counts) => {
+                tx.commit().await?;
+                return Ok(counts);
+            }
+            Err(err) => {
+                let _ = tx.rollback().await;
+                if attempt < super::RACE_RETRIES && super::lost_race(&err) {
+                    continue;
+                }
+                return Err(err);
+            }
+        }
+    }
+}
+
+/// Applies reaction writes set-based: each reader's last write per article counts. The readers' rows are
+/// locked (in key order) before their old kinds are read, and the counts' rows (in key order, made first
+/// if missing) before they move, so batches on several nodes neither miscount nor deadlock; a first
+/// reaction that another node inserted meanwhile fails on the primary key and the batch runs again.
+async fn apply(
+    conn: &mut PgConnection,
+    writes: &[(&str, &ReaderHash, Option<ReactionKind>)],
+    now: i64,
+) -> anyhow::Result<HashMap<String, ReactionCounts>> {
+    // Articles: their ids, made for those never seen.
+    let mut keys: Vec<&str> = writes.iter().map(|w| w.0).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut ids: HashMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT key, id FROM articles WHERE key = ANY($1)")
+            .bind(&keys)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    let missing: Vec<&str> = keys.iter().copied().filter(|k| !ids.contains_key(*k)).collect();
+    for key in missing {
+        ids.insert(key.to_owned(), article_id(conn, key, None, now).await?);
+    }
+    // The last write of each (article, reader), in key order.
+    let mut last: BTreeMap<(i64, [u8; 16]), Option<i16>> = BTreeMap::new();
+    for (article, reader, kind) in writes {
+        last.insert((ids[*article], reader.0), kind.map(|k| k.index() as i16));
+    }
+    let (articles, readers): (Vec<i64>, Vec<Vec<u8>>) = last.keys().map(|(a, r)| (*a, r.to_vec())).unzip();
+    let old: HashMap<(i64, [u8; 16]), i16> = sqlx::query_as::<_, (i64, Vec<u8>, i16)>(
+        "SELECT r.article_id, r.reader, r.kind FROM reactions r
+           JOIN unnest($1::bigint[], $2::bytea[]) AS w (article_id, reader)
+             ON r.article_id = w.article_id AND r.reader = w.reader
+          ORDER BY r.article_id, r.reader FOR UPDATE OF r",
+    )
+    .bind(&articles)
+    .bind(&readers)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .filter_map(|(a, r, k)| Some(((a, <[u8; 16]>::try_from(r.as_slice()).ok()?), k)))
+    .collect();
+
+    let (mut inserts, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut deltas: BTreeMap<(i64, i16), i64> = BTreeMap::new();
+    for (key, new) in &last {
+        let before = old.get(key).copied();
+        if before == *new {
+            continue;
+        }
+        match (before, new) {
+            (None, Some(new)) => inserts.push((key.0, key.1.to_vec(), *new)),
+            (Some(_), Some(new)) => updates.push((key.0, key.1.to_vec(), *new)),
+            (Some(_), None) => deletes.push((key.0, key.1.to_vec())),
+            (None, None) => {}
+        }
+        if let Some(before) = before {
+            *deltas.entry((key.0, before)).or_default() -= 1;
+        }
+        if let Some(new) = new {
+            *deltas.entry((key.0, *new)).or_default() += 1;
+        }
+    }
+    let columns = |rows: &[(i64, Vec<u8>, i16)]| -> (Vec<i64>, Vec<Vec<u8>>, Vec<i16>) {
+        let mut out = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+        for (a, r, k) in rows {
+            out.0.push(*a);
+            out.1.push(r.clone());
+            out.2.push(*k);
+        }
+        out
+    };
+    if !inserts.is_empty() {
+        let (a, r, k) = columns(&inserts);
+        sqlx::query(
+            "INSERT INTO reactions (article_id, reader, kind, created_at)
+               SELECT w.article_id, w.reader, w.kind, $4
+                 FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
+                ORDER BY w.article_id, w.reader",
+        )
+        .bind(a)
+        .bind(r)
+        .bind(k)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !updates.is_empty() {
+        let (a, r, k) = columns(&updates);
+        sqlx::query(
+            "UPDATE reactions r SET kind = w.kind, created_at = $4
+               FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
+              WHERE r.article_id = w.article_id AND r.reader = w.reader",
+        )
+        .bind(a)
+        .bind(r)
+        .bind(k)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !deletes.is_empty() {
+        let (a, r): (Vec<i64>, Vec<Vec<u8>>) = deletes.into_iter().unzip();
+        sqlx::query(
+            "DELETE FROM reactions r USING unnest($1::bigint[], $2::bytea[]) AS w (article_id, reader)
+              WHERE r.article_id = w.article_id AND r.reader = w.reader",
+        )
+        .bind(a)
+        .bind(r)
+        .execute(&mut *conn)
+        .await?;
+    }
+    deltas.retain(|_, d| *d != 0);
+    if !deltas.is_empty() {
+        let (mut a, mut k, mut d) = (Vec::new(), Vec::new(), Vec::new());
+        for ((article, kind), delta) in &deltas {
+            a.push(*article);
+            k.push(*kind);
+            d.push(*delta);
+        }
+        // Every row there (a zero count for a kind first chosen), then all locked in key order, then moved.
+        sqlx::query(
+            "INSERT INTO reaction_counts (article_id, kind, count)
+               SELECT w.article_id, w.kind, 0 FROM unnest($1::bigint[], $2::smallint[]) AS w (article_id, kind)
+                ORDER BY w.article_id, w.kind
+               ON CONFLICT (article_id, kind) DO NOTHING",
+        )
+        .bind(&a)
+        .bind(&k)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE reaction_counts c SET count = c.count + w.delta
+               FROM (SELECT l.article_id, l.kind, w.delta
+                       FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS w (article_id, kind, delta)
+                       JOIN LATERAL (SELECT article_id, kind FROM reaction_counts
+                                      WHERE article_id = w.article_id AND kind = w.kind FOR UPDATE) l ON true
+                      ORDER BY l.article_id, l.kind) AS w
+              WHERE c.article_id = w.article_id AND c.kind = w.kind",
+        )
+        .bind(&a)
+        .bind(&k)
+        .bind(&d)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let article_ids: Vec<i64> = ids.values().copied().collect();
+    let rows: Vec<(String, i16, i64)> = sqlx::query_as(
+        "SELECT a.key, c.kind, c.count FROM reaction_counts c JOIN articles a ON a.id = c.article_id
+          WHERE c.article_id = ANY($1)",
+    )
+    .bind(&article_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts: HashMap<String, ReactionCounts> = HashMap::new();
+    for (article, kind, n) in rows {
+        counts.entry(article).or_default().set(kind_of(kind)?, n.max(0) as u64);
+    }
+    Ok(counts)
 }
 
 #[async_trait]
@@ -117,7 +306,9 @@ impl ReactionStore for PgStore {
         reader: ReaderHash,
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView> {
-        let now = crate::unix_now();
-        in_tx!(self, conn => set(conn, article.as_str(), &reader, kind, now))
+        let (reply, answer) = oneshot::channel();
+        let msg = Msg::Set { article: article.clone(), reader, kind, reply };
+        self.reactions.send(msg).await.map_err(|_| StoreClosed)?;
+        answer.await.map_err(|_| StoreClosed)?
     }
 }
