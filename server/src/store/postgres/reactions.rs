@@ -195,43 +195,32 @@ async fn apply(
             *deltas.entry((key.0, *new)).or_default() += 1;
         }
     }
-    let columns = |rows: &[(i64, Vec<u8>, i16)]| -> (Vec<i64>, Vec<Vec<u8>>, Vec<i16>) {
-        let mut out = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
-        for (a, r, k) in rows {
-            out.0.push(*a);
-            out.1.push(r.clone());
-            out.2.push(*k);
-        }
-        out
-    };
-    if !inserts.is_empty() {
-        let (a, r, k) = columns(&inserts);
-        sqlx::query(
+    // New rows in key order (their unique-index entries are taken in that order too); changed rows.
+    for (rows, sql) in [
+        (
+            &inserts,
             "INSERT INTO reactions (article_id, reader, kind, created_at)
                SELECT w.article_id, w.reader, w.kind, $4
                  FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
                 ORDER BY w.article_id, w.reader",
-        )
-        .bind(a)
-        .bind(r)
-        .bind(k)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    if !updates.is_empty() {
-        let (a, r, k) = columns(&updates);
-        sqlx::query(
+        ),
+        (
+            &updates,
             "UPDATE reactions r SET kind = w.kind, created_at = $4
                FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
               WHERE r.article_id = w.article_id AND r.reader = w.reader",
-        )
-        .bind(a)
-        .bind(r)
-        .bind(k)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        ),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let (mut a, mut r, mut k) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
+        for (article, reader, kind) in rows {
+            a.push(*article);
+            r.push(reader.clone());
+            k.push(*kind);
+        }
+        sqlx::query(sql).bind(a).bind(r).bind(k).bind(now).execute(&mut *conn).await?;
     }
     if !deletes.is_empty() {
         let (a, r): (Vec<i64>, Vec<Vec<u8>>) = deletes.into_iter().unzip();
