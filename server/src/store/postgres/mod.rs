@@ -74,8 +74,9 @@ pub(super) async fn announce(conn: &mut PgConnection, change: super::Change) -> 
     Ok(())
 }
 
-/// Hears the `otklik` channel for as long as the store is open, passing each change on; after the connection
-/// was lost (notices sent meanwhile are gone), says to reload everything.
+/// Hears the `otklik` and `otklik_threads` channels for as long as the store is open: changed threads leave
+/// this node's page cache at once, other changes are passed on. After the connection was lost (notices sent
+/// meanwhile are gone), every page goes and everything is to be reloaded.
 async fn listen(
     pool: PgPool,
     changes: tokio::sync::broadcast::Sender<super::Change>,
