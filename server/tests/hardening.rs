@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::console::{no_redirects, otklik};
 use common::webhook::Receiver;
-use common::{EDITOR_TOKEN, TestServer, reader, settings_in};
+use common::{EDITOR_TOKEN, TestServer, reader, settings_in, until};
 use otklik_api::limits::REPLY_DEPTH_MAX;
 use otklik_api::{Comment, CommentPage, ErrorBody, ErrorCode, QueueItem, QueuePage};
 use reqwest::{Method, StatusCode};
@@ -52,15 +52,6 @@ async fn queue(s: &TestServer, which: &str) -> Vec<QueueItem> {
 async fn code(resp: reqwest::Response) -> (StatusCode, ErrorCode) {
     let status = resp.status();
     (status, resp.json::<ErrorBody>().await.unwrap().error.code)
-}
-
-/// Waits for a condition on the server's state, failing after `secs` (a guard, not a wait).
-async fn until<F: std::future::Future<Output = bool>>(what: &str, secs: u64, mut done: impl FnMut() -> F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {secs} s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn database(s: &TestServer) -> sqlx::SqlitePool {
@@ -547,7 +538,7 @@ async fn one_failing_write_fails_alone_and_health_sees_the_writer() {
     assert_eq!(blocked.status(), StatusCode::SERVICE_UNAVAILABLE, "the writer cannot write");
     sqlx::query("ROLLBACK").execute(&mut *lock).await.unwrap();
     drop(lock);
-    until("the writer is healthy again", 15, || async {
+    until("the writer is healthy again", Duration::from_secs(15), || async {
         s.client.get(s.url("/healthz")).send().await.unwrap().status() == StatusCode::OK
     })
     .await;
@@ -575,7 +566,7 @@ async fn names_writes_and_the_wal_are_kept_honest() {
         return;
     }
     let wal = s.dir.path().join("otklik.db-wal");
-    until("the WAL file is emptied once the writer is idle", 30, || async {
+    until("the WAL file is emptied once the writer is idle", Duration::from_secs(30), || async {
         std::fs::metadata(&wal).map(|m| m.len() == 0).unwrap_or(true)
     })
     .await;

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::node::{EDITOR_TOKEN, Node};
-use common::reader;
+use common::{reader, until};
 use futures::StreamExt as _;
 use otklik_api::{ReactionCounts, ReactionKind};
 use reqwest::StatusCode;
@@ -78,16 +78,12 @@ async fn a_comment_posted_through_one_node_is_on_the_others_next_page() {
         assert!(page.comments.iter().any(|c| c.id == posted.id), "comment {n} on its own node at once");
         let since = Instant::now();
         for who in [reader(n), reader(1_000)] {
-            loop {
-                let page = to.page("talk", &who).await;
-                if page.comments.iter().any(|c| c.id == posted.id) {
-                    assert_eq!(page.total, n + 1);
-                    break;
-                }
-                assert!(since.elapsed() < Duration::from_secs(1), "comment {n} not on the other node within 1 s");
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
+            until(&format!("comment {n} on the other node for {who}"), Duration::from_secs(1), || async {
+                to.page("talk", &who).await.comments.iter().any(|c| c.id == posted.id)
+            })
+            .await;
         }
+        assert_eq!(to.page("talk", &reader(1_000)).await.total, n + 1);
         longest = longest.max(since.elapsed());
     }
     eprintln!("the other node showed each new comment after {longest:?} at most");
@@ -114,15 +110,12 @@ async fn a_ban_made_through_one_node_holds_on_the_other_within_a_second() {
     assert_eq!(banned.status(), StatusCode::CREATED);
     let since = Instant::now();
     // Waits for the state, bounded by what the contract allows (1 s).
-    loop {
+    until("the ban on the other node", Duration::from_secs(1), || async {
         let status = flag(&b).await.unwrap().status();
-        if status == StatusCode::FORBIDDEN {
-            break;
-        }
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        assert!(since.elapsed() < Duration::from_secs(1), "the ban did not reach the other node within 1 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        assert!(matches!(status, StatusCode::NO_CONTENT | StatusCode::FORBIDDEN), "{status}");
+        status == StatusCode::FORBIDDEN
+    })
+    .await;
     eprintln!("the ban held on the other node after {:?}", since.elapsed());
 }
 
@@ -141,11 +134,10 @@ async fn each_webhook_event_is_delivered_once_by_one_node() {
     receiver.until("20 deliveries", |r| r.delivered().len() >= 20).await;
     // Every delivery recorded (the outbox empty) means no node holds one to send again.
     let db = common::Db::Postgres(sqlx::PgPool::connect(&common::database_in(dir.path())).await.unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while db.rows::<(i64,)>("SELECT count(*) FROM outbox").await[0].0 > 0 {
-        assert!(Instant::now() < deadline, "deliveries still unrecorded after 10 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("every delivery recorded", Duration::from_secs(10), || async {
+        db.rows::<(i64,)>("SELECT count(*) FROM outbox").await[0].0 == 0
+    })
+    .await;
     let mut ids: Vec<String> = receiver
         .delivered()
         .iter()
@@ -191,11 +183,7 @@ async fn a_delivery_held_by_a_node_that_dies_is_made_by_another() {
     *receiver.hanging.lock().unwrap() = false;
     let killed = Instant::now();
     // Node B makes it once A's claim has run out (15 s): waited for, bounded with a margin.
-    let deadline = killed + Duration::from_secs(30);
-    while receiver.delivered().is_empty() {
-        assert!(Instant::now() < deadline, "no other node made the delivery within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    receiver.until_within("node B's delivery", Duration::from_secs(30), |r| !r.delivered().is_empty()).await;
     eprintln!("node B made the dead node's delivery {:?} after the kill", killed.elapsed());
     let event: serde_json::Value = serde_json::from_str(&receiver.delivered()[0].1).unwrap();
     assert_eq!(event["comment"]["text"], "last words");

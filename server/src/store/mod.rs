@@ -99,6 +99,17 @@ pub enum Change {
     Everything,
 }
 
+/// Sends a request built around its reply channel to a store task (a writer, a batcher) and waits for the
+/// answer; a task that has stopped answers [`StoreClosed`].
+pub(crate) async fn ask<M, T>(
+    task: &tokio::sync::mpsc::Sender<M>,
+    request: impl FnOnce(tokio::sync::oneshot::Sender<anyhow::Result<T>>) -> M,
+) -> anyhow::Result<T> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    task.send(request(reply)).await.map_err(|_| StoreClosed)?;
+    answer.await.map_err(|_| StoreClosed)?
+}
+
 /// The database could not be reached for a write done on the request's behalf (by a batcher): as
 /// [`unavailable`] errors, worth a retry.
 #[derive(Debug)]

@@ -19,3 +19,11 @@ pub trait ReactionStore: Send + Sync {
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView>;
 }
+
+/// A stored reaction kind (its index in `ReactionKind::ALL`, as both backends keep it), checked.
+pub fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
+    usize::try_from(raw)
+        .ok()
+        .and_then(ReactionKind::from_index)
+        .ok_or_else(|| anyhow::anyhow!("stored reaction kind {raw}"))
+}

@@ -11,6 +11,7 @@ pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use otklik_server::{App, Settings};
 use tempfile::TempDir;
@@ -188,6 +189,16 @@ impl Db {
             Self::Sqlite(pool) => pool.close().await,
             Self::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// Waits for a condition on state another task or process changes, failing after `within` (a guard, not
+/// a wait: the condition is asked again as soon as a short breath allows).
+pub async fn until<F: std::future::Future<Output = bool>>(what: &str, within: Duration, mut done: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {within:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 

@@ -1,8 +1,9 @@
 //! A real `otklik serve` process for the tests of several nodes and of faults: spawned on a database,
 //! waited for, spoken to over HTTP, killed when dropped.
 
+use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otklik_api::{Comment, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
 use reqwest::StatusCode;
@@ -15,6 +16,8 @@ pub struct Node {
     pub child: Child,
     pub base: String,
     pub client: reqwest::Client,
+    /// Told when the node logs that it is serving (dropped unsent if it exits first).
+    serving: Option<tokio::sync::oneshot::Receiver<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -31,24 +34,36 @@ impl Node {
             .args(extra)
             .env_remove("OTKLIK_DATABASE")
             .env_remove("OTKLIK_SECRET")
-            .stdout(Stdio::null())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("the otklik binary starts");
-        Self { child, base: format!("http://127.0.0.1:{port}"), client: reqwest::Client::new(), _dir: dir }
+        let mut child = child;
+        let log = child.stdout.take().expect("the node's log");
+        let (told, serving) = tokio::sync::oneshot::channel();
+        // Reads the log to its end (a full pipe would stop the node), saying when the node is serving.
+        std::thread::spawn(move || {
+            let mut told = Some(told);
+            for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+                if line.contains("otklik is serving")
+                    && let Some(told) = told.take()
+                {
+                    let _ = told.send(());
+                }
+            }
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        Self { child, base, client: reqwest::Client::new(), serving: Some(serving), _dir: dir }
     }
 
-    /// Waits until the node answers its health check.
-    pub async fn ready(self) -> Self {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(resp) = self.client.get(self.url("/healthz")).send().await
-                && resp.status() == StatusCode::OK
-            {
-                return self;
-            }
-            assert!(Instant::now() < deadline, "node {} did not come up within 30 s", self.base);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Waits until the node says it is serving (30 s at most: a guard, not a wait).
+    pub async fn ready(mut self) -> Self {
+        let serving = self.serving.take().expect("a node is readied once");
+        match tokio::time::timeout(Duration::from_secs(30), serving).await {
+            Ok(Ok(())) => self,
+            Ok(Err(_)) => panic!("node {} exited before serving: {:?}", self.base, self.child.wait()),
+            Err(_) => panic!("node {} did not come up within 30 s", self.base),
         }
     }
 

@@ -51,7 +51,12 @@ impl Receiver {
     }
 
     pub async fn until(&self, what: &str, done: impl Fn(&Self) -> bool) {
-        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+        self.until_within(what, Duration::from_secs(5), done).await;
+    }
+
+    /// As [`Receiver::until`], guarded by `within` instead of 5 s.
+    pub async fn until_within(&self, what: &str, within: Duration, done: impl Fn(&Self) -> bool) {
+        let waited = tokio::time::timeout(within, async {
             loop {
                 // Registered before the check, so an attempt between the two still wakes this wait.
                 let attempted = self.attempted.notified();
@@ -64,6 +69,6 @@ impl Receiver {
             }
         })
         .await;
-        assert!(waited.is_ok(), "webhook receiver: {what} did not happen within 5 s");
+        assert!(waited.is_ok(), "webhook receiver: {what} did not happen within {within:?}");
     }
 }

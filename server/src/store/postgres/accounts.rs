@@ -45,7 +45,7 @@ impl AccountStore for PgStore {
         expires: i64,
     ) -> anyhow::Result<()> {
         let now = crate::unix_now();
-        in_tx!(self, conn => async {
+        in_tx!(self.pool, conn => async {
                 sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&mut *conn).await?;
                 let name: String = sqlx::query_scalar(
                     "WITH started AS (

@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 
 use std::sync::Arc;
 
-use super::{PgStore, article_id, in_tx, outbox};
+use super::{PgStore, in_tx, outbox};
 use crate::rules::reader::ReaderHash;
 use crate::store::page_cache::{CachedPage, ReaderSet};
 use crate::store::{
@@ -191,12 +191,8 @@ async fn post(
     post: &NewCommentCmd,
     now: i64,
 ) -> anyhow::Result<Result<Comment, CommentError>> {
-    let article = article_id(conn, post.article.as_str(), Some(&post.page), now).await?;
-    let (mode, closed): (Option<String>, bool) =
-        sqlx::query_as("SELECT moderation, closed FROM articles WHERE id = $1")
-            .bind(article)
-            .fetch_one(&mut *conn)
-            .await?;
+    let super::ArticleRef { id: article, moderation: mode, closed } =
+        super::article(conn, post.article.as_str(), Some(&post.page), now).await?;
     if closed {
         return Ok(Err(CommentError::Closed));
     }
@@ -343,6 +339,19 @@ async fn edit(
     Ok(Ok(edited))
 }
 
+/// Whether comment `id` of `article` is there for everyone (neither deleted nor held nor hidden): what
+/// readers may like and flag.
+async fn visible(conn: &mut PgConnection, article: &ArticleId, id: CommentId) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
+                         WHERE c.id = $1 AND a.key = $2 AND c.deleted_at IS NULL AND c.status = 'visible')",
+    )
+    .bind(id.0)
+    .bind(article.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 async fn set_like(
     conn: &mut PgConnection,
     article: &ArticleId,
@@ -350,34 +359,22 @@ async fn set_like(
     reader: &ReaderHash,
     like: bool,
 ) -> anyhow::Result<Result<LikeView, CommentError>> {
-    let shown: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
-                         WHERE c.id = $1 AND a.key = $2 AND c.deleted_at IS NULL AND c.status = 'visible')",
-    )
-    .bind(id.0)
-    .bind(article.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    if like && shown {
-        let added =
-            sqlx::query("INSERT INTO comment_likes (comment_id, reader) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id.0)
-                .bind(&reader.0[..])
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-        if added > 0 {
-            sqlx::query("UPDATE comments SET likes = likes + 1 WHERE id = $1").bind(id.0).execute(&mut *conn).await?;
+    // A like is given only to a comment there for everyone; one can always be taken back.
+    let change = match (like, visible(conn, article, id).await?) {
+        (true, true) => {
+            Some(("INSERT INTO comment_likes (comment_id, reader) VALUES ($1, $2) ON CONFLICT DO NOTHING", 1))
         }
-    } else if !like {
-        let removed = sqlx::query("DELETE FROM comment_likes WHERE comment_id = $1 AND reader = $2")
-            .bind(id.0)
-            .bind(&reader.0[..])
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if removed > 0 {
-            sqlx::query("UPDATE comments SET likes = likes - 1 WHERE id = $1").bind(id.0).execute(&mut *conn).await?;
+        (true, false) => None,
+        (false, _) => Some(("DELETE FROM comment_likes WHERE comment_id = $1 AND reader = $2", -1_i64)),
+    };
+    if let Some((sql, delta)) = change {
+        let changed = sqlx::query(sql).bind(id.0).bind(&reader.0[..]).execute(&mut *conn).await?.rows_affected();
+        if changed > 0 {
+            sqlx::query("UPDATE comments SET likes = likes + $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(delta)
+                .execute(&mut *conn)
+                .await?;
         }
     }
     let row: Option<(i64, bool)> = sqlx::query_as(
@@ -403,14 +400,7 @@ async fn flag(
     reader: &ReaderHash,
     now: i64,
 ) -> anyhow::Result<Result<(), CommentError>> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM comments c JOIN articles a ON a.id = c.article_id
-                         WHERE c.id = $1 AND a.key = $2 AND c.deleted_at IS NULL AND c.status = 'visible')",
-    )
-    .bind(id.0)
-    .bind(article.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
+    let exists = visible(conn, article, id).await?;
     if !exists {
         return Ok(Err(CommentError::NotFound));
     }
@@ -557,7 +547,7 @@ async fn overlay(conn: &mut PgConnection, reader: &ReaderHash, ids: &[i64]) -> a
 /// announces the change to every node, and forgets this node's cached pages of it once it has committed.
 macro_rules! thread_write {
     ($store:expr, $article:expr, $conn:ident => $body:expr) => {{
-        let value = in_tx!($store, $conn => async {
+        let value = in_tx!($store.pool, $conn => async {
             let value = $body.await?;
             super::thread_changed(&mut *$conn, Some($article.as_str())).await?;
             anyhow::Ok(value)
@@ -659,6 +649,6 @@ impl CommentStore for PgStore {
         reader: ReaderHash,
     ) -> anyhow::Result<Result<(), CommentError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => flag(conn, &article, id, &reader, now))
+        in_tx!(self.pool, conn => flag(conn, &article, id, &reader, now))
     }
 }

@@ -163,11 +163,11 @@ impl PgStore {
 /// Runs `$body` (a future using `$conn`) in a transaction of its own, and again, in a new one, if it lost a
 /// race on a unique key to another transaction (two nodes creating the same row at once).
 macro_rules! in_tx {
-    ($store:expr, $conn:ident => $body:expr) => {{
+    ($pool:expr, $conn:ident => $body:expr) => {{
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = $store.pool.begin().await?;
+            let mut tx = $pool.begin().await?;
             let $conn: &mut sqlx::PgConnection = &mut tx;
             match $body.await {
                 Ok(value) => {
@@ -194,12 +194,20 @@ pub(super) fn lost_race(err: &anyhow::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation() || e.code().as_deref() == Some("40P01"))
 }
 
-/// The id of an article, created (with the URL and title its page gave) if it is new; a page that reports
-/// them later fills in what is missing.
-async fn article_id(conn: &mut PgConnection, key: &str, page: Option<&PageInfo>, now: i64) -> anyhow::Result<i64> {
+/// An article as writes need it: its id, and the moderation settings a post obeys.
+pub(super) struct ArticleRef {
+    pub(super) id: i64,
+    pub(super) moderation: Option<String>,
+    pub(super) closed: bool,
+}
+
+/// An article, created (with the URL and title its page gave) if it is new; a page that reports them later
+/// fills in what is missing.
+async fn article(conn: &mut PgConnection, key: &str, page: Option<&PageInfo>, now: i64) -> anyhow::Result<ArticleRef> {
     let (url, title) = page.map_or((None, None), |p| (p.url.as_deref(), p.title.as_deref()));
-    if let Some((id, known_url, known_title)) =
-        sqlx::query_as::<_, (i64, Option<String>, Option<String>)>("SELECT id, url, title FROM articles WHERE key = $1")
+    type Row = (i64, Option<String>, Option<String>, Option<String>, bool);
+    if let Some((id, known_url, known_title, moderation, closed)) =
+        sqlx::query_as::<_, Row>("SELECT id, url, title, moderation, closed FROM articles WHERE key = $1")
             .bind(key)
             .fetch_optional(&mut *conn)
             .await?
@@ -212,20 +220,21 @@ async fn article_id(conn: &mut PgConnection, key: &str, page: Option<&PageInfo>,
                 .execute(&mut *conn)
                 .await?;
         }
-        return Ok(id);
+        return Ok(ArticleRef { id, moderation, closed });
     }
-    Ok(sqlx::query_scalar(
+    let (id, moderation, closed) = sqlx::query_as(
         "INSERT INTO articles (key, url, title, created_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
                                           title = coalesce(articles.title, excluded.title)
-           RETURNING id",
+           RETURNING id, moderation, closed",
     )
     .bind(key)
     .bind(url)
     .bind(title)
     .bind(now)
     .fetch_one(&mut *conn)
-    .await?)
+    .await?;
+    Ok(ArticleRef { id, moderation, closed })
 }
 
 #[async_trait]
@@ -258,7 +267,7 @@ impl Store for PgStore {
     }
 
     async fn purge_ip_hashes(&self, before: i64) -> anyhow::Result<u64> {
-        in_tx!(self, conn => async {
+        in_tx!(self.pool, conn => async {
             // One node at a time: the others find the lock taken and leave the work to it.
             let mine: bool =
                 sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(PURGE_LOCK).fetch_one(&mut *conn).await?;

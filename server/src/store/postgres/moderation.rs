@@ -193,7 +193,7 @@ impl ModerationStore for PgStore {
     ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
         let now = crate::unix_now();
         // Whichever article the comment is on: every thread starts over, on every node.
-        let done = in_tx!(self, conn => async {
+        let done = in_tx!(self.pool, conn => async {
             let done = moderate(conn, id, action, who, announce, now).await?;
             super::thread_changed(conn, None).await?;
             anyhow::Ok(done)
@@ -234,7 +234,7 @@ impl ModerationStore for PgStore {
 
     async fn set_article(&self, article: ArticleId, settings: ArticleSettings, who: &str) -> anyhow::Result<()> {
         let now = crate::unix_now();
-        in_tx!(self, conn => async {
+        in_tx!(self.pool, conn => async {
                 sqlx::query(
                     "INSERT INTO articles (key, created_at, moderation, closed) VALUES ($1, $2, $3, $4)
                        ON CONFLICT (key) DO UPDATE SET moderation = excluded.moderation, closed = excluded.closed",
@@ -257,7 +257,7 @@ impl ModerationStore for PgStore {
 
     async fn set_article_page(&self, article: ArticleId, page: PageInfo, who: &str) -> anyhow::Result<()> {
         let now = crate::unix_now();
-        in_tx!(self, conn => async {
+        in_tx!(self.pool, conn => async {
                 sqlx::query(
                     "INSERT INTO articles (key, created_at, url, title) VALUES ($1, $2, $3, $4)
                        ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title",
@@ -276,7 +276,7 @@ impl ModerationStore for PgStore {
 
     async fn add_ban(&self, ban: NewBanCmd) -> anyhow::Result<Result<StoredBan, ModError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => add_ban(conn, &ban, now))
+        in_tx!(self.pool, conn => add_ban(conn, &ban, now))
     }
 
     async fn bans(&self) -> anyhow::Result<Vec<StoredBan>> {
@@ -298,7 +298,7 @@ impl ModerationStore for PgStore {
 
     async fn lift_ban(&self, id: i64, who: &str) -> anyhow::Result<bool> {
         let now = crate::unix_now();
-        in_tx!(self, conn => async {
+        in_tx!(self.pool, conn => async {
                 let lifted = sqlx::query("UPDATE bans SET lifted_at = $2 WHERE id = $1 AND lifted_at IS NULL")
                     .bind(id)
                     .bind(now)

@@ -7,17 +7,10 @@ use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PgStore, article_id};
+use super::{PgStore, article, in_tx};
 use crate::rules::reader::ReaderHash;
 use crate::store::ReactionStore;
-use crate::store::StoreClosed;
-
-fn kind_of(raw: i16) -> anyhow::Result<ReactionKind> {
-    usize::try_from(raw)
-        .ok()
-        .and_then(ReactionKind::from_index)
-        .ok_or_else(|| anyhow::anyhow!("stored reaction kind {raw}"))
-}
+use crate::store::stored_kind;
 
 /// The article's counts and, with a reader, their own reaction, from one snapshot.
 async fn view(conn: &mut PgConnection, article: &str, reader: Option<&ReaderHash>) -> anyhow::Result<ReactionsView> {
@@ -33,7 +26,7 @@ async fn view(conn: &mut PgConnection, article: &str, reader: Option<&ReaderHash
     .await?;
     let mut view = ReactionsView { counts: ReactionCounts::default(), mine: None };
     for (kind, count, mine) in rows {
-        let kind = kind_of(kind)?;
+        let kind = stored_kind(kind.into())?;
         if mine {
             view.mine = Some(kind);
         } else {
@@ -79,7 +72,9 @@ pub(super) async fn run(pool: PgPool, mut queue: mpsc::Receiver<Msg>) {
         }
         let writes: Vec<(&str, &ReaderHash, Option<ReactionKind>)> =
             batch.iter().map(|(article, reader, kind, _)| (article.as_str(), reader, *kind)).collect();
-        let applied = apply_retrying(&pool, &writes).await;
+        // In a transaction of its own, again if it lost a race with another node's.
+        let applied: anyhow::Result<HashMap<String, ReactionCounts>> =
+            async { in_tx!(pool, conn => apply(conn, &writes, crate::unix_now())) }.await;
         match applied {
             Ok(counts) => {
                 for (article, _, kind, reply) in batch {
@@ -106,31 +101,6 @@ pub(super) async fn run(pool: PgPool, mut queue: mpsc::Receiver<Msg>) {
     }
 }
 
-/// Applies a batch in a transaction of its own, again if it lost a race with another node's.
-async fn apply_retrying(
-    pool: &PgPool,
-    writes: &[(&str, &ReaderHash, Option<ReactionKind>)],
-) -> anyhow::Result<HashMap<String, ReactionCounts>> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let mut tx = pool.begin().await?;
-        match apply(&mut tx, writes, crate::unix_now()).await {
-            Ok(counts) => {
-                tx.commit().await?;
-                return Ok(counts);
-            }
-            Err(err) => {
-                let _ = tx.rollback().await;
-                if attempt < super::RACE_RETRIES && super::lost_race(&err) {
-                    continue;
-                }
-                return Err(err);
-            }
-        }
-    }
-}
-
 /// Applies reaction writes set-based: each reader's last write per article counts. The readers' rows are
 /// locked (in key order) before their old kinds are read, and the counts' rows (in key order, made first
 /// if missing) before they move, so batches on several nodes neither miscount nor deadlock; a first
@@ -153,7 +123,7 @@ async fn apply(
             .collect();
     let missing: Vec<&str> = keys.iter().copied().filter(|k| !ids.contains_key(*k)).collect();
     for key in missing {
-        ids.insert(key.to_owned(), article_id(conn, key, None, now).await?);
+        ids.insert(key.to_owned(), article(conn, key, None, now).await?.id);
     }
     // The last write of each (article, reader), in key order.
     let mut last: BTreeMap<(i64, [u8; 16]), Option<i16>> = BTreeMap::new();
@@ -277,7 +247,7 @@ async fn apply(
     .await?;
     let mut counts: HashMap<String, ReactionCounts> = HashMap::new();
     for (article, kind, n) in rows {
-        counts.entry(article).or_default().set(kind_of(kind)?, n.max(0) as u64);
+        counts.entry(article).or_default().set(stored_kind(kind.into())?, n.max(0) as u64);
     }
     Ok(counts)
 }
@@ -295,9 +265,6 @@ impl ReactionStore for PgStore {
         reader: ReaderHash,
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView> {
-        let (reply, answer) = oneshot::channel();
-        let msg = Msg::Set { article: article.clone(), reader, kind, reply };
-        self.reactions.send(msg).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+        crate::store::ask(&self.reactions, |reply| Msg::Set { article: article.clone(), reader, kind, reply }).await
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use otklik_api::{TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus};
 use sqlx::PgConnection;
 
-use super::{PgStore, article_id, in_tx, outbox};
+use super::{PgStore, article, in_tx, outbox};
 use crate::store::{NewTypoCmd, ReportRow, TypoError, TypoQuery, TypoStore, report_from};
 
 /// Most notes kept on one report; later merged reports still count, their notes are dropped.
@@ -23,7 +23,7 @@ async fn by_id(conn: &mut PgConnection, id: i64) -> anyhow::Result<Option<TypoRe
 
 /// Stores a report or merges it into the open one of the same fragment in the same context.
 async fn report(conn: &mut PgConnection, cmd: &NewTypoCmd, now: i64) -> anyhow::Result<TypoReceipt> {
-    let article = article_id(conn, cmd.article.as_str(), Some(&cmd.page), now).await?;
+    let article = article(conn, cmd.article.as_str(), Some(&cmd.page), now).await?.id;
     let (id, reports): (i64, i64) = sqlx::query_as(
         "INSERT INTO typos (article_id, fragment, before, after, notes, reader, ip_hash, created_at, updated_at)
            VALUES ($1, $2, $3, $4, CASE WHEN $5::text IS NULL THEN '[]'::jsonb ELSE jsonb_build_array($5::text) END,
@@ -95,7 +95,7 @@ async fn set_status(
 impl TypoStore for PgStore {
     async fn report_typo(&self, cmd: NewTypoCmd) -> anyhow::Result<TypoReceipt> {
         let now = crate::unix_now();
-        in_tx!(self, conn => report(conn, &cmd, now))
+        in_tx!(self.pool, conn => report(conn, &cmd, now))
     }
 
     async fn typos(&self, query: &TypoQuery) -> anyhow::Result<TypoList> {
@@ -124,6 +124,6 @@ impl TypoStore for PgStore {
         who: &str,
     ) -> anyhow::Result<Result<TypoReport, TypoError>> {
         let now = crate::unix_now();
-        in_tx!(self, conn => set_status(conn, id, status, who, now))
+        in_tx!(self.pool, conn => set_status(conn, id, status, who, now))
     }
 }

@@ -9,19 +9,18 @@ use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
-use tokio::sync::oneshot;
 
 use super::outbox;
 use super::writer::Ctx;
 use super::writer::Touches;
-use super::{ReadOp, SqliteStore, StoreClosed};
+use super::{ReadOp, SqliteStore};
 use crate::rules::reader::ReaderHash;
-use crate::store::CommentStore;
 use crate::store::page_cache::{CachedPage, ReaderSet};
 use crate::store::{
     CommentError, CommentQuery, CommentRow, Cursor, EditCommentCmd, NewCommentCmd, ThreadRow, arrange_page,
     arrange_replies,
 };
+use crate::store::{CommentStore, ask};
 
 /// What every comment query returns: ONE row holding all comments as a JSON array of arrays (in
 /// [`RawComment`] order), and the article's visible total. sqlx hands each result row across threads
@@ -644,9 +643,7 @@ impl CommentStore for SqliteStore {
             return Ok(Ok(cached.page.clone()));
         };
         let ids: Vec<i64> = cached.page.comments.iter().map(|c| c.id.0).collect();
-        let (reply, answer) = oneshot::channel();
-        self.reads.send(ReadOp::Overlay { reader: *reader, ids, reply }).await.map_err(|_| StoreClosed)?;
-        let (liked, mine) = answer.await.map_err(|_| StoreClosed)??;
+        let (liked, mine) = ask(&self.reads, |reply| ReadOp::Overlay { reader: *reader, ids, reply }).await?;
         Ok(Ok(cached.for_reader(&liked, &mine)))
     }
 

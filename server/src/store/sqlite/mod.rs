@@ -196,9 +196,7 @@ fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnect
 impl Store for SqliteStore {
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
-        let (reply, answer) = oneshot::channel();
-        self.writer.send(Op::Ping(reply)).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+        super::ask(&self.writer, Op::Ping).await
     }
 
     async fn legacy_secret(&self, name: &str) -> anyhow::Result<Option<Vec<u8>>> {
@@ -302,9 +300,6 @@ impl SqliteStore {
         data: D,
         run: Run<D, T>,
     ) -> anyhow::Result<T> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job { what, data, run, touches, done: None, reply };
-        self.writer.send(Op::Write(Box::new(job))).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+        super::ask(&self.writer, |reply| Op::Write(Box::new(Job { what, data, run, touches, done: None, reply }))).await
     }
 }

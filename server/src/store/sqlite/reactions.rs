@@ -1,16 +1,11 @@
 //! Reaction SQL for SQLite: a batch of reaction writes applied as single statements.
 
 use async_trait::async_trait;
-use tokio::sync::oneshot;
 
 use super::*;
-use super::{ReadOp, SqliteStore, StoreClosed};
+use super::{ReadOp, SqliteStore};
 use crate::store::ReactionStore;
-
-/// A stored reaction kind (its index in `ReactionKind::ALL`), checked.
-pub(super) fn stored_kind(raw: i64) -> anyhow::Result<ReactionKind> {
-    usize::try_from(raw).ok().and_then(ReactionKind::from_index).with_context(|| format!("stored reaction kind {raw}"))
-}
+use crate::store::{ask, stored_kind};
 
 /// Applies the reaction writes of a batch and returns the new counts of every article it touched.
 ///
@@ -77,12 +72,7 @@ pub(super) async fn apply_reactions(
 #[async_trait]
 impl ReactionStore for SqliteStore {
     async fn reactions(&self, article: &ArticleId, reader: Option<ReaderHash>) -> anyhow::Result<ReactionsView> {
-        let (reply, answer) = oneshot::channel();
-        self.reads
-            .send(ReadOp::Reactions { article: article.clone(), reader, reply })
-            .await
-            .map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+        ask(&self.reads, |reply| ReadOp::Reactions { article: article.clone(), reader, reply }).await
     }
 
     async fn set_reaction(
@@ -91,9 +81,6 @@ impl ReactionStore for SqliteStore {
         reader: ReaderHash,
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView> {
-        let (reply, answer) = oneshot::channel();
-        let op = Op::React { article: article.clone(), reader, kind, reply };
-        self.writer.send(op).await.map_err(|_| StoreClosed)?;
-        answer.await.map_err(|_| StoreClosed)?
+        ask(&self.writer, |reply| Op::React { article: article.clone(), reader, kind, reply }).await
     }
 }

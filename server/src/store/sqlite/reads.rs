@@ -1,6 +1,7 @@
 //! The read batcher: reactions and a page's per-reader overlay, answered many readers to a query.
 
 use super::*;
+use crate::store::stored_kind;
 
 /// Answers reads in batches: whatever reads are waiting go to SQLite as one query.
 ///
