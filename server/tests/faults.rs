@@ -13,6 +13,9 @@ use otklik_api::{ErrorBody, ErrorCode, ReactionKind};
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// The tests here take turns: one stops the cluster that the other would be starting a node on.
+static TURNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs this cluster's `pg_ctl` with `args` (as the cluster's owner).
 fn pg_ctl(args: &[&str]) {
     let ctl = std::env::var("OTKLIK_TEST_PG_CTL").expect("OTKLIK_TEST_PG_CTL (scripts/with-postgres.sh)");
@@ -37,6 +40,7 @@ async fn the_database_restarted_under_a_node_costs_no_acknowledged_write() {
     if !common::on_postgres() {
         return;
     }
+    let _turn = TURNS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let node = Node::spawn(&common::database_in(dir.path()), &[]).ready().await;
     let kept = node.post("outage", &reader(1), "before the outage").await;
@@ -74,6 +78,7 @@ async fn a_node_killed_mid_burst_loses_nothing_it_acknowledged() {
     if !common::on_postgres() {
         return;
     }
+    let _turn = TURNS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_in(dir.path());
     let mut node = Node::spawn(&database, &[]).ready().await;

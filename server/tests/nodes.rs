@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::node::{EDITOR_TOKEN, Node};
 use common::{reader, until};
 use futures::StreamExt as _;
-use otklik_api::{ReactionCounts, ReactionKind};
+use otklik_api::{Comment, ReactionCounts, ReactionKind};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -58,6 +58,42 @@ async fn reaction_counts_stay_exact_with_writes_to_both_nodes() {
     }
     assert_eq!(a.counts("shared").await, expected, "node A");
     assert_eq!(b.counts("shared").await, expected, "node B");
+}
+
+#[tokio::test]
+async fn comments_and_replies_posted_through_both_nodes_at_once_are_all_counted() {
+    let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
+    let nodes = [&a, &b];
+    let mut roots: Vec<Comment> = Vec::new();
+    for n in 0..8u64 {
+        roots.push(nodes[(n % 2) as usize].post("busy", &reader(n), "a root").await);
+    }
+    // 400 posts, 64 in flight over both nodes (so each node's batches meet the other's at the same rows):
+    // every other one a reply to one of the roots.
+    let posted: Vec<Comment> = futures::stream::iter(0..400u64)
+        .map(|n| {
+            let (nodes, roots) = (&nodes, &roots);
+            async move {
+                let parent = (n % 2 == 1).then(|| roots[(n / 2 % 8) as usize].id);
+                nodes[(n % 2) as usize].reply("busy", &reader(100 + n), &format!("post {n}"), parent).await
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let mut ids: Vec<_> = posted.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 400, "every post has an id of its own");
+    for node in nodes {
+        let page = node.page("busy", &reader(1_000)).await;
+        assert_eq!(page.total, 408);
+        let replies: u64 = page.comments.iter().filter(|c| c.depth == 0).map(|c| c.replies).sum();
+        let shown: Vec<_> = page.comments.iter().filter(|c| roots.iter().any(|r| r.id == c.id)).collect();
+        assert_eq!(shown.len(), 8, "the roots are on the first page");
+        assert!(shown.iter().all(|r| r.replies == 25), "25 replies under each root: {shown:?}");
+        assert_eq!(replies, 200);
+    }
 }
 
 #[tokio::test]

@@ -124,6 +124,30 @@ pub struct NewCommentCmd {
     pub hold: bool,
 }
 
+impl NewCommentCmd {
+    /// The comment as stored, answered to its author: `id` at `depth`, answering `reply_to` (the parent's
+    /// author), shown to its author only while `pending`.
+    pub fn posted(&self, id: CommentId, depth: i64, reply_to: Option<String>, pending: bool, now: i64) -> Comment {
+        Comment {
+            id,
+            parent: self.parent,
+            depth: depth as u32,
+            reply_to,
+            author: self.author.clone(),
+            text: self.text.clone(),
+            created: now,
+            edited: None,
+            deleted: false,
+            likes: 0,
+            liked: false,
+            mine: true,
+            editable_until: Some(now + otklik_api::limits::EDIT_WINDOW_SECS),
+            replies: 0,
+            pending,
+        }
+    }
+}
+
 /// A new text for a reader's own comment, validated and normalised by the route.
 #[derive(Clone, Debug)]
 pub struct EditCommentCmd {

@@ -99,6 +99,9 @@ pub enum Change {
     Everything,
 }
 
+/// A write's future, borrowing its data and connection: the shape of the functions writers and batchers run.
+pub(crate) type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
+
 /// Sends a request built around its reply channel to a store task (a writer, a batcher) and waits for the
 /// answer; a task that has stopped answers [`StoreClosed`].
 pub(crate) async fn ask<M, T>(

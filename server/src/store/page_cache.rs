@@ -26,7 +26,13 @@ pub struct PageCache {
     /// Pages older than this are read again: a backstop where changes are heard from other processes,
     /// which a lost connection could keep from being heard.
     max_age: Option<Duration>,
+    /// One turn per page being read, so that readers who all miss it at once (it aged, or a comment was
+    /// posted) wait for one read of the database instead of each making their own.
+    turns: HashMap<PageKey, Turn>,
 }
+
+/// The right to read one page from the database: whoever holds it reads; the others wait, then look again.
+pub type Turn = Arc<tokio::sync::Mutex<()>>;
 
 /// A first page as everyone sees it, and every reader who wrote or liked a comment on the article (only
 /// they need their likes and authorship looked up). Both were read under the same generation.
@@ -80,6 +86,19 @@ impl PageCache {
             self.pages.clear();
         }
         self.pages.insert(key, (generation, Instant::now(), page));
+    }
+
+    /// The turn to read `key`'s page (wait for it with `lock`, then look in the cache again).
+    pub fn turn(&mut self, key: &PageKey) -> Turn {
+        self.turns.entry(key.clone()).or_default().clone()
+    }
+
+    /// Gives back a turn taken with `turn`; the last one out forgets it.
+    pub fn done(&mut self, key: &PageKey, turn: Turn) {
+        // The map's reference and this one: nobody else is waiting (others take theirs under this lock).
+        if Arc::strong_count(&turn) <= 2 {
+            self.turns.remove(key);
+        }
     }
 
     /// Every article changed (moderation): a new epoch makes every generation new.

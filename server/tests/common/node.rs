@@ -5,7 +5,7 @@ use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use otklik_api::{Comment, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
+use otklik_api::{Comment, CommentId, CommentPage, ReactionCounts, ReactionKind, ReactionsView};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -36,7 +36,8 @@ impl Node {
             .env_remove("OTKLIK_SECRET")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // What it says when it fails to start (read then: a node that serves says little here).
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the otklik binary starts");
         let mut child = child;
@@ -62,7 +63,13 @@ impl Node {
         let serving = self.serving.take().expect("a node is readied once");
         match tokio::time::timeout(Duration::from_secs(30), serving).await {
             Ok(Ok(())) => self,
-            Ok(Err(_)) => panic!("node {} exited before serving: {:?}", self.base, self.child.wait()),
+            Ok(Err(_)) => {
+                let mut said = String::new();
+                if let Some(mut stderr) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+                }
+                panic!("node {} exited before serving: {:?}\n{said}", self.base, self.child.wait())
+            }
             Err(_) => panic!("node {} did not come up within 30 s", self.base),
         }
     }
@@ -88,12 +95,28 @@ impl Node {
     }
 
     pub async fn try_post(&self, article: &str, who: &str, text: &str) -> reqwest::Response {
+        self.try_reply(article, who, text, None).await
+    }
+
+    /// A new comment, answering `parent` if there is one.
+    pub async fn try_reply(
+        &self,
+        article: &str,
+        who: &str,
+        text: &str,
+        parent: Option<CommentId>,
+    ) -> reqwest::Response {
         let url = self.url(&format!("/api/v1/articles/{article}/comments"));
-        self.client.post(url).header("X-Otklik-Reader", who).json(&json!({ "text": text })).send().await.unwrap()
+        let body = json!({ "text": text, "parent": parent });
+        self.client.post(url).header("X-Otklik-Reader", who).json(&body).send().await.unwrap()
     }
 
     pub async fn post(&self, article: &str, who: &str, text: &str) -> Comment {
-        let resp = self.try_post(article, who, text).await;
+        self.reply(article, who, text, None).await
+    }
+
+    pub async fn reply(&self, article: &str, who: &str, text: &str, parent: Option<CommentId>) -> Comment {
+        let resp = self.try_reply(article, who, text, parent).await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         resp.json().await.unwrap()
     }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
+use otklik_api::limits::{REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::PgConnection;
 
@@ -186,102 +186,239 @@ fn path_segment(id: i64) -> String {
 // Refusals (not found, not yours, too late, closed) are answers (`Ok(Err(..))`), and are given before
 // anything is written: the transaction commits what little it did (an article row at most).
 
-async fn post(
-    conn: &mut PgConnection,
-    post: &NewCommentCmd,
+/// A post accepted in a batch: its id, place in its thread, and whether it waits for moderation.
+struct Placed {
+    id: i64,
+    article: i64,
+    parent: Option<i64>,
+    root: i64,
+    depth: i64,
+    path: String,
+    reply_to: Option<String>,
+    pending: bool,
+}
+
+/// The posts batcher's `Apply`: new comments, set-based. Each article is read (or made) once, the parents
+/// in one query, the ids in one call of the sequence, the rows in one insert; each article's count and
+/// each thread's reply count move once for the whole batch (their rows are the hot ones), in key order.
+/// Threads that changed are announced to every node.
+pub(super) fn post_batch<'c>(
+    conn: &'c mut PgConnection,
+    posts: &'c [NewCommentCmd],
     now: i64,
-) -> anyhow::Result<Result<Comment, CommentError>> {
-    let super::ArticleRef { id: article, moderation: mode, closed } =
-        super::article(conn, post.article.as_str(), Some(&post.page), now).await?;
-    if closed {
-        return Ok(Err(CommentError::Closed));
-    }
-    let mode = mode.as_deref().and_then(ModerationMode::parse).unwrap_or(post.default_mode);
-    let pending = post.hold || mode == ModerationMode::Pre;
-    let parent = match post.parent {
-        None => None,
-        Some(parent) => {
-            let row: Option<(i64, i64, String, String, bool)> = sqlx::query_as(
-                "SELECT root_id, depth, path, author, deleted_at IS NOT NULL FROM comments
-                  WHERE id = $1 AND article_id = $2 AND status = 'visible'",
+) -> crate::store::BoxFuture<'c, anyhow::Result<Vec<Result<Comment, CommentError>>>> {
+    Box::pin(async move {
+        let mut keys: Vec<&str> = posts.iter().map(|p| p.article.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut articles = BTreeMap::new();
+        for key in keys {
+            // The URL and title from the first of its posts whose page gave them.
+            let mine = || posts.iter().filter(|p| p.article.as_str() == key);
+            let page = mine().find(|p| p.page.url.is_some() || p.page.title.is_some()).or_else(|| mine().next());
+            articles.insert(key, super::article(conn, key, page.map(|p| &p.page), now).await?);
+        }
+
+        let asked: Vec<i64> = posts.iter().filter_map(|p| p.parent.map(|id| id.0)).collect();
+        let parents: BTreeMap<i64, (i64, i64, i64, String, String)> = if asked.is_empty() {
+            BTreeMap::new()
+        } else {
+            sqlx::query_as::<_, (i64, i64, i64, i64, String, String)>(
+                "SELECT id, article_id, root_id, depth, path, author FROM comments
+                  WHERE id = ANY($1) AND status = 'visible' AND deleted_at IS NULL",
             )
-            .bind(parent.0)
-            .bind(article)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match row {
-                Some((root, depth, path, author, false)) => Some((parent, root, depth, path, author)),
-                _ => return Ok(Err(CommentError::ParentNotFound)),
+            .bind(&asked)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id, article, root, depth, path, author)| (id, (article, root, depth, path, author)))
+            .collect()
+        };
+
+        // Refusals first, then ids for the rest, in the order the posts came.
+        let mut placed: Vec<Result<Placed, CommentError>> = Vec::with_capacity(posts.len());
+        for post in posts {
+            let article = &articles[post.article.as_str()];
+            if article.closed {
+                placed.push(Err(CommentError::Closed));
+                continue;
+            }
+            let parent = match post.parent {
+                None => None,
+                Some(id) => match parents.get(&id.0).filter(|p| p.0 == article.id) {
+                    Some(parent) => Some((id.0, parent)),
+                    None => {
+                        placed.push(Err(CommentError::ParentNotFound));
+                        continue;
+                    }
+                },
+            };
+            let mode = article.moderation.as_deref().and_then(ModerationMode::parse).unwrap_or(post.default_mode);
+            let pending = post.hold || mode == ModerationMode::Pre;
+            let (root, depth, path, reply_to) = match parent {
+                // Made whole once the id is known.
+                None => (0, 0, String::new(), None),
+                Some((_, (_, root, depth, path, author))) => {
+                    // At the deepest level a reply goes beside the comment it answers (after it, as it is
+                    // newer), still naming it as its parent: the path, and every key and cursor made of it,
+                    // stay bounded.
+                    let (depth, above) = if *depth >= i64::from(REPLY_DEPTH_MAX) {
+                        (*depth, path.rsplit_once('/').map_or(path.as_str(), |(above, _)| above))
+                    } else {
+                        (depth + 1, path.as_str())
+                    };
+                    (*root, depth, above.to_owned(), Some(author.clone()))
+                }
+            };
+            let parent = parent.map(|(id, _)| id);
+            placed.push(Ok(Placed { id: 0, article: article.id, parent, root, depth, path, reply_to, pending }));
+        }
+        let wanted = placed.iter().filter(|p| p.is_ok()).count() as i64;
+        if wanted > 0 {
+            let mut ids: Vec<i64> = sqlx::query_scalar("SELECT nextval('comments_id_seq') FROM generate_series(1, $1)")
+                .bind(wanted)
+                .fetch_all(&mut *conn)
+                .await?;
+            ids.sort_unstable();
+            for (p, id) in placed.iter_mut().filter_map(|p| p.as_mut().ok()).zip(ids) {
+                p.id = id;
+                if p.parent.is_none() {
+                    p.root = id;
+                    p.path = path_segment(id);
+                } else {
+                    p.path = format!("{}/{}", p.path, path_segment(id));
+                }
             }
         }
-    };
-    let id: i64 = sqlx::query_scalar("SELECT nextval('comments_id_seq')").fetch_one(&mut *conn).await?;
-    let (root, depth, path, reply_to) = match &parent {
-        None => (id, 0, path_segment(id), None),
-        // At the deepest level a reply goes beside the comment it answers (after it, as it is newer),
-        // still naming it as its parent: the path, and every key and cursor made of it, stay bounded.
-        Some((_, root, depth, path, author)) if *depth >= i64::from(REPLY_DEPTH_MAX) => {
-            let siblings = path.rsplit_once('/').map_or(path.as_str(), |(above, _)| above);
-            (*root, *depth, format!("{siblings}/{}", path_segment(id)), Some(author.clone()))
+
+        let mut rows = Rows::default();
+        let (mut counted, mut replies) = (BTreeMap::<i64, i64>::new(), BTreeMap::<i64, i64>::new());
+        for (post, p) in posts.iter().zip(&placed).filter_map(|(post, p)| Some((post, p.as_ref().ok()?))) {
+            rows.push(post, p);
+            // Only visible comments are counted.
+            if !p.pending {
+                *counted.entry(p.article).or_default() += 1;
+                if p.parent.is_some() {
+                    *replies.entry(p.root).or_default() += 1;
+                }
+            }
         }
-        Some((_, root, depth, path, author)) => {
-            (*root, depth + 1, format!("{path}/{}", path_segment(id)), Some(author.clone()))
+        if !rows.id.is_empty() {
+            rows.insert(conn, now).await?;
         }
-    };
-    sqlx::query(
-        "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, ip_hash,
-                               ip_epoch, created_at, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(id)
-    .bind(article)
-    .bind(parent.as_ref().map(|p| p.0.0))
-    .bind(root)
-    .bind(depth)
-    .bind(&path)
-    .bind(&post.author)
-    .bind(&post.text)
-    .bind(&post.reader.0[..])
-    .bind(&post.ip[..])
-    .bind(post.ip_epoch)
-    .bind(now)
-    .bind(if pending { "pending" } else { "visible" })
-    .execute(&mut *conn)
-    .await?;
-    // Only visible comments are counted.
-    if !pending {
-        sqlx::query("UPDATE articles SET comment_count = comment_count + 1 WHERE id = $1")
-            .bind(article)
-            .execute(&mut *conn)
-            .await?;
-        if parent.is_some() {
-            sqlx::query("UPDATE comments SET replies = replies + 1 WHERE id = $1")
-                .bind(root)
-                .execute(&mut *conn)
-                .await?;
+        // Each row locked in key order (the lateral lock is taken row by row, as the sorted input comes).
+        macro_rules! add_to {
+            ($table:literal, $column:literal) => {
+                concat!(
+                    "UPDATE ",
+                    $table,
+                    " t SET ",
+                    $column,
+                    " = t.",
+                    $column,
+                    " + w.n
+                       FROM unnest($1::bigint[], $2::bigint[]) AS w (id, n)
+                       JOIN LATERAL (SELECT id FROM ",
+                    $table,
+                    " WHERE id = w.id FOR NO KEY UPDATE) l ON true
+                      WHERE t.id = l.id"
+                )
+            };
         }
+        for (sql, deltas) in
+            [(add_to!("articles", "comment_count"), &counted), (add_to!("comments", "replies"), &replies)]
+        {
+            if deltas.is_empty() {
+                continue;
+            }
+            let (ids, n): (Vec<i64>, Vec<i64>) = deltas.iter().map(|(id, n)| (*id, *n)).unzip();
+            sqlx::query(sql).bind(ids).bind(n).execute(&mut *conn).await?;
+        }
+
+        let mut answers = Vec::with_capacity(posts.len());
+        let mut changed: Vec<&str> = Vec::new();
+        for (post, p) in posts.iter().zip(placed) {
+            let p = match p {
+                Ok(p) => p,
+                Err(refusal) => {
+                    answers.push(Err(refusal));
+                    continue;
+                }
+            };
+            let comment = post.posted(CommentId(p.id), p.depth, p.reply_to, p.pending, now);
+            if post.announce {
+                announce(conn, post.article.as_str(), &comment, now).await?;
+            }
+            if !changed.contains(&post.article.as_str()) {
+                changed.push(post.article.as_str());
+            }
+            answers.push(Ok(comment));
+        }
+        for article in changed {
+            super::thread_changed(conn, Some(article)).await?;
+        }
+        Ok(answers)
+    })
+}
+
+/// A batch's new comment rows, column by column, for one `INSERT … SELECT FROM unnest(…)`.
+#[derive(Default)]
+struct Rows {
+    id: Vec<i64>,
+    article: Vec<i64>,
+    parent: Vec<Option<i64>>,
+    root: Vec<i64>,
+    depth: Vec<i64>,
+    path: Vec<String>,
+    author: Vec<String>,
+    text: Vec<String>,
+    reader: Vec<Vec<u8>>,
+    ip: Vec<Vec<u8>>,
+    ip_epoch: Vec<i64>,
+    status: Vec<&'static str>,
+}
+
+impl Rows {
+    fn push(&mut self, post: &NewCommentCmd, p: &Placed) {
+        self.id.push(p.id);
+        self.article.push(p.article);
+        self.parent.push(p.parent);
+        self.root.push(p.root);
+        self.depth.push(p.depth);
+        self.path.push(p.path.clone());
+        self.author.push(post.author.clone());
+        self.text.push(post.text.clone());
+        self.reader.push(post.reader.0.to_vec());
+        self.ip.push(post.ip.to_vec());
+        self.ip_epoch.push(post.ip_epoch);
+        self.status.push(if p.pending { "pending" } else { "visible" });
     }
-    let comment = Comment {
-        id: CommentId(id),
-        parent: post.parent,
-        depth: depth as u32,
-        reply_to,
-        author: post.author.clone(),
-        text: post.text.clone(),
-        created: now,
-        edited: None,
-        deleted: false,
-        likes: 0,
-        liked: false,
-        mine: true,
-        editable_until: Some(now + EDIT_WINDOW_SECS),
-        replies: 0,
-        pending,
-    };
-    if post.announce {
-        announce(conn, post.article.as_str(), &comment, now).await?;
+
+    async fn insert(self, conn: &mut PgConnection, now: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, ip_hash,
+                                   ip_epoch, status, created_at)
+               SELECT *, $13 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                                         $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bytea[],
+                                         $11::bigint[], $12::text[])",
+        )
+        .bind(self.id)
+        .bind(self.article)
+        .bind(self.parent)
+        .bind(self.root)
+        .bind(self.depth)
+        .bind(self.path)
+        .bind(self.author)
+        .bind(self.text)
+        .bind(self.reader)
+        .bind(self.ip)
+        .bind(self.ip_epoch)
+        .bind(self.status)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
-    Ok(Ok(comment))
 }
 
 async fn edit(
@@ -560,38 +697,52 @@ macro_rules! thread_write {
 #[async_trait]
 impl CommentStore for PgStore {
     async fn comments(&self, query: &CommentQuery) -> anyhow::Result<Result<CommentPage, CommentError>> {
-        let mut conn = self.pool.acquire().await?;
         if query.cursor.is_some() || query.root.is_some() {
-            return page(&mut conn, query).await;
+            return page(&mut *self.pool.acquire().await?, query).await;
         }
         // First pages are most of the traffic: their shared part from this node's cache, then what is
-        // particular to this reader (as on SQLite; see `PageCache`).
+        // particular to this reader (as on SQLite; see `PageCache`). Most are answered without a connection.
         let key = (query.article.as_str().to_owned(), query.sort, query.limit);
-        let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
-        let cached = match cached {
+        let hit = self.pages.lock().expect("page cache lock").get(&key).1;
+        let cached = match hit {
             Some(cached) => cached,
             None => {
-                let shared = CommentQuery { reader: None, ..query.clone() };
-                let page = match page(&mut conn, &shared).await? {
-                    Ok(page) => page,
+                let turn = self.pages.lock().expect("page cache lock").turn(&key);
+                let read = async {
+                    let _mine = turn.lock().await;
+                    let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+                    if let Some(cached) = cached {
+                        return anyhow::Ok(Ok(cached));
+                    }
+                    let mut conn = self.pool.acquire().await?;
+                    let shared = CommentQuery { reader: None, ..query.clone() };
+                    let page = match page(&mut conn, &shared).await? {
+                        Ok(page) => page,
+                        Err(refusal) => return Ok(Err(refusal)),
+                    };
+                    let (active, pending) = active_readers(&mut conn, &query.article).await?;
+                    let cached = Arc::new(CachedPage { page, active, pending });
+                    self.pages.lock().expect("page cache lock").put(key.clone(), generation, cached.clone());
+                    Ok(Ok(cached))
+                }
+                .await;
+                self.pages.lock().expect("page cache lock").done(&key, turn);
+                match read? {
+                    Ok(cached) => cached,
                     Err(refusal) => return Ok(Err(refusal)),
-                };
-                let (active, pending) = active_readers(&mut conn, &query.article).await?;
-                let cached = Arc::new(CachedPage { page, active, pending });
-                self.pages.lock().expect("page cache lock").put(key, generation, cached.clone());
-                cached
+                }
             }
         };
         // Readers waiting for a comment's approval see it where it will appear: their page is their own.
         if query.reader.as_ref().is_some_and(|r| cached.pending.contains(&r.0)) {
-            return page(&mut conn, query).await;
+            return page(&mut *self.pool.acquire().await?, query).await;
         }
         // Most readers never wrote or liked anything on the article: the shared page is already theirs.
         let Some(reader) = query.reader.as_ref().filter(|r| cached.active.contains(&r.0)) else {
             return Ok(Ok(cached.page.clone()));
         };
         let ids: Vec<i64> = cached.page.comments.iter().map(|c| c.id.0).collect();
-        let (liked, mine) = overlay(&mut conn, reader, &ids).await?;
+        let (liked, mine) = overlay(&mut *self.pool.acquire().await?, reader, &ids).await?;
         Ok(Ok(cached.for_reader(&liked, &mine)))
     }
 
@@ -607,8 +758,10 @@ impl CommentStore for PgStore {
     }
 
     async fn post_comment(&self, cmd: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
-        let now = crate::unix_now();
-        thread_write!(self, cmd.article, conn => post(conn, &cmd, now))
+        let article = cmd.article.clone();
+        let posted = self.posts.write(cmd).await?;
+        self.pages.lock().expect("page cache lock").changed(article.as_str());
+        Ok(posted)
     }
 
     async fn edit_comment(&self, cmd: EditCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {

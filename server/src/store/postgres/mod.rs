@@ -1,9 +1,11 @@
 //! The PostgreSQL backend: any number of otklik nodes on one database.
 //!
-//! Every write is one short transaction on a pooled connection, and every count it changes is changed by
-//! a relative `UPDATE` under the row's lock, so counts stay exact whichever node a request lands on; a
-//! write that loses a race on a unique key (two nodes creating the same row at once) is run again. Reads
-//! go to the database each time: no node keeps a copy that another node's write could make stale.
+//! Every write is a short transaction on a pooled connection — reactions and new comments, most writes,
+//! batched per node (`batcher`) so that one transaction carries many — and every count it changes is
+//! changed by a relative `UPDATE` under the row's lock, so counts stay exact whichever node a request
+//! lands on; a write that loses a race on a unique key (two nodes creating the same row at once) is run
+//! again. Reads go to the database each time, but for first pages of threads, which each node caches
+//! until it hears of a change (and for a second at most).
 //!
 //! Here: connecting, migrations (sqlx takes an advisory lock, so of several nodes starting at once exactly
 //! one applies them), and the database-wide part of `Store`; each concern's SQL and trait implementation
@@ -22,6 +24,7 @@ use super::Store;
 use super::page_cache::PageCache;
 
 mod accounts;
+mod batcher;
 mod comments;
 mod moderation;
 mod outbox;
@@ -44,9 +47,9 @@ pub struct PgStore {
     /// Changes announced by any node (this one included), heard on the `otklik` channel.
     changes: tokio::sync::broadcast::Sender<super::Change>,
     listener: Option<tokio::task::JoinHandle<()>>,
-    /// This node's reaction batcher (see `reactions::run`).
-    reactions: tokio::sync::mpsc::Sender<reactions::Msg>,
-    batcher: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// This node's batchers of reactions and of new comments.
+    reactions: batcher::Batcher<reactions::Write, otklik_api::ReactionsView>,
+    posts: batcher::Batcher<super::NewCommentCmd, Result<otklik_api::Comment, super::CommentError>>,
 }
 
 /// The channel nodes announce changes on (`NOTIFY otklik, 'bans'`).
@@ -132,6 +135,9 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(2))
             .acquire_timeout(Duration::from_secs(5))
+            // Each connection is tested as it goes back to the pool, and a broken one is replaced then:
+            // testing it again on the way out would add a round trip to every request.
+            .test_before_acquire(false)
             .connect_with(options.application_name("otklik"))
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", super::Location::redact(url)))?;
@@ -154,9 +160,9 @@ impl PgStore {
         let pages = Arc::new(std::sync::Mutex::new(PageCache::aging(PAGE_MAX_AGE)));
         // The command-line tools keep nothing in memory that another node could change.
         let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone(), pages.clone())));
-        let (reactions, queue) = tokio::sync::mpsc::channel(8192);
-        let batcher = tokio::sync::Mutex::new(Some(tokio::spawn(reactions::run(pool.clone(), queue))));
-        Ok(Self { pool, pages, changes, listener, reactions, batcher })
+        let reactions = batcher::Batcher::start(pool.clone(), "reaction", reactions::apply_batch);
+        let posts = batcher::Batcher::start(pool.clone(), "comment", comments::post_batch);
+        Ok(Self { pool, pages, changes, listener, reactions, posts })
     }
 }
 
@@ -300,14 +306,9 @@ impl Store for PgStore {
         if let Some(listener) = &self.listener {
             listener.abort();
         }
-        // Reactions already accepted are stored before the pool goes.
-        let (done, finished) = tokio::sync::oneshot::channel();
-        if self.reactions.send(reactions::Msg::Close(done)).await.is_ok() {
-            let _ = finished.await;
-        }
-        if let Some(task) = self.batcher.lock().await.take() {
-            let _ = task.await;
-        }
+        // Writes already accepted are stored before the pool goes.
+        self.reactions.close().await;
+        self.posts.close().await;
         self.pool.close().await;
     }
 

@@ -1,14 +1,14 @@
-//! Reactions on PostgreSQL: each node batches the writes it receives into one transaction, set-based.
+//! Reactions on PostgreSQL: each node batches the writes it receives (see `batcher`), applied set-based.
 
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 
 use otklik_api::{ArticleId, ReactionCounts, ReactionKind, ReactionsView};
-use sqlx::{PgConnection, PgPool};
-use tokio::sync::{mpsc, oneshot};
+use sqlx::PgConnection;
 
-use super::{PgStore, article, in_tx};
+use super::{PgStore, article};
 use crate::rules::reader::ReaderHash;
+use crate::store::BoxFuture;
 use crate::store::ReactionStore;
 use crate::store::stored_kind;
 
@@ -36,126 +36,82 @@ async fn view(conn: &mut PgConnection, article: &str, reader: Option<&ReaderHash
     Ok(view)
 }
 
-/// Most reaction writes applied in one transaction.
-const MAX_BATCH: usize = 512;
-
-/// A reaction write waiting for the node's batcher, or the store closing.
-pub(super) enum Msg {
-    Set {
-        article: ArticleId,
-        reader: ReaderHash,
-        kind: Option<ReactionKind>,
-        reply: oneshot::Sender<anyhow::Result<ReactionsView>>,
-    },
-    Close(oneshot::Sender<()>),
+/// A reaction write as the node's batcher takes it.
+pub(super) struct Write {
+    article: ArticleId,
+    reader: ReaderHash,
+    kind: Option<ReactionKind>,
 }
 
-/// The node's reaction batcher: whatever writes are waiting (up to `MAX_BATCH`) go in one transaction, as
-/// on SQLite, so that one commit (one WAL flush) carries many. Runs until told to close, finishing first
-/// what was queued.
-pub(super) async fn run(pool: PgPool, mut queue: mpsc::Receiver<Msg>) {
-    let mut msgs = Vec::with_capacity(MAX_BATCH);
-    let mut closers = Vec::new();
-    while queue.recv_many(&mut msgs, MAX_BATCH).await > 0 {
-        let mut batch = Vec::with_capacity(msgs.len());
-        for msg in msgs.drain(..) {
-            match msg {
-                Msg::Set { article, reader, kind, reply } => batch.push((article, reader, kind, reply)),
-                Msg::Close(done) => {
-                    queue.close();
-                    closers.push(done);
-                }
-            }
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        let writes: Vec<(&str, &ReaderHash, Option<ReactionKind>)> =
-            batch.iter().map(|(article, reader, kind, _)| (article.as_str(), reader, *kind)).collect();
-        // In a transaction of its own, again if it lost a race with another node's.
-        let applied: anyhow::Result<HashMap<String, ReactionCounts>> =
-            async { in_tx!(pool, conn => apply(conn, &writes, crate::unix_now())) }.await;
-        match applied {
-            Ok(counts) => {
-                for (article, _, kind, reply) in batch {
-                    let counts = counts.get(article.as_str()).copied().unwrap_or_default();
-                    let _ = reply.send(Ok(ReactionsView { counts, mine: kind }));
-                }
-            }
-            Err(err) => {
-                let unavailable = crate::store::unavailable(&err);
-                tracing::error!(error = %format!("{err:#}"), writes = batch.len(), "reaction batch failed");
-                for (.., reply) in batch {
-                    // The request's answer keeps the failure's kind (an outage is a 503, not a 500).
-                    let _ = reply.send(Err(if unavailable {
-                        anyhow::Error::new(crate::store::Unavailable)
-                    } else {
-                        anyhow::anyhow!("storing the reaction failed")
-                    }));
-                }
-            }
-        }
-    }
-    for done in closers {
-        let _ = done.send(());
-    }
+/// The batcher's `Apply`: each write answered with its article's counts after the batch, and its own kind.
+pub(super) fn apply_batch<'c>(
+    conn: &'c mut PgConnection,
+    writes: &'c [Write],
+    now: i64,
+) -> BoxFuture<'c, anyhow::Result<Vec<ReactionsView>>> {
+    Box::pin(async move {
+        let counts = apply(conn, writes, now).await?;
+        Ok(writes
+            .iter()
+            .map(|w| ReactionsView {
+                counts: counts.get(w.article.as_str()).copied().unwrap_or_default(),
+                mine: w.kind,
+            })
+            .collect())
+    })
 }
 
 /// Applies reaction writes set-based: each reader's last write per article counts. The readers' rows are
-/// locked (in key order) before their old kinds are read, and the counts' rows (in key order, made first
-/// if missing) before they move, so batches on several nodes neither miscount nor deadlock; a first
-/// reaction that another node inserted meanwhile fails on the primary key and the batch runs again.
-async fn apply(
-    conn: &mut PgConnection,
-    writes: &[(&str, &ReaderHash, Option<ReactionKind>)],
-    now: i64,
-) -> anyhow::Result<HashMap<String, ReactionCounts>> {
-    // Articles: their ids, made for those never seen.
-    let mut keys: Vec<&str> = writes.iter().map(|w| w.0).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut ids: HashMap<String, i64> =
-        sqlx::query_as::<_, (String, i64)>("SELECT key, id FROM articles WHERE key = ANY($1)")
-            .bind(&keys)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
-    let missing: Vec<&str> = keys.iter().copied().filter(|k| !ids.contains_key(*k)).collect();
-    for key in missing {
-        ids.insert(key.to_owned(), article(conn, key, None, now).await?.id);
-    }
+/// locked (in key order) as their old kinds are read, and the counts' rows (in key order) as they move,
+/// so batches on several nodes neither miscount nor deadlock; a first reaction that another node inserted
+/// meanwhile fails on the primary key and the batch runs again. Three to five statements, whatever the
+/// batch's size.
+async fn apply(conn: &mut PgConnection, writes: &[Write], now: i64) -> anyhow::Result<HashMap<String, ReactionCounts>> {
     // The last write of each (article, reader), in key order.
-    let mut last: BTreeMap<(i64, [u8; 16]), Option<i16>> = BTreeMap::new();
-    for (article, reader, kind) in writes {
-        last.insert((ids[*article], reader.0), kind.map(|k| k.index() as i16));
+    let mut last: BTreeMap<(&str, [u8; 16]), Option<i16>> = BTreeMap::new();
+    for w in writes {
+        last.insert((w.article.as_str(), w.reader.0), w.kind.map(|k| k.index() as i16));
     }
-    let (articles, readers): (Vec<i64>, Vec<Vec<u8>>) = last.keys().map(|(a, r)| (*a, r.to_vec())).unzip();
-    let old: HashMap<(i64, [u8; 16]), i16> = sqlx::query_as::<_, (i64, Vec<u8>, i16)>(
-        "SELECT r.article_id, r.reader, r.kind FROM reactions r
-           JOIN unnest($1::bigint[], $2::bytea[]) AS w (article_id, reader)
-             ON r.article_id = w.article_id AND r.reader = w.reader
-          ORDER BY r.article_id, r.reader FOR UPDATE OF r",
+    let (keys, readers): (Vec<&str>, Vec<Vec<u8>>) = last.keys().map(|(a, r)| (*a, r.to_vec())).unzip();
+    // Each write's article id (NULL for an article never seen) and the reader's present kind, locked (row
+    // by row in the writes' order: joined laterally, so no plan can take them in another).
+    // (article key, reader, article id, present kind)
+    type Found = (String, Vec<u8>, Option<i64>, Option<i16>);
+    let found: Vec<Found> = sqlx::query_as(
+        "SELECT w.key, w.reader, a.id, r.kind
+           FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS w (key, reader, n)
+           LEFT JOIN LATERAL (SELECT id FROM articles WHERE key = w.key) a ON true
+           LEFT JOIN LATERAL (SELECT kind FROM reactions
+                               WHERE article_id = a.id AND reader = w.reader FOR NO KEY UPDATE) r ON true
+          ORDER BY w.n",
     )
-    .bind(&articles)
+    .bind(&keys)
     .bind(&readers)
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .filter_map(|(a, r, k)| Some(((a, <[u8; 16]>::try_from(r.as_slice()).ok()?), k)))
-    .collect();
-
-    let (mut inserts, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut deltas: BTreeMap<(i64, i16), i64> = BTreeMap::new();
-    for (key, new) in &last {
-        let before = old.get(key).copied();
-        if before == *new {
-            continue;
+    .await?;
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut old: HashMap<(i64, [u8; 16]), i16> = HashMap::new();
+    for (key, reader, id, kind) in found {
+        let id = match id.or_else(|| ids.get(&key).copied()) {
+            Some(id) => id,
+            None => article(conn, &key, None, now).await?.id,
+        };
+        if let (Some(kind), Ok(reader)) = (kind, <[u8; 16]>::try_from(reader.as_slice())) {
+            old.insert((id, reader), kind);
         }
+        ids.insert(key, id);
+    }
+
+    let (mut inserts, mut updates, mut deletes) = (Rows::default(), Rows::default(), Rows::default());
+    let mut deltas: BTreeMap<(i64, i16), i64> = BTreeMap::new();
+    for ((article, reader), new) in &last {
+        let key = (ids[*article], *reader);
+        let before = old.get(&key).copied();
         match (before, new) {
-            (None, Some(new)) => inserts.push((key.0, key.1.to_vec(), *new)),
-            (Some(_), Some(new)) => updates.push((key.0, key.1.to_vec(), *new)),
-            (Some(_), None) => deletes.push((key.0, key.1.to_vec())),
+            (before, new) if before == *new => continue,
+            (None, Some(new)) => inserts.push(key, *new),
+            (Some(_), Some(new)) => updates.push(key, *new),
+            (Some(_), None) => deletes.push(key, 0),
             (None, None) => {}
         }
         if let Some(before) = before {
@@ -165,83 +121,69 @@ async fn apply(
             *deltas.entry((key.0, *new)).or_default() += 1;
         }
     }
-    // New rows in key order (their unique-index entries are taken in that order too); changed rows.
+    // New rows in key order (their unique-index entries are taken in that order too); changed rows; gone.
     for (rows, sql) in [
         (
-            &inserts,
+            inserts,
             "INSERT INTO reactions (article_id, reader, kind, created_at)
                SELECT w.article_id, w.reader, w.kind, $4
                  FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
                 ORDER BY w.article_id, w.reader",
         ),
         (
-            &updates,
+            updates,
             "UPDATE reactions r SET kind = w.kind, created_at = $4
                FROM unnest($1::bigint[], $2::bytea[], $3::smallint[]) AS w (article_id, reader, kind)
               WHERE r.article_id = w.article_id AND r.reader = w.reader",
         ),
     ] {
-        if rows.is_empty() {
-            continue;
+        if !rows.article.is_empty() {
+            sqlx::query(sql).bind(rows.article).bind(rows.reader).bind(rows.kind).bind(now).execute(&mut *conn).await?;
         }
-        let (mut a, mut r, mut k) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()), Vec::new());
-        for (article, reader, kind) in rows {
-            a.push(*article);
-            r.push(reader.clone());
-            k.push(*kind);
-        }
-        sqlx::query(sql).bind(a).bind(r).bind(k).bind(now).execute(&mut *conn).await?;
     }
-    if !deletes.is_empty() {
-        let (a, r): (Vec<i64>, Vec<Vec<u8>>) = deletes.into_iter().unzip();
+    if !deletes.article.is_empty() {
         sqlx::query(
             "DELETE FROM reactions r USING unnest($1::bigint[], $2::bytea[]) AS w (article_id, reader)
               WHERE r.article_id = w.article_id AND r.reader = w.reader",
         )
-        .bind(a)
-        .bind(r)
+        .bind(deletes.article)
+        .bind(deletes.reader)
         .execute(&mut *conn)
         .await?;
     }
+
+    // The counts move (rows made for kinds first chosen, locked in key order as the insert meets them),
+    // and every count of the batch's articles is read back with them. A row is proposed with the delta
+    // only if it is not negative (the count's check applies to the proposed row even where it conflicts);
+    // an existing row moves by the delta itself.
     deltas.retain(|_, d| *d != 0);
-    if !deltas.is_empty() {
-        let (mut a, mut k, mut d) = (Vec::new(), Vec::new(), Vec::new());
-        for ((article, kind), delta) in &deltas {
-            a.push(*article);
-            k.push(*kind);
-            d.push(*delta);
-        }
-        // Every row there (a zero count for a kind first chosen), then all locked in key order, then moved.
-        sqlx::query(
-            "INSERT INTO reaction_counts (article_id, kind, count)
-               SELECT w.article_id, w.kind, 0 FROM unnest($1::bigint[], $2::smallint[]) AS w (article_id, kind)
-                ORDER BY w.article_id, w.kind
-               ON CONFLICT (article_id, kind) DO NOTHING",
-        )
-        .bind(&a)
-        .bind(&k)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE reaction_counts c SET count = c.count + w.delta
-               FROM (SELECT l.article_id, l.kind, w.delta
-                       FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS w (article_id, kind, delta)
-                       JOIN LATERAL (SELECT article_id, kind FROM reaction_counts
-                                      WHERE article_id = w.article_id AND kind = w.kind FOR UPDATE) l ON true
-                      ORDER BY l.article_id, l.kind) AS w
-              WHERE c.article_id = w.article_id AND c.kind = w.kind",
-        )
-        .bind(&a)
-        .bind(&k)
-        .bind(&d)
-        .execute(&mut *conn)
-        .await?;
+    let (mut a, mut k, mut d) = (Vec::new(), Vec::new(), Vec::new());
+    for ((article, kind), delta) in &deltas {
+        a.push(*article);
+        k.push(*kind);
+        d.push(*delta);
     }
     let article_ids: Vec<i64> = ids.values().copied().collect();
     let rows: Vec<(String, i16, i64)> = sqlx::query_as(
-        "SELECT a.key, c.kind, c.count FROM reaction_counts c JOIN articles a ON a.id = c.article_id
-          WHERE c.article_id = ANY($1)",
+        "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::bigint[]) AS w (article_id, kind, delta)),
+         moved AS (
+           INSERT INTO reaction_counts AS c (article_id, kind, count)
+             SELECT article_id, kind, greatest(delta, 0) FROM w ORDER BY 1, 2
+             ON CONFLICT (article_id, kind) DO UPDATE
+               SET count = c.count + (SELECT delta FROM w
+                                       WHERE w.article_id = excluded.article_id AND w.kind = excluded.kind)
+             RETURNING c.article_id, c.kind, c.count),
+         counts AS (
+           SELECT * FROM moved
+           UNION ALL
+           SELECT c.article_id, c.kind, c.count FROM reaction_counts c
+            WHERE c.article_id = ANY($4) AND NOT EXISTS (SELECT 1 FROM moved m
+                                                          WHERE m.article_id = c.article_id AND m.kind = c.kind))
+         SELECT a.key, counts.kind, counts.count FROM counts JOIN articles a ON a.id = counts.article_id",
     )
+    .bind(&a)
+    .bind(&k)
+    .bind(&d)
     .bind(&article_ids)
     .fetch_all(&mut *conn)
     .await?;
@@ -250,6 +192,22 @@ async fn apply(
         counts.entry(article).or_default().set(stored_kind(kind.into())?, n.max(0) as u64);
     }
     Ok(counts)
+}
+
+/// Reaction rows of a batch, column by column, for one statement over `unnest`.
+#[derive(Default)]
+struct Rows {
+    article: Vec<i64>,
+    reader: Vec<Vec<u8>>,
+    kind: Vec<i16>,
+}
+
+impl Rows {
+    fn push(&mut self, (article, reader): (i64, [u8; 16]), kind: i16) {
+        self.article.push(article);
+        self.reader.push(reader.to_vec());
+        self.kind.push(kind);
+    }
 }
 
 #[async_trait]
@@ -265,6 +223,6 @@ impl ReactionStore for PgStore {
         reader: ReaderHash,
         kind: Option<ReactionKind>,
     ) -> anyhow::Result<ReactionsView> {
-        crate::store::ask(&self.reactions, |reply| Msg::Set { article: article.clone(), reader, kind, reply }).await
+        self.reactions.write(Write { article: article.clone(), reader, kind }).await
     }
 }

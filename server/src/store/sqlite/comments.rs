@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use otklik_api::limits::{EDIT_WINDOW_SECS, REPLY_DEPTH_MAX, REPLY_PREVIEW};
+use otklik_api::limits::{REPLY_DEPTH_MAX, REPLY_PREVIEW};
 use otklik_api::{ArticleId, Comment, CommentId, CommentPage, CommentSort, LikeView, ModerationMode};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
@@ -411,23 +411,7 @@ pub async fn post(
         .execute(&mut *conn)
         .await?;
     ctx.next_comment += 1;
-    let comment = Comment {
-        id: CommentId(id),
-        parent: post.parent,
-        depth: depth as u32,
-        reply_to,
-        author: post.author.clone(),
-        text: post.text.clone(),
-        created: now,
-        edited: None,
-        deleted: false,
-        likes: 0,
-        liked: false,
-        mine: true,
-        editable_until: Some(now + EDIT_WINDOW_SECS),
-        replies: 0,
-        pending,
-    };
+    let comment = post.posted(CommentId(id), depth, reply_to, pending, now);
     if post.announce {
         announce(conn, post.article.as_str(), &comment, now).await?;
     }

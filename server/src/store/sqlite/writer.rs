@@ -2,6 +2,7 @@
 //! alone, the WAL kept small.
 
 use super::*;
+use crate::store::BoxFuture;
 
 /// How long the writer waits, once idle after writing, before it empties the WAL file: the log would
 /// otherwise keep the size of its largest burst, and grow without bound while readers never let a
@@ -325,8 +326,6 @@ pub(super) enum Touches {
     /// Any thread, or an article's settings (moderation).
     Threads,
 }
-
-pub(super) type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
 
 /// How a job writes: a plain function of the job's data, so that it can run again when its batch is
 /// applied a second time with each write isolated.
