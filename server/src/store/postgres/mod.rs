@@ -37,6 +37,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub const POOL_DEFAULT: u32 = 16;
 /// The advisory lock the IP-hash purge holds (an arbitrary number of otklik's own).
 const PURGE_LOCK: i64 = 0x6f74_6b6c_0001;
+/// How long a pooled connection may sit idle before it is tested on its way out.
+const IDLE_TEST: Duration = Duration::from_secs(1);
 /// How often a write that lost a race on a unique key is run again before it is reported as failed.
 pub(super) const RACE_RETRIES: usize = 3;
 
@@ -135,9 +137,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(2))
             .acquire_timeout(Duration::from_secs(5))
-            // Each connection is tested as it goes back to the pool, and a broken one is replaced then:
-            // testing it again on the way out would add a round trip to every request.
+            // A connection is tested as it goes back to the pool (sqlx pings it then); testing it again on
+            // the way out would add a round trip to every request. Only one that sat idle for a while, as
+            // through a database restart, is tested first, so that a restart costs no request an error.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_TEST {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.application_name("otklik"))
             .await
             .with_context(|| format!("connecting to PostgreSQL at {}", super::Location::redact(url)))?;
