@@ -8,6 +8,7 @@
 mod article;
 mod comment;
 mod error;
+pub mod live;
 mod moderation;
 mod reaction;
 mod reader;
@@ -37,6 +38,8 @@ pub const READER_HEADER: &str = "X-Otklik-Reader";
 
 /// Limits that both halves check: the widget before sending, the server before storing.
 pub mod limits {
+    /// Most articles one live-updates stream follows.
+    pub const LIVE_ARTICLES_MAX: usize = 20;
     /// Longest accepted article id, in bytes (ids are ASCII).
     pub const ARTICLE_ID_MAX: usize = 128;
     /// Largest JSON body the reaction routes accept, in bytes.

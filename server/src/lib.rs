@@ -56,6 +56,8 @@ pub struct Settings {
     pub rate_limits: Vec<String>,
     /// Most connections held open at once (default [`DEFAULT_MAX_CONNECTIONS`]); more wait to be accepted.
     pub max_connections: Option<usize>,
+    /// Most live-update streams held open at once (default: half of the connections).
+    pub max_streams: Option<usize>,
     /// Most connections one address (an IPv6 client: its /64) may hold open (default
     /// [`DEFAULT_MAX_CONNECTIONS_PER_IP`]); trusted proxies are exempt.
     pub max_connections_per_ip: Option<usize>,
@@ -175,8 +177,11 @@ impl App {
         bans.reload(&store).await.context("loading bans")?;
         let stop_words =
             settings.stop_words.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
+        let max_connections = settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let live =
+            rules::live::Live::new(store.clone(), settings.max_streams.unwrap_or(max_connections / 2), unix_now_ms());
         let connections = listener::ConnectionLimits {
-            max: settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            max: max_connections,
             per_address: settings.max_connections_per_ip.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_IP),
             header_timeout: settings.header_timeout.unwrap_or(DEFAULT_HEADER_TIMEOUT),
             idle_timeout: settings.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
@@ -196,6 +201,7 @@ impl App {
                     stop_words,
                     min_compose_secs: i64::from(settings.min_compose_secs.unwrap_or(DEFAULT_MIN_COMPOSE_SECS)),
                     clock: settings.clock.clone(),
+                    live,
                 },
                 allowed_origins,
                 trusted_proxies,
@@ -228,10 +234,16 @@ impl App {
             self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
         let purge =
             tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
-        let coherent =
-            self.state.store.changes().map(|changes| tokio::spawn(follow(self.state.rules.clone(), changes)));
+        let live = tokio::spawn(rules::live::run(self.state.rules.live.clone(), self.state.store.changes()));
+        // Where no other node writes, nothing kept here changes behind this node's back.
+        let coherent = self
+            .state
+            .store
+            .shared()
+            .then(|| tokio::spawn(follow(self.state.rules.clone(), self.state.store.changes())));
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
         purge.abort();
+        live.abort();
         if let Some(task) = coherent {
             task.abort();
         }
@@ -264,7 +276,7 @@ async fn follow(rules: rules::Rules, mut changes: tokio::sync::broadcast::Receiv
         {
             tracing::warn!(error = %format!("{err:#}"), "reloading bans another node changed");
         }
-        if let (store::Change::Outbox | store::Change::Everything, Some(hook)) = (change, &rules.webhook) {
+        if let (store::Change::Outbox | store::Change::Everything, Some(hook)) = (&change, &rules.webhook) {
             hook.wake();
         }
     }
@@ -303,6 +315,11 @@ pub(crate) fn utc(secs: i64) -> String {
 /// Seconds since the Unix epoch: the time unit of every stored timestamp.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Milliseconds since the Unix epoch (ids of live events; nodes share the clock through NTP).
+pub(crate) fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -119,6 +119,11 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_MAX_CONNECTIONS", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
 
+    /// Most live-update streams (`/api/v1/events`) held open at once; a reader past it has no live
+    /// updates. Default: half of --max-connections.
+    #[arg(long, env = "OTKLIK_MAX_STREAMS")]
+    max_streams: Option<usize>,
+
     /// Most connections one address may hold open (an IPv6 client counts by its /64); trusted proxies
     /// are exempt. Past it, the address's new connections are closed at once.
     #[arg(long, env = "OTKLIK_MAX_CONNECTIONS_PER_IP", default_value_t = otklik_server::DEFAULT_MAX_CONNECTIONS_PER_IP)]
@@ -245,6 +250,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limits: args.rate_limits,
         max_connections: Some(args.max_connections),
         max_connections_per_ip: Some(args.max_connections_per_ip),
+        max_streams: args.max_streams,
         moderation: otklik_api::ModerationMode::parse(&args.moderation).unwrap_or_default(),
         ip_retention_days: Some(args.ip_retention_days),
         stop_words: args.stop_words,

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod editors;
 pub mod guard;
 pub mod keys;
+pub mod live;
 pub mod moderation;
 pub mod net;
 pub mod posting;
@@ -37,4 +38,6 @@ pub struct Rules {
     pub stop_words: Arc<[String]>,
     pub min_compose_secs: i64,
     pub clock: Clock,
+    /// Open pages' live-update streams.
+    pub live: live::Live,
 }

@@ -55,6 +55,13 @@ pub async fn moderate(
     if let Some(hook) = &rules.webhook {
         hook.wake();
     }
+    // Open pages drop a comment hidden from them (a deleted one's article is no longer known here: its
+    // pages learn of it from the thread's new total).
+    if let Some(item) = item.as_ref().filter(|_| action == ModerationAction::Hide)
+        && let Err(err) = rules.store.removed(&item.article, id).await
+    {
+        tracing::warn!(error = %format!("{err:#}"), "telling live streams of a hidden comment");
+    }
     Ok(item)
 }
 

@@ -16,6 +16,10 @@ pub trait CommentStore: Send + Sync {
     /// Visible comment counts for several articles; unknown articles count 0.
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, u64>>;
 
+    /// Each article's visible comment count and its newest visible comment (what live streams report);
+    /// unknown articles count 0.
+    async fn thread_heads(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, (u64, Option<CommentId>)>>;
+
     /// Posts a comment (or a reply).
     async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>>;
 

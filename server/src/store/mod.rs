@@ -60,10 +60,16 @@ pub trait Store:
     /// Stops accepting writes and waits until those already accepted are stored.
     async fn close(&self);
 
-    /// What other nodes on the same database change that this node keeps in memory, as it happens.
-    /// `None` where no other node can write (SQLite).
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
-        None
+    /// Committed changes, as they happen: this node's writes and (on PostgreSQL) every other node's. A
+    /// receiver that falls behind is told it lagged: it must take it as [`Change::Everything`].
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
+
+    /// Tells every node that a comment of `article` was hidden or deleted (after the write committed).
+    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()>;
+
+    /// Whether other nodes may write to the same database (their changes come through [`Store::changes`]).
+    fn shared(&self) -> bool {
+        false
     }
 
     /// Rate-limit buckets every node counts in; `None` where one process serves (its memory is exact
@@ -88,8 +94,9 @@ pub trait LimitStore: Send + Sync {
     ) -> anyhow::Result<Result<(), std::time::Duration>>;
 }
 
-/// A change another node made to what every node keeps in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A committed change to what nodes keep in memory or readers watch live, heard by every node (on
+/// PostgreSQL through `NOTIFY`, the writing node included; on SQLite from the writer).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
     /// A ban was added or lifted.
     Bans,
@@ -97,10 +104,21 @@ pub enum Change {
     Outbox,
     /// Notices may have been missed (the connection that hears them was lost): reload everything kept.
     Everything,
+    /// An article's reaction counts changed.
+    Reactions(String),
+    /// An article's thread changed (a comment posted, edited, deleted, liked).
+    Thread(String),
+    /// Any article's thread may have changed (a moderator's action, an article's settings).
+    Threads,
+    /// A comment of the article was hidden or deleted.
+    Removed(String, otklik_api::CommentId),
 }
 
 /// A write's future, borrowing its data and connection: the shape of the functions writers and batchers run.
 pub(crate) type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
+
+/// Changes a store announces that no receiver has taken yet, at most (more make slow receivers lag).
+pub const CHANGES_KEPT: usize = 4_096;
 
 /// Sends a request built around its reply channel to a store task (a writer, a batcher) and waits for the
 /// answer; a task that has stopped answers [`StoreClosed`].

@@ -23,17 +23,25 @@ struct Params {
     articles: Option<String>,
 }
 
-/// Every step is bounded before it starts: the query's length first, then the ids, counted as they are
-/// read, so the worst request costs no more than the largest valid one.
 async fn counts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<impl IntoResponse, AppError> {
+    let ids = article_list(query, COUNTS_MAX, COUNTS_QUERY_MAX)?;
+    let counts = state.store.comment_counts(&ids).await?;
+    // Listings are read far more often than comments are written: let browsers and proxies reuse briefly.
+    Ok(([(header::CACHE_CONTROL, "public, max-age=30")], axum::Json(CommentCounts { counts })))
+}
+
+/// The articles a query's `articles` parameter lists (comma-separated, at least one, at most `max`, each
+/// once). Every step is bounded before it starts: the query's length first, then the ids, counted as they
+/// are read, so the worst request costs no more than the largest valid one.
+pub fn article_list(query: Option<String>, max: usize, query_max: usize) -> Result<Vec<ArticleId>, AppError> {
     let too_many = || {
         AppError::bad_request(
             ErrorCode::InvalidQuery,
-            format!("articles must list 1 to {COUNTS_MAX} comma-separated article ids"),
+            format!("articles must list 1 to {max} comma-separated article ids"),
         )
     };
     let query = query.unwrap_or_default();
-    if query.len() > COUNTS_QUERY_MAX {
+    if query.len() > query_max {
         return Err(too_many());
     }
     let params: Params = serde_urlencoded::from_str(&query)
@@ -45,7 +53,7 @@ async fn counts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Res
         if seen.contains(part) {
             continue;
         }
-        if ids.len() == COUNTS_MAX {
+        if ids.len() == max {
             return Err(too_many());
         }
         let id = ArticleId::parse(part)
@@ -56,7 +64,5 @@ async fn counts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Res
     if ids.is_empty() {
         return Err(too_many());
     }
-    let counts = state.store.comment_counts(&ids).await?;
-    // Listings are read far more often than comments are written: let browsers and proxies reuse briefly.
-    Ok(([(header::CACHE_CONTROL, "public, max-age=30")], axum::Json(CommentCounts { counts })))
+    Ok(ids)
 }

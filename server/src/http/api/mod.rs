@@ -6,6 +6,7 @@ mod audit;
 mod bans;
 mod comments;
 mod counts;
+mod events;
 pub mod health;
 mod moderation;
 pub mod pages;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(reactions::router())
         .merge(comments::router())
         .merge(counts::router())
+        .merge(events::router())
         .merge(typos::router())
         .merge(refusals::router())
         .merge(moderation::router())

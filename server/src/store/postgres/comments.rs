@@ -757,6 +757,23 @@ impl CommentStore for PgStore {
         Ok(out)
     }
 
+    async fn thread_heads(&self, articles: &[ArticleId]) -> anyhow::Result<BTreeMap<String, (u64, Option<CommentId>)>> {
+        let keys: Vec<&str> = articles.iter().map(ArticleId::as_str).collect();
+        let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.key, a.comment_count,
+                    (SELECT max(c.id) FROM comments c
+                      WHERE c.article_id = a.id AND c.status = 'visible' AND c.deleted_at IS NULL)
+               FROM articles a WHERE a.key = ANY($1)",
+        )
+        .bind(&keys)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: BTreeMap<String, (u64, Option<CommentId>)> =
+            keys.iter().map(|k| ((*k).to_owned(), (0, None))).collect();
+        out.extend(rows.into_iter().map(|(k, n, newest)| (k, (n.max(0) as u64, newest.map(CommentId)))));
+        Ok(out)
+    }
+
     async fn post_comment(&self, cmd: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
         let article = cmd.article.clone();
         let posted = self.posts.write(cmd).await?;

@@ -58,28 +58,35 @@ pub struct PgStore {
 pub(super) const CHANNEL: &str = "otklik";
 /// The channel nodes announce changed threads on: the article's key, or `*` for every thread.
 pub(super) const THREADS: &str = "otklik_threads";
+/// The channel nodes announce changed reaction counts on: the article's key.
+pub(super) const REACTIONS: &str = "otklik_reactions";
 /// How long a cached first page is served at most, whatever is (or is not) heard from other nodes.
 const PAGE_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Announces, in the caller's transaction, that `article`'s thread changed (`None`: every thread).
 pub(super) async fn thread_changed(conn: &mut PgConnection, article: Option<&str>) -> anyhow::Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)").bind(THREADS).bind(article.unwrap_or("*")).execute(&mut *conn).await?;
-    Ok(())
+    let change = article.map_or(super::Change::Threads, |a| super::Change::Thread(a.to_owned()));
+    announce(conn, change).await
 }
 
 /// Announces a change to every node once the caller's transaction commits (PostgreSQL delivers
 /// notifications at commit, and drops them with a rollback).
 pub(super) async fn announce(conn: &mut PgConnection, change: super::Change) -> anyhow::Result<()> {
-    let payload = match change {
-        super::Change::Bans => "bans",
-        super::Change::Outbox => "outbox",
-        super::Change::Everything => "everything",
+    let (channel, payload) = match change {
+        super::Change::Bans => (CHANNEL, "bans".to_owned()),
+        super::Change::Outbox => (CHANNEL, "outbox".to_owned()),
+        super::Change::Removed(article, id) => (CHANNEL, format!("removed {} {article}", id.0)),
+        super::Change::Reactions(article) => (REACTIONS, article),
+        super::Change::Thread(article) => (THREADS, article),
+        super::Change::Threads => (THREADS, "*".to_owned()),
+        super::Change::Everything => (CHANNEL, "everything".to_owned()),
     };
-    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut *conn).await?;
     Ok(())
 }
 
-/// Hears the `otklik` and `otklik_threads` channels for as long as the store is open: changed threads leave
+/// Hears the `otklik`, `otklik_threads` and `otklik_reactions` channels for as long as the store is open
+/// (this node's own notices come back too): changed threads leave
 /// this node's page cache at once, other changes are passed on. After the connection was lost (notices sent
 /// meanwhile are gone), every page goes and everything is to be reloaded.
 async fn listen(
@@ -89,7 +96,7 @@ async fn listen(
 ) {
     let mut listener = loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen_all([CHANNEL, THREADS]).await {
+            Ok(mut listener) => match listener.listen_all([CHANNEL, THREADS, REACTIONS]).await {
                 Ok(()) => break listener,
                 Err(err) => tracing::warn!(error = %err, "listening for other nodes' changes"),
             },
@@ -100,17 +107,33 @@ async fn listen(
     loop {
         match listener.try_recv().await {
             Ok(Some(notice)) if notice.channel() == THREADS => {
-                let mut pages = pages.lock().expect("page cache lock");
-                match notice.payload() {
-                    "*" => pages.changed_all(),
-                    article => pages.changed(article),
-                }
+                let change = {
+                    let mut pages = pages.lock().expect("page cache lock");
+                    match notice.payload() {
+                        "*" => {
+                            pages.changed_all();
+                            super::Change::Threads
+                        }
+                        article => {
+                            pages.changed(article);
+                            super::Change::Thread(article.to_owned())
+                        }
+                    }
+                };
+                let _ = changes.send(change);
+            }
+            Ok(Some(notice)) if notice.channel() == REACTIONS => {
+                let _ = changes.send(super::Change::Reactions(notice.payload().to_owned()));
             }
             Ok(Some(notice)) => {
+                let removed = notice.payload().strip_prefix("removed ").and_then(|rest| {
+                    let (id, article) = rest.split_once(' ')?;
+                    Some(super::Change::Removed(article.to_owned(), otklik_api::CommentId(id.parse().ok()?)))
+                });
                 let change = match notice.payload() {
                     "bans" => super::Change::Bans,
                     "outbox" => super::Change::Outbox,
-                    _ => super::Change::Everything,
+                    _ => removed.unwrap_or(super::Change::Everything),
                 };
                 let _ = changes.send(change);
             }
@@ -167,7 +190,7 @@ impl PgStore {
                  on it once (or use the tools of the version that wrote it)"
             );
         }
-        let (changes, _) = tokio::sync::broadcast::channel(64);
+        let (changes, _) = tokio::sync::broadcast::channel(super::CHANGES_KEPT);
         let pages = Arc::new(std::sync::Mutex::new(PageCache::aging(PAGE_MAX_AGE)));
         // The command-line tools keep nothing in memory that another node could change.
         let listener = migrate.then(|| tokio::spawn(listen(pool.clone(), changes.clone(), pages.clone())));
@@ -323,8 +346,17 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<super::Change>> {
-        Some(self.changes.subscribe())
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<super::Change> {
+        self.changes.subscribe()
+    }
+
+    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        announce(&mut conn, super::Change::Removed(article.to_owned(), id)).await
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn shared_limits(&self) -> Option<&dyn super::LimitStore> {

@@ -51,6 +51,13 @@ pub(super) fn apply_batch<'c>(
 ) -> BoxFuture<'c, anyhow::Result<Vec<ReactionsView>>> {
     Box::pin(async move {
         let counts = apply(conn, writes, now).await?;
+        // Every node's live streams hear of the new counts once this commits.
+        let articles: Vec<&str> = counts.keys().map(String::as_str).collect();
+        sqlx::query("SELECT pg_notify($1, article) FROM unnest($2::text[]) AS article")
+            .bind(super::REACTIONS)
+            .bind(&articles)
+            .execute(&mut *conn)
+            .await?;
         Ok(writes
             .iter()
             .map(|w| ReactionsView {

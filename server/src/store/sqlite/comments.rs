@@ -288,6 +288,27 @@ pub async fn counts(pool: &SqlitePool, articles: &[ArticleId]) -> anyhow::Result
     Ok(out)
 }
 
+/// See `CommentStore::thread_heads`.
+pub async fn heads(
+    pool: &SqlitePool,
+    articles: &[ArticleId],
+) -> anyhow::Result<BTreeMap<String, (u64, Option<CommentId>)>> {
+    let keys = serde_json::to_string(&articles.iter().map(ArticleId::as_str).collect::<Vec<_>>())?;
+    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT a.key, a.comment_count,
+                (SELECT max(c.id) FROM comments c
+                  WHERE c.article_id = a.id AND c.status = 'visible' AND c.deleted_at IS NULL)
+           FROM json_each(?1) j CROSS JOIN articles a ON a.key = j.value",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    let mut out: BTreeMap<String, (u64, Option<CommentId>)> =
+        articles.iter().map(|a| (a.as_str().to_owned(), (0, None))).collect();
+    out.extend(rows.into_iter().map(|(k, n, newest)| (k, (n.max(0) as u64, newest.map(CommentId)))));
+    Ok(out)
+}
+
 fn path_segment(id: i64) -> String {
     format!("{id:012}")
 }
@@ -633,6 +654,13 @@ impl CommentStore for SqliteStore {
 
     async fn comment_counts(&self, articles: &[ArticleId]) -> anyhow::Result<std::collections::BTreeMap<String, u64>> {
         counts(&self.read, articles).await
+    }
+
+    async fn thread_heads(
+        &self,
+        articles: &[ArticleId],
+    ) -> anyhow::Result<std::collections::BTreeMap<String, (u64, Option<CommentId>)>> {
+        heads(&self.read, articles).await
     }
 
     async fn post_comment(&self, post: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {

@@ -39,7 +39,7 @@ use reactions::*;
 use reads::*;
 use writer::*;
 
-use super::Store;
+use super::{Change, Store};
 use crate::hex::encode as hex;
 use crate::rules::reader::ReaderHash;
 
@@ -99,6 +99,8 @@ pub struct SqliteStore {
     reads: mpsc::Sender<ReadOp>,
     writer: mpsc::Sender<Op>,
     writer_task: Mutex<Option<JoinHandle<()>>>,
+    /// What the writer committed, for this process's live streams.
+    changes: tokio::sync::broadcast::Sender<Change>,
 }
 
 impl SqliteStore {
@@ -154,13 +156,14 @@ impl SqliteStore {
 
         let (writer, rx) = mpsc::channel(QUEUE);
         let pages = Arc::new(std::sync::Mutex::new(PageCache::default()));
-        let task = tokio::spawn(run_writer(conn, options.clone(), rx, pages.clone()));
+        let (changes, _) = tokio::sync::broadcast::channel(super::CHANGES_KEPT);
+        let task = tokio::spawn(run_writer(conn, options.clone(), rx, pages.clone(), changes.clone()));
         let (reads, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..READERS {
             tokio::spawn(run_reader(read.clone(), rx.clone()));
         }
-        Ok(Self { pages, options, read, reads, writer, writer_task: Mutex::new(Some(task)) })
+        Ok(Self { pages, options, read, reads, writer, writer_task: Mutex::new(Some(task)), changes })
     }
 }
 
@@ -194,6 +197,16 @@ fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnect
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()> {
+        // Nobody listening is no error.
+        let _ = self.changes.send(Change::Removed(article.to_owned(), id));
+        Ok(())
+    }
+
     async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         super::ask(&self.writer, Op::Ping).await

@@ -96,6 +96,7 @@ pub(super) async fn run_writer(
     options: SqliteConnectOptions,
     mut rx: mpsc::Receiver<Op>,
     pages: Arc<std::sync::Mutex<PageCache>>,
+    changes: tokio::sync::broadcast::Sender<Change>,
 ) {
     let (conn, next_comment) = match prepare(&mut conn).await {
         Ok(next) => (Some(conn), next),
@@ -146,17 +147,27 @@ pub(super) async fn run_writer(
             let committed = match applied {
                 Ok(counts) => {
                     writer.dirty = true;
+                    let mut heard: Vec<Change> = Vec::new();
                     {
                         let mut pages = pages.lock().expect("page cache lock");
                         if every_thread {
                             pages.changed_all();
+                            heard.push(Change::Threads);
                         } else {
                             for job in &jobs {
                                 if let Touches::Thread(article) = job.touches() {
                                     pages.changed(article.as_str());
+                                    heard.push(Change::Thread(article.as_str().to_owned()));
                                 }
                             }
                         }
+                    }
+                    heard.extend(reactions.iter().map(|op| Change::Reactions(op.article.as_str().to_owned())));
+                    heard.sort_unstable();
+                    heard.dedup();
+                    for change in heard {
+                        // Nobody listening is no error.
+                        let _ = changes.send(change);
                     }
                     for op in reactions {
                         let result = match &counts {

@@ -1,0 +1,84 @@
+//! `/events?articles=a,b`: live updates of up to 20 articles as a Server-Sent Events stream (see
+//! `rules::live` and `otklik_api::live`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::get;
+use otklik_api::ErrorCode;
+use otklik_api::limits::{COUNTS_QUERY_MAX, LIVE_ARTICLES_MAX};
+use otklik_api::live::{EVENTS_PATH, REFETCH_EVENT};
+
+use super::counts::article_list;
+use crate::AppState;
+use crate::http::error::AppError;
+use crate::rules::live::{Event, Refused, Stream};
+
+/// A comment line this often keeps proxies (and the listener's idle timeout) from closing a quiet stream.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// How long a client waits before reconnecting after the stream ended (it adds its own backoff).
+const RETRY: Duration = Duration::from_secs(3);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(EVENTS_PATH, get(events))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<impl IntoResponse, AppError> {
+    let articles = article_list(query, LIVE_ARTICLES_MAX, COUNTS_QUERY_MAX)?;
+    // An id that is not one of ours is a fresh start, not an error: the client may have come from an
+    // older version.
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let (stream, missed) = state.live.open(&articles, resume).await.map_err(|Refused::Full| {
+        AppError::client(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "too many live streams are open; the page works without them",
+        )
+    })?;
+    // How long to wait before reconnecting, what was missed (or the word to refetch), then what happens.
+    let mut first = vec![SseEvent::default().retry(RETRY).comment("otklik")];
+    match missed {
+        Some(events) => first.extend(events.iter().map(sse)),
+        None => first.push(refetch()),
+    }
+    let events = futures_util::stream::unfold(
+        (std::collections::VecDeque::from(first), stream),
+        |(mut queued, mut stream)| async move {
+            if let Some(event) = queued.pop_front() {
+                return Some((Ok::<_, Infallible>(event), (queued, stream)));
+            }
+            let event = next(&mut stream).await?;
+            Some((Ok(event), (queued, stream)))
+        },
+    );
+    let headers = [(HeaderName::from_static("x-accel-buffering"), "no")];
+    Ok((headers, Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT))))
+}
+
+/// The stream's next event: a refetch if it fell behind, else what the hub sent; `None` once the hub is gone.
+async fn next(stream: &mut Stream) -> Option<SseEvent> {
+    let event = stream.events.recv().await?;
+    if stream.behind.swap(false, Ordering::Relaxed) {
+        return Some(refetch());
+    }
+    Some(sse(&event))
+}
+
+fn sse(event: &Arc<Event>) -> SseEvent {
+    SseEvent::default().id(event.id.to_string()).event(event.name).data(&event.data)
+}
+
+fn refetch() -> SseEvent {
+    SseEvent::default().event(REFETCH_EVENT).data("{}")
+}
