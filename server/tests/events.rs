@@ -4,73 +4,15 @@ mod common;
 
 use std::time::Duration;
 
+use common::sse::Events;
 use common::{EDITOR_TOKEN, TestServer, reader};
 use otklik_api::live::{LiveComments, LiveReactions, LiveRemoved};
 use otklik_api::{Comment, ErrorBody, ErrorCode};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// One event as received.
-#[derive(Debug)]
-struct Received {
-    id: Option<String>,
-    name: String,
-    data: String,
-}
-
-/// An open stream, parsed as the SSE format says (comments and `retry:` lines skipped).
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(s: &TestServer, articles: &str, last_id: Option<&str>) -> Self {
-        let mut req = s.client.get(s.url(&format!("/api/v1/events?articles={articles}")));
-        if let Some(id) = last_id {
-            req = req.header("Last-Event-ID", id);
-        }
-        let response = req.send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "text/event-stream");
-        assert_eq!(response.headers()["x-accel-buffering"], "no");
-        Self { response, buffer: String::new() }
-    }
-
-    /// The next event (5 s at most: a guard, not a wait).
-    async fn next(&mut self) -> Received {
-        tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    let (mut id, mut name, mut data) = (None, String::from("message"), String::new());
-                    for line in block.lines() {
-                        match line.split_once(':').map(|(k, v)| (k, v.strip_prefix(' ').unwrap_or(v))) {
-                            Some(("id", v)) => id = Some(v.to_owned()),
-                            Some(("event", v)) => name = v.to_owned(),
-                            Some(("data", v)) => data.push_str(v),
-                            _ => {}
-                        }
-                    }
-                    if !data.is_empty() {
-                        return Received { id, name, data };
-                    }
-                    continue;
-                }
-                let chunk = self.response.chunk().await.unwrap().expect("the stream stays open");
-                self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-            }
-        })
-        .await
-        .expect("an event within 5 s")
-    }
-
-    /// The next event, which must be `name`, parsed.
-    async fn expect<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> (Option<String>, T) {
-        let event = self.next().await;
-        assert_eq!(event.name, name, "{event:?}");
-        (event.id, serde_json::from_str(&event.data).unwrap())
-    }
+async fn open(s: &TestServer, articles: &str, last_id: Option<&str>) -> Events {
+    Events::open(&s.client, &s.url(&format!("/api/v1/events?articles={articles}")), last_id).await
 }
 
 async fn say(s: &TestServer, article: &str, who: &str, text: &str) -> Comment {
@@ -88,7 +30,7 @@ async fn like(s: &TestServer, article: &str, who: &str) {
 #[tokio::test]
 async fn reactions_and_comments_reach_an_open_stream_once_committed() {
     let s = TestServer::start().await;
-    let mut events = Events::open(&s, "live-1,live-2", None).await;
+    let mut events = open(&s, "live-1,live-2", None).await;
     like(&s, "live-1", &reader(1)).await;
     let (id, counts): (_, LiveReactions) = events.expect("reactions").await;
     assert_eq!((counts.article.as_str(), counts.counts.like), ("live-1", 1));
@@ -110,7 +52,7 @@ async fn a_held_comment_sends_nothing_until_it_is_approved() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let set = s.admin(reqwest::Method::PUT, "/articles/held", Some(json!({"moderation": "pre"}))).await;
     assert_eq!(set.status(), StatusCode::OK);
-    let mut events = Events::open(&s, "held", None).await;
+    let mut events = open(&s, "held", None).await;
     let held = say(&s, "held", &reader(1), "wait for me").await;
     assert!(held.pending);
     // Nothing for it: the next event is the like sent after it.
@@ -127,20 +69,27 @@ async fn a_held_comment_sends_nothing_until_it_is_approved() {
 async fn hidden_and_deleted_comments_are_withdrawn() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let (first, second) = (say(&s, "gone", &reader(1), "one").await, say(&s, "gone", &reader(2), "two").await);
-    let mut events = Events::open(&s, "gone", None).await;
+    let third = say(&s, "gone", &reader(3), "three").await;
+    let mut events = open(&s, "gone", None).await;
 
     let hide = s.admin(reqwest::Method::POST, format!("/comments/{}", first.id), Some(json!({"action": "hide"})));
     assert_eq!(hide.await.status(), StatusCode::OK);
     // The removal and the thread's new state, in either order.
     let (removed, thread) = removal_and_thread(&mut events).await;
     assert_eq!(removed, LiveRemoved { article: "gone".into(), comment: first.id });
-    assert_eq!((thread.total, thread.newest), (1, Some(second.id)));
+    assert_eq!((thread.total, thread.newest), (2, Some(third.id)));
 
     let url = s.url(&format!("/api/v1/articles/gone/comments/{}", second.id.0));
     let deleted = s.client.delete(url).header("X-Otklik-Reader", reader(2)).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let (removed, thread) = removal_and_thread(&mut events).await;
     assert_eq!(removed.comment, second.id);
+    assert_eq!((thread.total, thread.newest), (1, Some(third.id)));
+
+    let delete = s.admin(reqwest::Method::POST, format!("/comments/{}", third.id), Some(json!({"action": "delete"})));
+    assert!(delete.await.status().is_success());
+    let (removed, thread) = removal_and_thread(&mut events).await;
+    assert_eq!(removed.comment, third.id);
     assert_eq!((thread.total, thread.newest), (0, None));
 }
 
@@ -156,7 +105,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
     let s = TestServer::start().await;
     let kept = say(&s, "resume", &reader(1), "stays").await;
     let gone = say(&s, "resume", &reader(2), "goes").await;
-    let mut events = Events::open(&s, "resume", None).await;
+    let mut events = open(&s, "resume", None).await;
     like(&s, "resume", &reader(3)).await;
     let (last, _): (_, LiveReactions) = events.expect("reactions").await;
     drop(events);
@@ -166,7 +115,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
     let url = s.url(&format!("/api/v1/articles/resume/comments/{}", gone.id.0));
     assert_eq!(s.client.delete(url).header("X-Otklik-Reader", reader(2)).send().await.unwrap().status(), 204);
 
-    let mut events = Events::open(&s, "resume", last.as_deref()).await;
+    let mut events = open(&s, "resume", last.as_deref()).await;
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(events.next().await);
@@ -183,7 +132,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
 #[tokio::test]
 async fn a_gap_older_than_the_node_remembers_asks_for_a_refetch() {
     let s = TestServer::start().await;
-    let mut events = Events::open(&s, "old", Some("1")).await;
+    let mut events = open(&s, "old", Some("1")).await;
     let event = events.next().await;
     assert_eq!((event.name.as_str(), event.data.as_str()), ("refetch", "{}"));
 }
@@ -191,7 +140,7 @@ async fn a_gap_older_than_the_node_remembers_asks_for_a_refetch() {
 #[tokio::test]
 async fn streams_past_the_cap_are_refused_and_a_closed_one_frees_its_place() {
     let s = TestServer::start_with(|settings| settings.max_streams = Some(1)).await;
-    let events = Events::open(&s, "capped", None).await;
+    let events = open(&s, "capped", None).await;
     let over = s.client.get(s.url("/api/v1/events?articles=capped")).send().await.unwrap();
     assert_eq!(over.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(over.json::<ErrorBody>().await.unwrap().error.code, ErrorCode::Unavailable);

@@ -97,6 +97,19 @@ async fn comments_and_replies_posted_through_both_nodes_at_once_are_all_counted(
 }
 
 #[tokio::test]
+async fn a_stream_on_one_node_hears_writes_made_through_the_other() {
+    let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
+    let url = b.url("/api/v1/events?articles=live");
+    let mut events = common::sse::Events::open(&b.client, &url, None).await;
+    a.react("live", &reader(1), Some(ReactionKind::Laugh)).await;
+    let (_, counts): (_, otklik_api::live::LiveReactions) = events.expect("reactions").await;
+    assert_eq!(counts.counts.laugh, 1);
+    let posted = a.post("live", &reader(2), "from the other node").await;
+    let (_, thread): (_, otklik_api::live::LiveComments) = events.expect("comments").await;
+    assert_eq!((thread.total, thread.newest), (1, Some(posted.id)));
+}
+
+#[tokio::test]
 async fn a_comment_posted_through_one_node_is_on_the_others_next_page() {
     let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
     let mut longest = Duration::ZERO;

@@ -51,18 +51,17 @@ pub async fn moderate(
     action: ModerationAction,
     who: &str,
 ) -> Result<Option<QueueItem>, ModerationError> {
-    let item = rules.store.moderate(id, action, who, rules.webhook.is_some()).await??;
+    let done = rules.store.moderate(id, action, who, rules.webhook.is_some()).await??;
     if let Some(hook) = &rules.webhook {
         hook.wake();
     }
-    // Open pages drop a comment hidden from them (a deleted one's article is no longer known here: its
-    // pages learn of it from the thread's new total).
-    if let Some(item) = item.as_ref().filter(|_| action == ModerationAction::Hide)
-        && let Err(err) = rules.store.removed(&item.article, id).await
+    // Open pages drop a comment hidden or deleted (hidden or deleted is done whether or not they hear).
+    if matches!(action, ModerationAction::Hide | ModerationAction::Delete)
+        && let Err(err) = rules.store.removed(&done.article, id).await
     {
-        tracing::warn!(error = %format!("{err:#}"), "telling live streams of a hidden comment");
+        tracing::warn!(error = %format!("{err:#}"), "telling live streams of a removed comment");
     }
-    Ok(item)
+    Ok(done.item)
 }
 
 /// Bans a comment's reader or IP, or a range, after checking the request.

@@ -7,19 +7,27 @@ use otklik_api::{
 };
 
 /// The moderators' work: queues, actions, articles' settings, bans and the audit log.
+/// A moderator's action applied: the comment's article, and the comment as the queue now shows it (`None`
+/// once deleted).
+#[derive(Debug)]
+pub struct Moderated {
+    pub article: String,
+    pub item: Option<QueueItem>,
+}
+
 #[async_trait]
 pub trait ModerationStore: Send + Sync {
     /// A page of a moderation queue, newest first.
     async fn queue(&self, queue: Queue, before: Option<CommentId>, limit: usize) -> anyhow::Result<QueuePage>;
 
-    /// Applies a moderator's action and records it; `Ok(None)` once deleted.
+    /// Applies a moderator's action and records it.
     async fn moderate(
         &self,
         id: CommentId,
         action: ModerationAction,
         who: &str,
         announce: bool,
-    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>>;
+    ) -> anyhow::Result<Result<Moderated, ModError>>;
 
     /// Recently seen articles with their settings.
     async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>>;

@@ -9,7 +9,9 @@ use otklik_api::{
 use sqlx::PgConnection;
 
 use super::{PgStore, in_tx};
-use crate::store::{ArticleRow, BanTarget, Change, ModError, ModerationStore, NewBanCmd, QueueRow, StoredBan};
+use crate::store::{
+    ArticleRow, BanTarget, Change, ModError, Moderated, ModerationStore, NewBanCmd, QueueRow, StoredBan,
+};
 
 /// Appends a line to the audit log, in the caller's transaction.
 pub async fn record(
@@ -63,7 +65,7 @@ async fn moderate(
     who: &str,
     announce: bool,
     now: i64,
-) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+) -> anyhow::Result<Result<Moderated, ModError>> {
     // The comment's row is locked first: two moderators acting on it from two nodes move its counts once each.
     let locked: Option<i64> = sqlx::query_scalar("SELECT id FROM comments WHERE id = $1 FOR UPDATE")
         .bind(id.0)
@@ -81,7 +83,7 @@ async fn moderate(
     let status = match action {
         ModerationAction::Delete => {
             super::comments::remove(conn, id, now).await?;
-            return Ok(Ok(None));
+            return Ok(Ok(Moderated { article: before.article, item: None }));
         }
         ModerationAction::Approve | ModerationAction::Restore => CommentStatus::Visible,
         ModerationAction::Hide => CommentStatus::Hidden,
@@ -116,7 +118,7 @@ async fn moderate(
     if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
         super::comments::announce_approved(conn, &before.article, id, now).await?;
     }
-    Ok(Ok(queue_item(conn, id).await?))
+    Ok(Ok(Moderated { article: before.article, item: queue_item(conn, id).await? }))
 }
 
 async fn add_ban(conn: &mut PgConnection, cmd: &NewBanCmd, now: i64) -> anyhow::Result<Result<StoredBan, ModError>> {
@@ -190,7 +192,7 @@ impl ModerationStore for PgStore {
         action: ModerationAction,
         who: &str,
         announce: bool,
-    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+    ) -> anyhow::Result<Result<Moderated, ModError>> {
         let now = crate::unix_now();
         // Whichever article the comment is on: every thread starts over, on every node.
         let done = in_tx!(self.pool, conn => async {

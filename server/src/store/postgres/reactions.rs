@@ -51,13 +51,6 @@ pub(super) fn apply_batch<'c>(
 ) -> BoxFuture<'c, anyhow::Result<Vec<ReactionsView>>> {
     Box::pin(async move {
         let counts = apply(conn, writes, now).await?;
-        // Every node's live streams hear of the new counts once this commits.
-        let articles: Vec<&str> = counts.keys().map(String::as_str).collect();
-        sqlx::query("SELECT pg_notify($1, article) FROM unnest($2::text[]) AS article")
-            .bind(super::REACTIONS)
-            .bind(&articles)
-            .execute(&mut *conn)
-            .await?;
         Ok(writes
             .iter()
             .map(|w| ReactionsView {
@@ -160,9 +153,9 @@ async fn apply(conn: &mut PgConnection, writes: &[Write], now: i64) -> anyhow::R
     }
 
     // The counts move (rows made for kinds first chosen, locked in key order as the insert meets them),
-    // and every count of the batch's articles is read back with them. A row is proposed with the delta
-    // only if it is not negative (the count's check applies to the proposed row even where it conflicts);
-    // an existing row moves by the delta itself.
+    // every count of the batch's articles is read back with them, and the move is announced, all in one
+    // statement. A row is proposed with the delta only if it is not negative (the count's check applies to
+    // the proposed row even where it conflicts); an existing row moves by the delta itself.
     deltas.retain(|_, d| *d != 0);
     let (mut a, mut k, mut d) = (Vec::new(), Vec::new(), Vec::new());
     for ((article, kind), delta) in &deltas {
@@ -185,13 +178,18 @@ async fn apply(conn: &mut PgConnection, writes: &[Write], now: i64) -> anyhow::R
            UNION ALL
            SELECT c.article_id, c.kind, c.count FROM reaction_counts c
             WHERE c.article_id = ANY($4) AND NOT EXISTS (SELECT 1 FROM moved m
-                                                          WHERE m.article_id = c.article_id AND m.kind = c.kind))
-         SELECT a.key, counts.kind, counts.count FROM counts JOIN articles a ON a.id = counts.article_id",
+                                                          WHERE m.article_id = c.article_id AND m.kind = c.kind)),
+         -- Every node's live streams hear of the articles whose counts moved, once this commits.
+         heard AS (
+           SELECT pg_notify($5, key) FROM articles WHERE id IN (SELECT article_id FROM moved))
+         SELECT a.key, counts.kind, counts.count
+           FROM counts JOIN articles a ON a.id = counts.article_id CROSS JOIN (SELECT count(*) FROM heard) h",
     )
     .bind(&a)
     .bind(&k)
     .bind(&d)
     .bind(&article_ids)
+    .bind(super::REACTIONS)
     .fetch_all(&mut *conn)
     .await?;
     let mut counts: HashMap<String, ReactionCounts> = HashMap::new();

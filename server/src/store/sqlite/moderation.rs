@@ -13,7 +13,7 @@ use super::SqliteStore;
 use super::writer::Touches;
 use crate::rules::reader::ReaderHash;
 use crate::store::ModerationStore;
-use crate::store::{ArticleRow, BanTarget, CommentError, ModError, NewBanCmd, QueueRow, StoredBan};
+use crate::store::{ArticleRow, BanTarget, CommentError, ModError, Moderated, NewBanCmd, QueueRow, StoredBan};
 
 /// Appends a line to the audit log.
 pub async fn record(
@@ -92,7 +92,7 @@ pub async fn moderate(
     who: &str,
     announce: bool,
     now: i64,
-) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+) -> anyhow::Result<Result<Moderated, ModError>> {
     let Some(before) = queue_item(conn, id).await? else {
         return Ok(Err(ModError::NotFound));
     };
@@ -102,7 +102,7 @@ pub async fn moderate(
     let status = match action {
         ModerationAction::Delete => {
             super::comments::remove(conn, id, now).await?;
-            return Ok(Ok(None));
+            return Ok(Ok(Moderated { article: before.article, item: None }));
         }
         ModerationAction::Approve | ModerationAction::Restore => CommentStatus::Visible,
         ModerationAction::Hide => CommentStatus::Hidden,
@@ -125,7 +125,7 @@ pub async fn moderate(
     if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
         super::comments::announce_approved(conn, &before.article, id, now).await?;
     }
-    Ok(Ok(queue_item(conn, id).await?))
+    Ok(Ok(Moderated { article: before.article, item: queue_item(conn, id).await? }))
 }
 
 /// A reader's flag on a visible comment of `article`; flagging twice changes nothing.
@@ -400,7 +400,7 @@ impl ModerationStore for SqliteStore {
         action: ModerationAction,
         who: &str,
         announce: bool,
-    ) -> anyhow::Result<Result<Option<QueueItem>, ModError>> {
+    ) -> anyhow::Result<Result<Moderated, ModError>> {
         let job = (id, action, who.to_owned(), announce);
         self.write("moderation", Touches::Threads, job, |(id, action, who, announce), conn, ctx| {
             Box::pin(moderate(conn, *id, *action, who, *announce, ctx.now))
