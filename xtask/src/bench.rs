@@ -8,6 +8,7 @@
 //!
 //! With `--postgres URL` the server runs on a fresh database made on that PostgreSQL server, and with
 //! `--nodes N` as N processes sharing it, the clients spread over them (client `c` talks to node `c % N`).
+//! With one node, the live scenario follows (`live.rs`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -49,7 +50,7 @@ pub fn run(bin: &Path, seconds: u64, postgres: Option<&str>, nodes: usize) -> an
         }
         let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
         let backend = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
-        let outcome = scenarios(&addrs, backend, duration).await;
+        let outcome = scenarios(&addrs, servers[0].child.id(), backend, duration).await;
         for server in &mut servers {
             server.stop();
         }
@@ -72,7 +73,7 @@ fn fresh_postgres_database(url: &str) -> anyhow::Result<String> {
     Ok(format!("{base}/{name}"))
 }
 
-async fn scenarios(nodes: &[SocketAddr], backend: &str, duration: Duration) -> anyhow::Result<ExitCode> {
+async fn scenarios(nodes: &[SocketAddr], pid: u32, backend: &str, duration: Duration) -> anyhow::Result<ExitCode> {
     let addr = nodes[0];
     let servers = nodes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     let count = nodes.len();
@@ -138,6 +139,10 @@ async fn scenarios(nodes: &[SocketAddr], backend: &str, duration: Duration) -> a
         expected,
         if exact { "exact" } else { "MISMATCH" }
     );
+    // Streams are one node's: with several, the scenarios above say what sharing adds.
+    if nodes.len() == 1 {
+        crate::live::run(addr, pid, duration).await?;
+    }
     Ok(if exact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -146,14 +151,14 @@ fn kind_for(client: u64, i: u64) -> ReactionKind {
     ReactionKind::ALL[((client + i / READERS_PER_CLIENT) % 5) as usize]
 }
 
-fn token(client: u64, reader: u64) -> String {
+pub(crate) fn token(client: u64, reader: u64) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&client.to_le_bytes());
     bytes[8..].copy_from_slice(&reader.to_le_bytes());
     ReaderToken::from_bytes(bytes).encode()
 }
 
-fn put(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
+pub(crate) fn put(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
     Request::put(path)
         .header("host", "bench")
         .header("content-type", "application/json")
@@ -162,7 +167,7 @@ fn put(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
         .expect("valid request")
 }
 
-fn post(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
+pub(crate) fn post(path: &str, reader: &str, body: String) -> Request<Full<Bytes>> {
     let mut req = put(path, reader, body);
     *req.method_mut() = hyper::Method::POST;
     req
@@ -205,7 +210,7 @@ async fn seed_thread(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn get(path: &str, reader: Option<&str>) -> Request<Full<Bytes>> {
+pub(crate) fn get(path: &str, reader: Option<&str>) -> Request<Full<Bytes>> {
     let mut req = Request::get(path).header("host", "bench");
     if let Some(r) = reader {
         req = req.header("x-otklik-reader", r);
@@ -274,7 +279,7 @@ async fn load(
     Ok(Outcome { latency, elapsed: start.elapsed(), errors, sent_per_client })
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -310,6 +315,10 @@ impl Server {
             .env("OTKLIK_RATE_LIMITS", "off")
             // A load generator posts the moment it can, as no person does.
             .env("OTKLIK_MIN_COMPOSE_SECS", "0")
+            // The live scenario holds 10,000 streams open from this one address.
+            .env("OTKLIK_MAX_CONNECTIONS", "16000")
+            .env("OTKLIK_MAX_CONNECTIONS_PER_IP", "16000")
+            .env("OTKLIK_MAX_STREAMS", "12000")
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {} (build it with `make server`)", bin.display()))?;

@@ -8,6 +8,7 @@
 mod bench;
 mod bundle;
 mod imports;
+mod live;
 mod weight;
 
 use std::path::PathBuf;
