@@ -71,6 +71,11 @@ pub enum ModerationAction {
 }
 
 impl ModerationAction {
+    /// Whether the action takes the comment away from readers (open pages drop it).
+    pub const fn removes(self) -> bool {
+        matches!(self, Self::Hide | Self::Delete)
+    }
+
     pub const ALL: [Self; 4] = [Self::Approve, Self::Hide, Self::Restore, Self::Delete];
 
     pub const fn as_str(self) -> &'static str {

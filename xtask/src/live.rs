@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -32,20 +32,28 @@ pub async fn run(node: SocketAddr, pid: u32, duration: Duration) -> anyhow::Resu
     let alone = paced_writes(node, duration, started, written.clone(), 0).await?;
     let rss_before = rss_kb(pid)?;
 
-    let opened = Arc::new(AtomicUsize::new(0));
+    // Each stream says once whether it opened; then it reports a latency sample for every event.
+    let (opened, mut opening) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
     let (samples, mut received) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let mut streams = Vec::with_capacity(STREAMS);
     for s in 0..STREAMS {
         let (opened, samples, written) = (opened.clone(), samples.clone(), written.clone());
         streams.push(tokio::spawn(async move {
             let n = s % ARTICLES;
-            let mut sender = connect(node).await?;
-            let resp = sender.send_request(get(&format!("/api/v1/events?articles={}", article(n)), None)).await?;
-            anyhow::ensure!(resp.status() == StatusCode::OK, "opening a stream: {}", resp.status());
-            opened.fetch_add(1, Ordering::Relaxed);
+            let path = format!("/api/v1/events?articles={}", article(n));
+            let resp = match connect(node).await {
+                Ok(mut sender) => sender.send_request(get(&path, None)).await.map_err(anyhow::Error::from),
+                Err(err) => Err(err),
+            };
+            let resp = match resp {
+                Ok(resp) if resp.status() == StatusCode::OK => resp,
+                Ok(resp) => return drop(opened.send(Err(format!("opening a stream: {}", resp.status())))),
+                Err(err) => return drop(opened.send(Err(format!("opening a stream: {err:#}")))),
+            };
+            let _ = opened.send(Ok(()));
             let mut body = resp.into_body();
-            while let Some(frame) = body.frame().await {
-                let Ok(data) = frame?.into_data() else { continue };
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(data) = frame.into_data() else { continue };
                 let events = data.windows(7).filter(|w| w == b"event: ").count();
                 let at = written[n].load(Ordering::Relaxed);
                 if at > 0 {
@@ -55,32 +63,29 @@ pub async fn run(node: SocketAddr, pid: u32, duration: Duration) -> anyhow::Resu
                     }
                 }
             }
-            anyhow::Ok(())
         }));
     }
-    drop(samples);
-    while opened.load(Ordering::Relaxed) < STREAMS {
-        if let Some(failed) = streams.iter().position(tokio::task::JoinHandle::is_finished) {
-            let task = streams.swap_remove(failed);
-            task.await??;
-            anyhow::bail!("a stream closed as soon as it opened");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..STREAMS {
+        opening.recv().await.expect("every stream says whether it opened").map_err(anyhow::Error::msg)?;
     }
     let rss_streams = rss_kb(pid)?;
     let cpu_before = cpu_ticks(pid)?;
     let with_streams = paced_writes(node, duration, started, written.clone(), 1).await?;
     let cpu = (cpu_ticks(pid)? - cpu_before) as f64 / 100.0 / duration.as_secs_f64();
-    // Events of the last writes are still on their way for a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every write changes its article, and each article has the same number of streams: each write's
+    // event reaches that many. The last ones are still on their way (10 s at most: a guard).
+    let expected = with_streams.latency.len() as usize * (STREAMS / ARTICLES);
+    let mut delivery = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let guard = tokio::time::Instant::now() + Duration::from_secs(10);
+    while (delivery.len() as usize) < expected {
+        match tokio::time::timeout_at(guard, received.recv()).await {
+            Ok(Some(sample)) => delivery.record(sample.max(1))?,
+            _ => break,
+        }
+    }
     for stream in &streams {
         stream.abort();
     }
-    let mut delivery = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    while let Ok(sample) = received.try_recv() {
-        delivery.record(sample.max(1))?;
-    }
-
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "\nlive: {STREAMS} streams over {ARTICLES} articles, {} writes/s (half reactions, half comments), {}s",
@@ -88,7 +93,7 @@ pub async fn run(node: SocketAddr, pid: u32, duration: Duration) -> anyhow::Resu
         duration.as_secs()
     );
     println!(
-        "  events delivered     {:>9}   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms   (from the write's sending)",
+        "  events delivered     {:>9} of {expected}   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>8.2} ms   (from the write's sending)",
         delivery.len(),
         ms(&delivery, 0.5),
         ms(&delivery, 0.99),

@@ -65,7 +65,7 @@ struct State {
     last_id: i64,
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Sent {
     reactions: Option<ReactionCounts>,
     comments: Option<(u64, Option<CommentId>)>,
@@ -75,6 +75,15 @@ struct Follower {
     stream: u64,
     queue: mpsc::Sender<Arc<Event>>,
     behind: Arc<AtomicBool>,
+}
+
+impl Follower {
+    /// Queues `event` for the stream, or, if its queue is full, marks it behind: it is never waited for.
+    fn offer(&self, event: &Arc<Event>) {
+        if self.queue.try_send(event.clone()).is_err() {
+            self.behind.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A reader's stream, following some articles until dropped.
@@ -133,7 +142,7 @@ impl Live {
         let stream = Stream { id, articles: keys, live: self.clone(), events, behind, _slot: slot };
         self.baseline(articles).await;
         let Some(since) = resume else { return Ok((stream, Some(Vec::new()))) };
-        Ok((stream, self.replay(articles, since).await))
+        Ok((stream, self.replay(articles, since)))
     }
 
     /// What the streams of newly followed articles are taken to know already (what a page shows once
@@ -158,7 +167,7 @@ impl Live {
     }
 
     /// What a stream resuming after event `since` missed: `None` if this node cannot know.
-    async fn replay(&self, articles: &[ArticleId], since: i64) -> Option<Vec<Arc<Event>>> {
+    fn replay(&self, articles: &[ArticleId], since: i64) -> Option<Vec<Arc<Event>>> {
         let from = since - RESUME_MARGIN_MS;
         let mut missed = {
             let state = self.inner.state.lock().expect("live state lock");
@@ -174,17 +183,19 @@ impl Live {
                 .map(|(.., event)| event.clone())
                 .collect::<Vec<_>>()
         };
-        // The present state of each article (a state sent twice does no harm).
-        for article in articles {
-            let reactions = self.inner.store.reactions(article, None).await.ok()?;
-            missed.push(self.event(
-                REACTIONS_EVENT,
-                &LiveReactions { article: article.as_str().to_owned(), counts: reactions.counts },
-            ));
-        }
-        let heads = self.inner.store.thread_heads(articles).await.ok()?;
-        for (article, (total, newest)) in heads {
-            missed.push(self.event(COMMENTS_EVENT, &LiveComments { article, total, newest }));
+        // The present state of each article, as `baseline` or the hub last read it (a state sent twice
+        // does no harm).
+        let present: Vec<(String, Sent)> = {
+            let state = self.inner.state.lock().expect("live state lock");
+            articles.iter().filter_map(|a| Some((a.as_str().to_owned(), *state.sent.get(a.as_str())?))).collect()
+        };
+        for (article, Sent { reactions, comments }) in present {
+            if let Some(counts) = reactions {
+                missed.push(self.event(REACTIONS_EVENT, &LiveReactions { article: article.clone(), counts }));
+            }
+            if let Some((total, newest)) = comments {
+                missed.push(self.event(COMMENTS_EVENT, &LiveComments { article, total, newest }));
+            }
         }
         Some(missed)
     }
@@ -210,9 +221,7 @@ impl Live {
     fn publish(&self, article: &str, event: Arc<Event>) {
         let state = self.inner.state.lock().expect("live state lock");
         for follower in state.followers.get(article).into_iter().flatten() {
-            if follower.queue.try_send(event.clone()).is_err() {
-                follower.behind.store(true, Ordering::Relaxed);
-            }
+            follower.offer(&event);
         }
     }
 
@@ -234,21 +243,12 @@ impl Live {
         for article in reactions {
             let Ok(id) = ArticleId::parse(&article) else { continue };
             match self.inner.store.reactions(&id, None).await {
-                Ok(view) => {
-                    let changed = {
-                        let mut state = self.inner.state.lock().expect("live state lock");
-                        let sent = state.sent.entry(article.clone()).or_default();
-                        // With nothing to compare with yet, this state is the baseline (see `baseline`).
-                        let changed = sent.reactions.is_some_and(|was| was != view.counts);
-                        sent.reactions = Some(view.counts);
-                        changed
-                    };
-                    if changed {
-                        let event = self
-                            .event(REACTIONS_EVENT, &LiveReactions { article: article.clone(), counts: view.counts });
-                        self.publish(&article, event);
-                    }
+                Ok(view) if self.differs(&article, |sent| &mut sent.reactions, view.counts) => {
+                    let event =
+                        self.event(REACTIONS_EVENT, &LiveReactions { article: article.clone(), counts: view.counts });
+                    self.publish(&article, event);
                 }
+                Ok(_) => {}
                 Err(err) => tracing::warn!(error = %format!("{err:#}"), article, "reading counts for live streams"),
             }
         }
@@ -258,16 +258,8 @@ impl Live {
         }
         match self.inner.store.thread_heads(&ids).await {
             Ok(heads) => {
-                for (article, head) in heads {
-                    let changed = {
-                        let mut state = self.inner.state.lock().expect("live state lock");
-                        let sent = state.sent.entry(article.clone()).or_default();
-                        let changed = sent.comments.is_some_and(|was| was != head);
-                        sent.comments = Some(head);
-                        changed
-                    };
-                    if changed {
-                        let (total, newest) = head;
+                for (article, head @ (total, newest)) in heads {
+                    if self.differs(&article, |sent| &mut sent.comments, head) {
                         let event =
                             self.event(COMMENTS_EVENT, &LiveComments { article: article.clone(), total, newest });
                         self.publish(&article, event);
@@ -278,14 +270,23 @@ impl Live {
         }
     }
 
+    /// Records `now` as what `article`'s streams know of one part of it (`part` picks which), answering
+    /// whether it differs from what they were told. With nothing to compare with yet, it is the baseline
+    /// (see `baseline`) and differs from nothing.
+    fn differs<T: PartialEq + Copy>(&self, article: &str, part: fn(&mut Sent) -> &mut Option<T>, now: T) -> bool {
+        let mut state = self.inner.state.lock().expect("live state lock");
+        let known = part(state.sent.entry(article.to_owned()).or_default());
+        let changed = known.is_some_and(|was| was != now);
+        *known = Some(now);
+        changed
+    }
+
     /// Tells every stream to refetch, and forgets what was sent (and every removal kept for resumes).
     fn refetch_all(&self) {
         let event = self.event(REFETCH_EVENT, &serde_json::json!({}));
         let mut state = self.inner.state.lock().expect("live state lock");
         for follower in state.followers.values().flatten() {
-            if follower.queue.try_send(event.clone()).is_err() {
-                follower.behind.store(true, Ordering::Relaxed);
-            }
+            follower.offer(&event);
         }
         state.sent.clear();
         state.forgotten = event.id;

@@ -55,12 +55,6 @@ pub async fn moderate(
     if let Some(hook) = &rules.webhook {
         hook.wake();
     }
-    // Open pages drop a comment hidden or deleted (hidden or deleted is done whether or not they hear).
-    if matches!(action, ModerationAction::Hide | ModerationAction::Delete)
-        && let Err(err) = rules.store.removed(&done.article, id).await
-    {
-        tracing::warn!(error = %format!("{err:#}"), "telling live streams of a removed comment");
-    }
     Ok(done.item)
 }
 

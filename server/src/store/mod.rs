@@ -64,9 +64,6 @@ pub trait Store:
     /// receiver that falls behind is told it lagged: it must take it as [`Change::Everything`].
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
-    /// Tells every node that a comment of `article` was hidden or deleted (after the write committed).
-    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()>;
-
     /// Whether other nodes may write to the same database (their changes come through [`Store::changes`]).
     fn shared(&self) -> bool {
         false

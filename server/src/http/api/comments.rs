@@ -115,12 +115,7 @@ async fn remove(
     Path((_, id)): Path<(String, String)>,
     Reader(reader): Reader,
 ) -> Result<StatusCode, AppError> {
-    let id = comment_id(&id)?;
-    state.store.delete_comment(article.clone(), id, reader).await?.map_err(refusal)?;
-    // Deleted is deleted whether or not open pages hear of it.
-    if let Err(err) = state.store.removed(article.as_str(), id).await {
-        tracing::warn!(error = %format!("{err:#}"), "telling live streams of a deleted comment");
-    }
+    state.store.delete_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

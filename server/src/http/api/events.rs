@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
+use futures_util::StreamExt as _;
 use otklik_api::ErrorCode;
 use otklik_api::limits::{COUNTS_QUERY_MAX, LIVE_ARTICLES_MAX};
 use otklik_api::live::{EVENTS_PATH, REFETCH_EVENT};
@@ -52,16 +53,9 @@ async fn events(
         Some(events) => first.extend(events.iter().map(sse)),
         None => first.push(refetch()),
     }
-    let events = futures_util::stream::unfold(
-        (std::collections::VecDeque::from(first), stream),
-        |(mut queued, mut stream)| async move {
-            if let Some(event) = queued.pop_front() {
-                return Some((Ok::<_, Infallible>(event), (queued, stream)));
-            }
-            let event = next(&mut stream).await?;
-            Some((Ok(event), (queued, stream)))
-        },
-    );
+    let later =
+        futures_util::stream::unfold(stream, |mut stream| async move { Some((next(&mut stream).await?, stream)) });
+    let events = futures_util::stream::iter(first).chain(later).map(Ok::<_, Infallible>);
     let headers = [(HeaderName::from_static("x-accel-buffering"), "no")];
     Ok((headers, Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT))))
 }

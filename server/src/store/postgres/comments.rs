@@ -689,7 +689,7 @@ macro_rules! thread_write {
             super::thread_changed(&mut *$conn, Some($article.as_str())).await?;
             anyhow::Ok(value)
         })?;
-        $store.pages.lock().expect("page cache lock").changed($article.as_str());
+        $store.pages().changed($article.as_str());
         Ok(value)
     }};
 }
@@ -703,14 +703,14 @@ impl CommentStore for PgStore {
         // First pages are most of the traffic: their shared part from this node's cache, then what is
         // particular to this reader (as on SQLite; see `PageCache`). Most are answered without a connection.
         let key = (query.article.as_str().to_owned(), query.sort, query.limit);
-        let hit = self.pages.lock().expect("page cache lock").get(&key).1;
+        let hit = self.pages().get(&key).1;
         let cached = match hit {
             Some(cached) => cached,
             None => {
-                let turn = self.pages.lock().expect("page cache lock").turn(&key);
+                let turn = self.pages().turn(&key);
                 let read = async {
                     let _mine = turn.lock().await;
-                    let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+                    let (generation, cached) = self.pages().get(&key);
                     if let Some(cached) = cached {
                         return anyhow::Ok(Ok(cached));
                     }
@@ -722,11 +722,11 @@ impl CommentStore for PgStore {
                     };
                     let (active, pending) = active_readers(&mut conn, &query.article).await?;
                     let cached = Arc::new(CachedPage { page, active, pending });
-                    self.pages.lock().expect("page cache lock").put(key.clone(), generation, cached.clone());
+                    self.pages().put(key.clone(), generation, cached.clone());
                     Ok(Ok(cached))
                 }
                 .await;
-                self.pages.lock().expect("page cache lock").done(&key, turn);
+                self.pages().done(&key, turn);
                 match read? {
                     Ok(cached) => cached,
                     Err(refusal) => return Ok(Err(refusal)),
@@ -777,7 +777,7 @@ impl CommentStore for PgStore {
     async fn post_comment(&self, cmd: NewCommentCmd) -> anyhow::Result<Result<Comment, CommentError>> {
         let article = cmd.article.clone();
         let posted = self.posts.write(cmd).await?;
-        self.pages.lock().expect("page cache lock").changed(article.as_str());
+        self.pages().changed(article.as_str());
         Ok(posted)
     }
 
@@ -798,6 +798,7 @@ impl CommentStore for PgStore {
                 return anyhow::Ok(Err(e));
             }
             remove(&mut *conn, id, now).await?;
+            super::announce(&mut *conn, crate::store::Change::Removed(article.as_str().to_owned(), id)).await?;
             anyhow::Ok(Ok(()))
         })
     }

@@ -154,6 +154,11 @@ async fn listen(
 }
 
 impl PgStore {
+    /// This node's cached first pages.
+    fn pages(&self) -> std::sync::MutexGuard<'_, PageCache> {
+        self.pages.lock().expect("page cache lock")
+    }
+
     /// Connects, and brings the schema up to date (`migrate`) or checks that it is (the command-line tools).
     pub async fn open(url: &str, pool_size: u32, migrate: bool) -> anyhow::Result<Self> {
         let options: PgConnectOptions = url.parse().context("parsing the PostgreSQL URL")?;
@@ -348,11 +353,6 @@ impl Store for PgStore {
 
     fn changes(&self) -> tokio::sync::broadcast::Receiver<super::Change> {
         self.changes.subscribe()
-    }
-
-    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        announce(&mut conn, super::Change::Removed(article.to_owned(), id)).await
     }
 
     fn shared(&self) -> bool {

@@ -197,10 +197,15 @@ impl ModerationStore for PgStore {
         // Whichever article the comment is on: every thread starts over, on every node.
         let done = in_tx!(self.pool, conn => async {
             let done = moderate(conn, id, action, who, announce, now).await?;
+            if let Ok(done) = &done
+                && action.removes()
+            {
+                super::announce(&mut *conn, Change::Removed(done.article.clone(), id)).await?;
+            }
             super::thread_changed(conn, None).await?;
             anyhow::Ok(done)
         })?;
-        self.pages.lock().expect("page cache lock").changed_all();
+        self.pages().changed_all();
         Ok(done)
     }
 
@@ -253,7 +258,7 @@ impl ModerationStore for PgStore {
                 // A closed article's pages say so.
                 super::thread_changed(conn, Some(article.as_str())).await
         })?;
-        self.pages.lock().expect("page cache lock").changed(article.as_str());
+        self.pages().changed(article.as_str());
         Ok(())
     }
 

@@ -683,10 +683,16 @@ impl CommentStore for SqliteStore {
         id: CommentId,
         reader: ReaderHash,
     ) -> anyhow::Result<Result<(), CommentError>> {
-        self.write("deletion", Touches::Thread(article.clone()), (article, id, reader), |data, conn, ctx| {
-            Box::pin(delete(conn, data, ctx.now))
-        })
-        .await
+        let key = article.as_str().to_owned();
+        let deleted = self
+            .write("deletion", Touches::Thread(article.clone()), (article, id, reader), |data, conn, ctx| {
+                Box::pin(delete(conn, data, ctx.now))
+            })
+            .await?;
+        if deleted.is_ok() {
+            self.removed(key, id);
+        }
+        Ok(deleted)
     }
 
     async fn like_comment(

@@ -104,6 +104,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Tells this process's live streams that a comment was hidden or deleted (its write has committed).
+    fn removed(&self, article: String, id: otklik_api::CommentId) {
+        // Nobody listening is no error.
+        let _ = self.changes.send(Change::Removed(article, id));
+    }
+
     /// Opens (creating if needed) the database, runs pending migrations and starts the writer.
     pub async fn open(database: &str) -> anyhow::Result<Self> {
         let options = connect_options(database, true)?;
@@ -199,12 +205,6 @@ fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnect
 impl Store for SqliteStore {
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
-    }
-
-    async fn removed(&self, article: &str, id: otklik_api::CommentId) -> anyhow::Result<()> {
-        // Nobody listening is no error.
-        let _ = self.changes.send(Change::Removed(article.to_owned(), id));
-        Ok(())
     }
 
     async fn ping(&self) -> anyhow::Result<()> {

@@ -402,10 +402,17 @@ impl ModerationStore for SqliteStore {
         announce: bool,
     ) -> anyhow::Result<Result<Moderated, ModError>> {
         let job = (id, action, who.to_owned(), announce);
-        self.write("moderation", Touches::Threads, job, |(id, action, who, announce), conn, ctx| {
-            Box::pin(moderate(conn, *id, *action, who, *announce, ctx.now))
-        })
-        .await
+        let done = self
+            .write("moderation", Touches::Threads, job, |(id, action, who, announce), conn, ctx| {
+                Box::pin(moderate(conn, *id, *action, who, *announce, ctx.now))
+            })
+            .await?;
+        if let Ok(done) = &done
+            && action.removes()
+        {
+            self.removed(done.article.clone(), id);
+        }
+        Ok(done)
     }
 
     async fn articles(&self, limit: usize) -> anyhow::Result<Vec<ArticleRow>> {
