@@ -1,8 +1,8 @@
 //! The only place the widget does HTTP: typed calls to the otklik JSON API.
 
 use otklik_api::{
-    API_PREFIX, ArticleId, Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorBody, ErrorCode, LikeView,
-    NewComment, NewTypo, READER_HEADER, ReactionKind, ReactionsView, SetReaction, TypoReceipt,
+    API_PREFIX, ArticleId, Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, LikeView, NewComment,
+    NewTypo, READER_HEADER, ReactionKind, ReactionsView, SetReaction, TypoId, TypoReceipt,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,8 +17,8 @@ use crate::json::from_js;
 pub enum ApiError {
     /// The request never got an answer: offline, DNS, CORS, server down.
     Network,
-    /// The server answered with an error status (and, normally, the API's error body).
-    Status { status: u16, body: Option<ErrorBody> },
+    /// The server answered with an error status, and (normally) the API's error body with its code.
+    Status { status: u16, code: Option<ErrorCode> },
     /// The server answered 2xx with a body this widget cannot read (version skew, proxy page).
     BadResponse,
 }
@@ -52,7 +52,7 @@ impl Api {
             Some(response) => response,
             None => answer(self.view(&self.reactions_url(article, "/view"))).await.ok_or(ApiError::Network)?,
         };
-        decode(response).await
+        decode_with(response, reactions_view).await
     }
 
     /// Takes the reactions request embed.js left on `host` (`host.otklikReactions`), once.
@@ -70,10 +70,9 @@ impl Api {
         kind: Option<ReactionKind>,
     ) -> Result<ReactionsView, ApiError> {
         let url = self.reactions_url(article, "/mine");
-        match kind {
-            Some(kind) => self.send_json("PUT", &url, &SetReaction { kind }).await,
-            None => self.send("DELETE", &url, None).await,
-        }
+        let body = kind.map(|kind| serde_json::to_string(&SetReaction { kind }).unwrap_or_default());
+        let method = if kind.is_some() { "PUT" } else { "DELETE" };
+        decode_with(self.fetch(method, &url, body).await?, reactions_view).await
     }
 
     /// A page of the thread; with `root`, the replies under that top-level comment. `started` is that same
@@ -147,11 +146,18 @@ impl Api {
 
     pub async fn like_comment(&self, article: &ArticleId, id: CommentId, like: bool) -> Result<LikeView, ApiError> {
         let url = self.comments_url(article, &format!("/{id}/like"));
-        self.send(if like { "PUT" } else { "DELETE" }, &url, None).await
+        let read = |b: JsValue| Some(LikeView { likes: number(&b, "likes")?, liked: field(&b, "liked")?.as_bool()? });
+        decode_with(self.fetch(if like { "PUT" } else { "DELETE" }, &url, None).await?, read).await
     }
 
     pub async fn report_typo(&self, article: &ArticleId, typo: &NewTypo) -> Result<TypoReceipt, ApiError> {
-        self.send_json("POST", &format!("{}/articles/{article}/typos", self.base), typo).await
+        let url = format!("{}/articles/{article}/typos", self.base);
+        let body = serde_json::to_string(typo).map_err(|_| ApiError::BadResponse)?;
+        let read = |b: JsValue| {
+            let (id, reports) = (number(&b, "id")? as i64, number(&b, "reports")?);
+            Some(TypoReceipt { id: TypoId(id), reports, merged: field(&b, "merged")?.as_bool()? })
+        };
+        decode_with(self.fetch("POST", &url, Some(body)).await?, read).await
     }
 
     fn comments_url(&self, article: &ArticleId, rest: &str) -> String {
@@ -208,19 +214,50 @@ impl ApiError {
     /// The API's error code, when the server sent one.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Status { body: Some(body), .. } => Some(body.error.code),
+            Self::Status { code, .. } => *code,
             _ => None,
         }
     }
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    decode_with(response, |body| from_js(body).ok()).await
+}
+
+/// A `ReactionsView` read field by field. The small answers (this one, `LikeView`, `TypoReceipt`) are read
+/// so rather than by serde's derived decoding, which costs the bundle more for each type; this one alone
+/// keeps serde out of the first load.
+fn reactions_view(body: JsValue) -> Option<ReactionsView> {
+    let counts = field(&body, "counts")?;
+    let mut view = ReactionsView::default();
+    for kind in ReactionKind::ALL {
+        view.counts.set(kind, number(&counts, kind.as_str())?);
+    }
+    view.mine = field(&body, "mine")?.as_string().and_then(|mine| mine.parse().ok());
+    Some(view)
+}
+
+fn field(object: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()
+}
+
+fn number(object: &JsValue, key: &str) -> Option<u64> {
+    Some(field(object, key)?.as_f64()? as u64)
+}
+
+async fn decode_with<T>(response: Response, read: fn(JsValue) -> Option<T>) -> Result<T, ApiError> {
     let (ok, status) = (response.ok(), response.status());
     let body = parsed(response).await;
     if ok {
-        body.and_then(|b| from_js(b).ok()).ok_or(ApiError::BadResponse)
+        body.and_then(read).ok_or(ApiError::BadResponse)
     } else {
-        Err(ApiError::Status { status, body: body.and_then(|b| from_js(b).ok()) })
+        // Only the code of the error body (`{"error": {"code", "message"}}`, `ErrorBody`) is read: the
+        // widget words every failure itself, and decoding the whole body would cost the bundle its code.
+        let code = body
+            .and_then(|b| js_sys::Reflect::get(&b, &"error".into()).ok())
+            .and_then(|e| js_sys::Reflect::get(&e, &"code".into()).ok())
+            .and_then(|c| from_js(c).ok());
+        Err(ApiError::Status { status, code })
     }
 }
 

@@ -63,6 +63,8 @@ pub struct Texts {
     /// In `CommentSort::ALL` order.
     pub sorts: [&'static str; 3],
     pub show_more: &'static str,
+    /// After "3 новых комментария — ": the button that shows comments the live stream announced.
+    pub show_new: &'static str,
     pub name: &'static str,
     pub anonymous: &'static str,
     pub comment: &'static str,
@@ -129,6 +131,7 @@ static RU: Texts = Texts {
     sort: "Порядок",
     sorts: ["Сначала старые", "Сначала новые", "Популярные"],
     show_more: "Показать ещё комментарии",
+    show_new: "показать",
     name: "Имя",
     anonymous: "Гость",
     comment: "Комментарий",
@@ -193,6 +196,7 @@ static EN: Texts = Texts {
     sort: "Order",
     sorts: ["Oldest first", "Newest first", "Most liked"],
     show_more: "Show more comments",
+    show_new: "show",
     name: "Name",
     anonymous: "Guest",
     comment: "Comment",
@@ -314,10 +318,28 @@ pub fn reactions_noun(lang: Lang, n: u64) -> &'static str {
     noun(lang, n, ["реакция", "реакции", "реакций"], ["reaction", "reactions"])
 }
 
+/// "Лайк: 5 реакций", "Like: 1 reaction": a reaction button's accessible name, and what a screen reader
+/// hears when its count moves.
+pub fn reaction_label(lang: Lang, kind: ReactionKind, n: u64) -> String {
+    format!("{}: {} {}", lang.texts().kind(kind), format_count(lang, n), reactions_noun(lang, n))
+}
+
 /// "5 комментариев", "1 comment".
 pub fn comments_count(lang: Lang, n: u64) -> String {
     let word = noun(lang, n, ["комментарий", "комментария", "комментариев"], ["comment", "comments"]);
     format!("{} {word}", format_count(lang, n))
+}
+
+/// "3 новых комментария", "1 new comment".
+pub fn new_comments(lang: Lang, n: u64) -> String {
+    let (new, word) = match lang {
+        Lang::Ru => (
+            noun(lang, n, ["новый", "новых", "новых"], ["", ""]),
+            noun(lang, n, ["комментарий", "комментария", "комментариев"], ["", ""]),
+        ),
+        Lang::En => ("new", noun(lang, n, ["", "", ""], ["comment", "comments"])),
+    };
+    format!("{} {new} {word}", format_count(lang, n))
 }
 
 /// "Показать ещё 3 ответа", "Show 3 more replies".

@@ -10,6 +10,7 @@ mod components;
 mod i18n;
 mod json;
 mod linkify;
+mod live;
 mod page;
 mod reader;
 mod storage;
@@ -22,7 +23,10 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
 
 pub use api::Api;
-pub use i18n::{Lang, Unit, absolute_time, ago_text, comments_count, format_count, more_replies, reactions_noun};
+pub use i18n::{
+    Lang, Unit, absolute_time, ago_text, comments_count, format_count, more_replies, new_comments, reactions_noun,
+};
+pub use live::live;
 pub use reader::reader_token;
 
 // Minified by build.rs.

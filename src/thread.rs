@@ -6,6 +6,7 @@ use otklik_api::{ArticleId, Comment, CommentId, CommentSort};
 
 use crate::api::Api;
 use crate::i18n::Lang;
+use crate::live::Feed;
 
 /// What the thread's parts share: the list, its paging state, and how to reach the server.
 #[derive(Clone)]
@@ -21,6 +22,11 @@ pub struct Thread {
     pub form: RwSignal<Option<String>>,
     /// The order the list is in; `CommentThread` changes it.
     pub sort: RwSignal<CommentSort>,
+    /// A comment of this reader's is on its way to the server: until it is in the list, the live stream's
+    /// newest comment may be theirs, not someone else's.
+    pub sending: RwSignal<bool>,
+    /// What the live stream says of the article (`crate::live`).
+    pub feed: ArcRwSignal<Feed>,
 }
 
 impl Thread {
@@ -70,6 +76,11 @@ impl Thread {
             }
         });
         self.total.update(|t| *t = t.saturating_sub(1));
+    }
+
+    /// Whether comment `id` is in the list.
+    pub fn shows(&self, id: CommentId) -> bool {
+        self.items.with(|items| items.iter().any(|c| c.with(|c| c.id == id)))
     }
 
     /// How many replies of top-level comment `root` are on screen.

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use otklik_widget::{Lang, format_count, mount, reactions_noun};
+use otklik_widget::{Lang, format_count, mount, new_comments, reactions_noun};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
@@ -46,6 +46,12 @@ fn languages_come_from_tags() {
 fn plural_forms_and_numbers_follow_intl() {
     let ru: Vec<_> = [1, 2, 5, 11, 21, 22, 25, 101].iter().map(|&n| reactions_noun(Lang::Ru, n)).collect();
     assert_eq!(ru, ["реакция", "реакции", "реакций", "реакций", "реакция", "реакции", "реакций", "реакция"]);
+    let new: Vec<_> = [1, 3, 5, 21].iter().map(|&n| new_comments(Lang::Ru, n)).collect();
+    assert_eq!(new, ["1 новый комментарий", "3 новых комментария", "5 новых комментариев", "21 новый комментарий"]);
+    assert_eq!(
+        (new_comments(Lang::En, 1), new_comments(Lang::En, 2)),
+        ("1 new comment".into(), "2 new comments".into())
+    );
     assert_eq!(reactions_noun(Lang::En, 1), "reaction");
     assert_eq!(reactions_noun(Lang::En, 0), "reactions");
     assert_eq!(format_count(Lang::En, 12_345), "12,345");
@@ -105,6 +111,28 @@ async fn reacting_sets_switches_and_clears() {
     // Mounting the same element again does nothing.
     mount(&host, server());
     assert_eq!(host.shadow_root().unwrap().query_selector_all("button.otk-reaction").unwrap().length(), 5);
+}
+
+#[wasm_bindgen_test]
+async fn counts_from_the_live_stream_change_in_place_and_reach_screen_readers_when_told() {
+    let id = article("live");
+    let host = mounted(&id, "en");
+    until("the reactions to load", || ready(&host)).await;
+    let spoken = || text_of(&host, "p.otk-sr[aria-live=polite]");
+    // Another reader's like, as embed.js hands on the stream's event.
+    otklik_widget::live(&id, 0, &[1.0, 0.0, 0.0, 0.0, 0.0]);
+    leptos::task::tick().await;
+    assert_eq!(label(&host, "like"), "Like: 1 reaction");
+    assert!(!pressed(&host, "like"), "someone else's like is not the reader's");
+    assert_eq!(spoken(), "", "nothing is said until embed.js says the quiet time is over");
+
+    // embed.js says "told" at most every few seconds: what moved since the last time is said then.
+    otklik_widget::live(&id, 3, &[]);
+    otklik_widget::live(&id, 0, &[1.0, 2.0, 0.0, 0.0, 1.0]);
+    otklik_widget::live(&id, 3, &[]);
+    leptos::task::tick().await;
+    assert_eq!(spoken(), "Laugh: 2 reactions; Sad: 1 reaction");
+    assert_eq!(label(&host, "sad"), "Sad: 1 reaction");
 }
 
 #[wasm_bindgen_test]

@@ -11,7 +11,14 @@ use otklik_api::{Comment, ErrorBody, ErrorCode};
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn open(s: &TestServer, articles: &str, last_id: Option<&str>) -> Events {
+/// A new stream, read past the present state it starts with.
+async fn open(s: &TestServer, articles: &str) -> Events {
+    let mut events = resume(s, articles, None).await;
+    events.present(articles.split(',').count()).await;
+    events
+}
+
+async fn resume(s: &TestServer, articles: &str, last_id: Option<&str>) -> Events {
     Events::open(&s.client, &s.url(&format!("/api/v1/events?articles={articles}")), last_id).await
 }
 
@@ -30,7 +37,7 @@ async fn like(s: &TestServer, article: &str, who: &str) {
 #[tokio::test]
 async fn reactions_and_comments_reach_an_open_stream_once_committed() {
     let s = TestServer::start().await;
-    let mut events = open(&s, "live-1,live-2", None).await;
+    let mut events = open(&s, "live-1,live-2").await;
     like(&s, "live-1", &reader(1)).await;
     let (id, counts): (_, LiveReactions) = events.expect("reactions").await;
     assert_eq!((counts.article.as_str(), counts.counts.like), ("live-1", 1));
@@ -48,11 +55,33 @@ async fn reactions_and_comments_reach_an_open_stream_once_committed() {
 }
 
 #[tokio::test]
+async fn a_new_stream_starts_with_the_present_state_of_each_article() {
+    let s = TestServer::start().await;
+    let posted = say(&s, "now", &reader(1), "already here").await;
+    like(&s, "now", &reader(2)).await;
+    // A page may have loaded long before its stream opens: what changed meanwhile must reach it.
+    let mut events = resume(&s, "now,never", None).await;
+    let present = events.present(2).await;
+    let of = |article: &str, name: &str| {
+        let event = present.iter().find(|e| e.name == name && e.data.contains(&format!("\"{article}\"")));
+        event.unwrap_or_else(|| panic!("no {name} event for {article} in {present:?}")).data.clone()
+    };
+    let counts: LiveReactions = serde_json::from_str(&of("now", "reactions")).unwrap();
+    assert_eq!(counts.counts.like, 1);
+    let thread: LiveComments = serde_json::from_str(&of("now", "comments")).unwrap();
+    assert_eq!((thread.total, thread.newest), (1, Some(posted.id)));
+    let thread: LiveComments = serde_json::from_str(&of("never", "comments")).unwrap();
+    assert_eq!((thread.total, thread.newest), (0, None));
+    let counts: LiveReactions = serde_json::from_str(&of("never", "reactions")).unwrap();
+    assert_eq!(counts.counts, Default::default());
+}
+
+#[tokio::test]
 async fn a_held_comment_sends_nothing_until_it_is_approved() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let set = s.admin(reqwest::Method::PUT, "/articles/held", Some(json!({"moderation": "pre"}))).await;
     assert_eq!(set.status(), StatusCode::OK);
-    let mut events = open(&s, "held", None).await;
+    let mut events = open(&s, "held").await;
     let held = say(&s, "held", &reader(1), "wait for me").await;
     assert!(held.pending);
     // Nothing for it: the next event is the like sent after it.
@@ -70,7 +99,7 @@ async fn hidden_and_deleted_comments_are_withdrawn() {
     let s = TestServer::start_with(|settings| settings.admin_token = Some(EDITOR_TOKEN.into())).await;
     let (first, second) = (say(&s, "gone", &reader(1), "one").await, say(&s, "gone", &reader(2), "two").await);
     let third = say(&s, "gone", &reader(3), "three").await;
-    let mut events = open(&s, "gone", None).await;
+    let mut events = open(&s, "gone").await;
 
     let hide = s.admin(reqwest::Method::POST, format!("/comments/{}", first.id), Some(json!({"action": "hide"})));
     assert_eq!(hide.await.status(), StatusCode::OK);
@@ -105,7 +134,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
     let s = TestServer::start().await;
     let kept = say(&s, "resume", &reader(1), "stays").await;
     let gone = say(&s, "resume", &reader(2), "goes").await;
-    let mut events = open(&s, "resume", None).await;
+    let mut events = open(&s, "resume").await;
     like(&s, "resume", &reader(3)).await;
     let (last, _): (_, LiveReactions) = events.expect("reactions").await;
     drop(events);
@@ -115,7 +144,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
     let url = s.url(&format!("/api/v1/articles/resume/comments/{}", gone.id.0));
     assert_eq!(s.client.delete(url).header("X-Otklik-Reader", reader(2)).send().await.unwrap().status(), 204);
 
-    let mut events = open(&s, "resume", last.as_deref()).await;
+    let mut events = resume(&s, "resume", last.as_deref()).await;
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(events.next().await);
@@ -132,7 +161,7 @@ async fn a_stream_resumed_by_last_event_id_gets_what_it_missed() {
 #[tokio::test]
 async fn a_gap_older_than_the_node_remembers_asks_for_a_refetch() {
     let s = TestServer::start().await;
-    let mut events = open(&s, "old", Some("1")).await;
+    let mut events = resume(&s, "old", Some("1")).await;
     let event = events.next().await;
     assert_eq!((event.name.as_str(), event.data.as_str()), ("refetch", "{}"));
 }
@@ -140,7 +169,7 @@ async fn a_gap_older_than_the_node_remembers_asks_for_a_refetch() {
 #[tokio::test]
 async fn streams_past_the_cap_are_refused_and_a_closed_one_frees_its_place() {
     let s = TestServer::start_with(|settings| settings.max_streams = Some(1)).await;
-    let events = open(&s, "capped", None).await;
+    let events = open(&s, "capped").await;
     let over = s.client.get(s.url("/api/v1/events?articles=capped")).send().await.unwrap();
     assert_eq!(over.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(over.json::<ErrorBody>().await.unwrap().error.code, ErrorCode::Unavailable);

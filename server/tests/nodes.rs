@@ -101,6 +101,7 @@ async fn a_stream_on_one_node_hears_writes_made_through_the_other() {
     let Some((a, b, _dir)) = two_nodes(&[]).await else { return };
     let url = b.url("/api/v1/events?articles=live");
     let mut events = common::sse::Events::open(&b.client, &url, None).await;
+    events.present(1).await;
     a.react("live", &reader(1), Some(ReactionKind::Laugh)).await;
     let (_, counts): (_, otklik_api::live::LiveReactions) = events.expect("reactions").await;
     assert_eq!(counts.counts.laugh, 1);

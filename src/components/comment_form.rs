@@ -44,18 +44,24 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             let new = NewComment { text: body, author, parent, page: Some(page_info()), website, form };
             let (thread, draft_key) = (thread.clone(), draft_key.clone());
             sending.set(true);
+            thread.sending.set(true);
             error.set(None);
             spawn_local(async move {
-                match thread.api.post_comment(&thread.article, &new).await {
+                let posted = thread.api.post_comment(&thread.article, &new).await;
+                match posted {
                     Ok(comment) => {
                         thread.insert(comment);
+                        thread.sending.set(false);
                         text.set(String::new());
                         storage::save(&draft_key, "");
                         if let Some(done) = on_done {
                             done.run(());
                         }
                     }
-                    Err(e) => error.set(Some(texts.failure(&e))),
+                    Err(e) => {
+                        thread.sending.set(false);
+                        error.set(Some(texts.failure(&e)));
+                    }
                 }
                 sending.set(false);
             });

@@ -159,7 +159,8 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         class.push_str(" otk-mine");
     }
     view! {
-        <li class=class>
+        // Hidden by a moderator or deleted by its author since the list was read: gone from every open page.
+        <li class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id))>
             {move || if comment.with(|c| c.deleted) {
                 view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
             } else {

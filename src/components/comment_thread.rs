@@ -5,6 +5,10 @@
 //! replies depth-first), so a like or an edit redraws one comment. The list itself is redrawn only when
 //! comments are added or removed; it is not keyed (`<For>` costs the bundle ~5 KB), which is safe because
 //! every form keeps its text in a localStorage draft.
+//!
+//! Comments the live stream announces are not put in the list under the reader's eyes: a button floating
+//! over the top of the list offers them ("3 новых комментария — показать") and reloads the list when
+//! pressed. Comments a moderator or their author took away leave the list at once.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,7 +17,8 @@ use otklik_api::{ArticleId, CommentSort};
 use super::comment_form::CommentForm;
 use super::comment_item::CommentItem;
 use crate::api::Api;
-use crate::i18n::{Lang, comments_count};
+use crate::i18n::{Lang, comments_count, new_comments};
+use crate::live;
 use crate::thread::Thread;
 
 /// How many comments of a page are drawn in its first task: more than a phone's screen shows.
@@ -37,6 +42,7 @@ pub fn CommentThread(
 ) -> impl IntoView {
     let texts = lang.texts();
     let thread = Thread {
+        feed: live::feed(article.as_str()),
         api,
         article,
         lang,
@@ -45,6 +51,7 @@ pub fn CommentThread(
         closed: RwSignal::new(false),
         form: RwSignal::new(None),
         sort: RwSignal::new(CommentSort::default()),
+        sending: RwSignal::new(false),
     };
     provide_context(thread.clone());
     let load = RwSignal::new(Load::Loading);
@@ -117,12 +124,35 @@ pub fn CommentThread(
     };
     fetch(false);
 
-    let heading = move || match thread.total.get() {
-        0 => texts.comments.to_owned(),
-        n => comments_count(lang, n),
+    // Others' comments the list does not show yet: as the stream says now, and (`told`) as a screen reader
+    // was last told, at most every few seconds. While the reader's own comment is on its way, the newest
+    // may be theirs.
+    let unseen = {
+        let thread = thread.clone();
+        move |told: bool| {
+            let head = thread.feed.with(|f| if told { f.told.2 } else { f.head });
+            match head {
+                Some((total, Some(newest)))
+                    if load.get() == Load::Ready && !thread.sending.get() && !thread.shows(newest) =>
+                {
+                    total.saturating_sub(thread.total.get())
+                }
+                _ => 0,
+            }
+        }
+    };
+    let heading = {
+        let (thread, unseen) = (thread.clone(), unseen.clone());
+        move || {
+            let gone = thread.feed.with(|f| f.removed.iter().filter(|id| thread.shows(**id)).count()) as u64;
+            match (thread.total.get() + unseen(false)).saturating_sub(gone) {
+                0 => texts.comments.to_owned(),
+                n => comments_count(lang, n),
+            }
+        }
     };
     let empty = move || load.get() == Load::Ready && thread.items.with(Vec::is_empty);
-    let (fetch_more, fetch_again, fetch_sorted) = (fetch.clone(), fetch.clone(), fetch);
+    let (fetch_more, fetch_again, fetch_sorted, fetch_new) = (fetch.clone(), fetch.clone(), fetch.clone(), fetch);
 
     view! {
         <section class="otk-comments" class:otk-closed=move || thread.closed.get() aria-labelledby="otk-comments-heading">
@@ -158,6 +188,24 @@ pub fn CommentThread(
             <p class="otk-note otk-error" role="status" hidden=move || load.get() != Load::Failed>
                 {texts.comments_failed} " "
                 <button type="button" class="otk-link" on:click=move |_| fetch_again(false)>{texts.retry}</button>
+            </p>
+            // Out of the flow (see the stylesheet): appearing, it moves nothing the reader is reading.
+            <div class="otk-new" hidden={
+                let unseen = unseen.clone();
+                move || unseen(false) == 0
+            }>
+                <button type="button" class="otk-button otk-primary" on:click=move |_| fetch_new(false)>
+                    {
+                        let unseen = unseen.clone();
+                        move || format!("{} — {}", new_comments(lang, unseen(false)), texts.show_new)
+                    }
+                </button>
+            </div>
+            <p class="otk-sr" aria-live="polite">
+                {move || match unseen(true) {
+                    0 => String::new(),
+                    n => new_comments(lang, n),
+                }}
             </p>
             <ol class="otk-list">
                 {move || thread.items.get().into_iter().map(|comment| view! { <CommentItem comment /> }).collect_view()}

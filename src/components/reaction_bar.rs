@@ -4,6 +4,10 @@
 //! shown is derived from the two. Only one write is in flight at a time: if the reader changes their mind
 //! meanwhile, the next write sends the latest wish. So the server always ends at the reader's last choice,
 //! however fast they click, and a failure falls back to exactly what the server last said.
+//!
+//! Counts the live stream brings (other readers' reactions) replace the confirmed ones when they are newer,
+//! except while the reader's own write is on its way: its answer is the newest word, and the reader's own
+//! reaction never comes back to them as someone else's.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -11,7 +15,8 @@ use otklik_api::{ArticleId, ReactionKind, ReactionsView};
 
 use super::reaction_button::ReactionButton;
 use crate::api::{Api, ApiError};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, reaction_label};
+use crate::live;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Load {
@@ -34,24 +39,61 @@ pub fn ReactionBar(
     let load = RwSignal::new(Load::Loading);
     let error = RwSignal::new(None::<&'static str>);
     let in_flight = StoredValue::new(false);
+    let feed = live::feed(article.as_str());
+    // The server's answers go to the article's feed too: the newest counts, whoever brought them, are shown.
+    let confirm = {
+        let feed = feed.clone();
+        move |view: ReactionsView| {
+            feed.update(|f| f.counts = Some(view.counts));
+            confirmed.set(view);
+        }
+    };
 
-    let shown = Signal::derive(move || {
-        let view = confirmed.get();
-        wanted.get().map_or(view, |mine| view.with_mine(mine))
-    });
+    let shown = {
+        let feed = feed.clone();
+        Signal::derive(move || {
+            let mut view = confirmed.get();
+            let wish = wanted.get();
+            if wish.is_none()
+                && let Some(counts) = feed.with(|f| f.counts)
+            {
+                view.counts = counts;
+            }
+            wish.map_or(view, |mine| view.with_mine(mine))
+        })
+    };
+    // What a screen reader hears, at most every few seconds: the counts that moved, unless it was the
+    // reader's own write that moved them.
+    let news = move || {
+        feed.with(|f| match f.told {
+            (Some(before), Some(now), _) if now != confirmed.get().counts => {
+                let mut said = String::new();
+                for kind in ReactionKind::ALL {
+                    if before.get(kind) != now.get(kind) {
+                        if !said.is_empty() {
+                            said += "; ";
+                        }
+                        said += &reaction_label(lang, kind, now.get(kind));
+                    }
+                }
+                said
+            }
+            _ => String::new(),
+        })
+    };
 
     let fetch = {
-        let (api, article) = (api.clone(), article.clone());
+        let (api, article, confirm) = (api.clone(), article.clone(), confirm.clone());
         // Used by the first load only: a retry asks again.
         let early = StoredValue::new_local(early);
         move || {
-            let (api, article) = (api.clone(), article.clone());
+            let (api, article, confirm) = (api.clone(), article.clone(), confirm.clone());
             let early = early.try_update_value(Option::take).flatten();
             load.set(Load::Loading);
             spawn_local(async move {
                 match api.reactions(&article, early).await {
                     Ok(view) => {
-                        confirmed.set(view);
+                        confirm(view);
                         load.set(Load::Ready);
                     }
                     Err(_) => load.set(Load::Failed),
@@ -66,7 +108,7 @@ pub fn ReactionBar(
             return;
         }
         in_flight.set_value(true);
-        let (api, article) = (api.clone(), article.clone());
+        let (api, article, confirm) = (api.clone(), article.clone(), confirm.clone());
         spawn_local(async move {
             while let Some(target) = wanted.get_untracked() {
                 if confirmed.get_untracked().mine == target {
@@ -75,7 +117,7 @@ pub fn ReactionBar(
                 }
                 match api.set_reaction(&article, target).await {
                     Ok(view) => {
-                        confirmed.set(view);
+                        confirm(view);
                         // A newer wish arrived while this write was in flight: loop and send it.
                         if wanted.get_untracked() == Some(target) {
                             wanted.set(None);
@@ -129,6 +171,7 @@ pub fn ReactionBar(
                 (Load::Ready, None) => ().into_any(),
             }}
         </div>
+        <p class="otk-sr" aria-live="polite">{news}</p>
     }
 }
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use otklik_api::{ReactionKind, ReactionsView};
 
-use crate::i18n::{Lang, format_count, reactions_noun};
+use crate::i18n::{Lang, format_count, reaction_label};
 
 #[component]
 pub fn ReactionButton(
@@ -22,10 +22,7 @@ pub fn ReactionButton(
             data-kind=kind.as_str()
             disabled=move || !ready.get()
             aria-pressed=move || (view.get().mine == Some(kind)).to_string()
-            aria-label=move || {
-                let n = count();
-                format!("{label}: {} {}", format_count(lang, n), reactions_noun(lang, n))
-            }
+            aria-label=move || reaction_label(lang, kind, count())
             on:click=move |_| on_press.run(kind)
         >
             <span class="otk-icon" aria-hidden="true" inner_html=icon(kind)></span>

@@ -47,6 +47,10 @@ pub const EMBEDDED_BUILD: bool = cfg!(feature = "embed-assets");
 /// The widget files compiled in by `build.rs`: (path under `/assets/`, contents).
 static EMBEDDED: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/embedded_assets.rs"));
 
+/// The loader as `make widget` minified it, beside the bundle; without it (a trunk build) the server serves
+/// its own copy of `static/embed.js`, comment lines left out.
+pub const LOADER_FILE: &str = "loader.js";
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
 
@@ -76,9 +80,14 @@ impl Assets {
 
     fn from_files(files: Vec<(String, Bytes)>) -> anyhow::Result<Self> {
         let mut assets = Self::default();
+        let mut loader = None;
         for (rel, body) in files {
             // trunk's index.html is only a build entry; pages embed the widget through /embed.js.
             if rel == "index.html" {
+                continue;
+            }
+            if rel == LOADER_FILE {
+                loader = Some(String::from_utf8(body.to_vec()).context("the minified loader is not UTF-8")?);
                 continue;
             }
             let cache = if is_hashed(&rel) { IMMUTABLE } else { SHORT };
@@ -89,7 +98,8 @@ impl Assets {
         if let Some(wasm) = wasm {
             let js = format!("{}.js", wasm.trim_end_matches("_bg.wasm"));
             anyhow::ensure!(assets.files.contains_key(&js), "the build has {wasm} but not {js}");
-            let loader = without_comment_lines(include_str!("../../static/embed.js"))
+            let loader = loader
+                .unwrap_or_else(|| without_comment_lines(include_str!("../../static/embed.js")))
                 .replace("__OTKLIK_JS__", &js)
                 .replace("__OTKLIK_WASM__", &wasm);
             assets.embed = Some(Arc::new(Asset::new(loader.into(), "text/javascript; charset=utf-8", SHORT)));
@@ -311,6 +321,26 @@ mod tests {
         assert_eq!(without_comment_lines(source), "(function () {\nvar a = \"//x\"; // kept\n})();\n");
         let loader = without_comment_lines(include_str!("../../static/embed.js"));
         assert!(loader.starts_with("(function () {") && !loader.contains("\n//"), "{loader}");
+    }
+
+    #[test]
+    fn a_minified_loader_beside_the_bundle_is_served_as_embed_js_and_not_as_a_file() {
+        let bundle = |loader: Option<&str>| {
+            let mut files = vec![
+                ("otklik-widget-0123456789abcdef.js".to_owned(), Bytes::from_static(b"export default 1")),
+                ("otklik-widget-0123456789abcdef_bg.wasm".to_owned(), Bytes::from_static(b"\0asm")),
+            ];
+            files.extend(loader.map(|l| (LOADER_FILE.to_owned(), Bytes::from(l.to_owned()))));
+            Assets::from_files(files).unwrap()
+        };
+        let minified = bundle(Some("!function(){import(\"/assets/__OTKLIK_JS__\")}();"));
+        let embed = minified.embed.as_ref().unwrap();
+        assert_eq!(&embed.body[..], b"!function(){import(\"/assets/otklik-widget-0123456789abcdef.js\")}();");
+        assert!(!minified.files.contains_key(LOADER_FILE));
+        assert_eq!(minified.page_downloads().len(), 3, "the loader counts once");
+        // A build without it (trunk's) gets the server's own copy.
+        let own = bundle(None);
+        assert!(own.embed.as_ref().unwrap().body.starts_with(b"(function () {"));
     }
 
     #[test]

@@ -116,10 +116,11 @@ impl Live {
         Self { inner: Arc::new(inner) }
     }
 
-    /// Opens a stream following `articles`. With `resume` (the `Last-Event-ID` a reconnecting client
-    /// sends), it starts with what changed since: every article's present state, and the removals since
-    /// then; or, if the gap reaches further back than this node remembers, with `None` in the second place,
-    /// and the stream is to tell its client to refetch.
+    /// Opens a stream following `articles`. It starts with every article's present state: a page may have
+    /// loaded long before its stream opens (streams open only while a widget is on screen). With `resume`
+    /// (the `Last-Event-ID` a reconnecting client sends), the removals since then come first; if that gap
+    /// reaches further back than this node remembers, the second place is `None`, and the stream is to tell
+    /// its client to refetch.
     pub async fn open(
         &self,
         articles: &[ArticleId],
@@ -141,8 +142,11 @@ impl Live {
         };
         let stream = Stream { id, articles: keys, live: self.clone(), events, behind, _slot: slot };
         self.baseline(articles).await;
-        let Some(since) = resume else { return Ok((stream, Some(Vec::new()))) };
-        Ok((stream, self.replay(articles, since)))
+        let missed = match resume {
+            None => Some(self.present(articles)),
+            Some(since) => self.replay(articles, since),
+        };
+        Ok((stream, missed))
     }
 
     /// What the streams of newly followed articles are taken to know already (what a page shows once
@@ -183,21 +187,27 @@ impl Live {
                 .map(|(.., event)| event.clone())
                 .collect::<Vec<_>>()
         };
-        // The present state of each article, as `baseline` or the hub last read it (a state sent twice
-        // does no harm).
+        missed.extend(self.present(articles));
+        Some(missed)
+    }
+
+    /// The present state of each article, as `baseline` or the hub last read it (a state sent twice does no
+    /// harm).
+    fn present(&self, articles: &[ArticleId]) -> Vec<Arc<Event>> {
         let present: Vec<(String, Sent)> = {
             let state = self.inner.state.lock().expect("live state lock");
             articles.iter().filter_map(|a| Some((a.as_str().to_owned(), *state.sent.get(a.as_str())?))).collect()
         };
+        let mut events = Vec::new();
         for (article, Sent { reactions, comments }) in present {
             if let Some(counts) = reactions {
-                missed.push(self.event(REACTIONS_EVENT, &LiveReactions { article: article.clone(), counts }));
+                events.push(self.event(REACTIONS_EVENT, &LiveReactions { article: article.clone(), counts }));
             }
             if let Some((total, newest)) = comments {
-                missed.push(self.event(COMMENTS_EVENT, &LiveComments { article, total, newest }));
+                events.push(self.event(COMMENTS_EVENT, &LiveComments { article, total, newest }));
             }
         }
-        Some(missed)
+        events
     }
 
     /// A new event with the next id.

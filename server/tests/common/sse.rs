@@ -60,6 +60,18 @@ impl Events {
         .expect("an event within 5 s")
     }
 
+    /// The present state a stream starts with: a `reactions` and a `comments` event for each of its
+    /// `articles`.
+    pub async fn present(&mut self, articles: usize) -> Vec<Received> {
+        let mut events = Vec::new();
+        for _ in 0..articles * 2 {
+            let event = self.next().await;
+            assert!(["reactions", "comments"].contains(&event.name.as_str()), "{event:?}");
+            events.push(event);
+        }
+        events
+    }
+
     /// The next event, which must be `name`, parsed.
     pub async fn expect<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> (Option<String>, T) {
         let event = self.next().await;

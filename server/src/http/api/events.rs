@@ -24,8 +24,12 @@ use crate::rules::live::{Event, Refused, Stream};
 
 /// A comment line this often keeps proxies (and the listener's idle timeout) from closing a quiet stream.
 const HEARTBEAT: Duration = Duration::from_secs(20);
-/// How long a client waits before reconnecting after the stream ended (it adds its own backoff).
-const RETRY: Duration = Duration::from_secs(3);
+/// How long a client waits before reconnecting after the stream ended: 2 to 6 s, a different time for each
+/// stream, so that the readers of a node that restarts do not all come back in the same second (the
+/// widget adds its own backoff if that reconnect fails too).
+fn retry() -> Duration {
+    Duration::from_millis(2_000 + u64::from(getrandom::u32().unwrap_or(0) % 4_000))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route(EVENTS_PATH, get(events))
@@ -47,8 +51,9 @@ async fn events(
             "too many live streams are open; the page works without them",
         )
     })?;
-    // How long to wait before reconnecting, what was missed (or the word to refetch), then what happens.
-    let mut first = vec![SseEvent::default().retry(RETRY).comment("otklik")];
+    // How long to wait before reconnecting, the present state and what was missed (or the word to refetch),
+    // then what happens.
+    let mut first = vec![SseEvent::default().retry(retry()).comment("otklik")];
     match missed {
         Some(events) => first.extend(events.iter().map(sse)),
         None => first.push(refetch()),
