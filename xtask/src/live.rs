@@ -17,6 +17,8 @@ use crate::bench::{connect, get, post, put, token};
 const STREAMS: usize = 10_000;
 const ARTICLES: usize = 1_000;
 /// Writers, each writing `PER_WRITER` times a second: 1,000 writes a second in all.
+/// How long the streams take to open, all of them.
+const OPENING: Duration = Duration::from_secs(4);
 const WRITERS: u64 = 10;
 const PER_WRITER: u64 = 100;
 
@@ -36,9 +38,13 @@ pub async fn run(node: SocketAddr, pid: u32, duration: Duration) -> anyhow::Resu
     let (opened, mut opening) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
     let (samples, mut received) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let mut streams = Vec::with_capacity(STREAMS);
+    let opening_starts = tokio::time::Instant::now();
     for s in 0..STREAMS {
         let (opened, samples, written) = (opened.clone(), samples.clone(), written.clone());
         streams.push(tokio::spawn(async move {
+            // The streams open over `OPENING`, as the readers of a restarted node come back (each after
+            // the 2 to 6 s its stream gave it), not all in one instant.
+            tokio::time::sleep_until(opening_starts + OPENING * s as u32 / STREAMS as u32).await;
             let n = s % ARTICLES;
             let path = format!("/api/v1/events?articles={}", article(n));
             let resp = match connect(node).await {
@@ -114,11 +120,34 @@ pub async fn run(node: SocketAddr, pid: u32, duration: Duration) -> anyhow::Resu
         );
     }
     println!(
-        "  server RSS {:.1} MB before the streams, {:.1} MB with them ({:.1} MB for the streams); CPU {:.0}% of a core while writing",
+        "  server RSS {:.1} MB before the streams, {:.1} MB with them ({:.1} MB for the streams, {:.1} KB each); CPU {:.0}% of a core while writing",
         rss_before as f64 / 1024.0,
         rss_streams as f64 / 1024.0,
         rss_streams.saturating_sub(rss_before) as f64 / 1024.0,
+        rss_streams.saturating_sub(rss_before) as f64 / STREAMS as f64,
         cpu * 100.0
+    );
+    Ok(())
+}
+
+/// What the server's HTTP stack alone costs for as many connections as the live scenario holds streams:
+/// keep-alive connections that made one request each and wait for the next. hyper keeps an 8 KB read
+/// buffer and an 8 KB header buffer for every connection, so this is the floor under a stream's memory.
+pub async fn idle(node: SocketAddr, pid: u32) -> anyhow::Result<()> {
+    let before = rss_kb(pid)?;
+    let mut held = Vec::with_capacity(STREAMS);
+    for _ in 0..STREAMS {
+        let mut sender = connect(node).await?;
+        let resp = sender.send_request(get("/healthz", None)).await?;
+        anyhow::ensure!(resp.status() == StatusCode::OK, "GET /healthz: {}", resp.status());
+        resp.into_body().collect().await?;
+        held.push(sender);
+    }
+    let grown = rss_kb(pid)?.saturating_sub(before);
+    println!(
+        "  idle keep-alive connections on a fresh server: {:.1} MB for {STREAMS} ({:.1} KB each), the floor under the streams",
+        grown as f64 / 1024.0,
+        grown as f64 / STREAMS as f64
     );
     Ok(())
 }
