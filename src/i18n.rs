@@ -63,8 +63,6 @@ pub struct Texts {
     /// In `CommentSort::ALL` order.
     pub sorts: [&'static str; 3],
     pub show_more: &'static str,
-    /// After "3 новых комментария — ": the button that shows comments the live stream announced.
-    pub show_new: &'static str,
     pub name: &'static str,
     pub anonymous: &'static str,
     pub comment: &'static str,
@@ -131,7 +129,6 @@ static RU: Texts = Texts {
     sort: "Порядок",
     sorts: ["Сначала старые", "Сначала новые", "Популярные"],
     show_more: "Показать ещё комментарии",
-    show_new: "показать",
     name: "Имя",
     anonymous: "Гость",
     comment: "Комментарий",
@@ -196,7 +193,6 @@ static EN: Texts = Texts {
     sort: "Order",
     sorts: ["Oldest first", "Newest first", "Most liked"],
     show_more: "Show more comments",
-    show_new: "show",
     name: "Name",
     anonymous: "Guest",
     comment: "Comment",
@@ -330,16 +326,18 @@ pub fn comments_count(lang: Lang, n: u64) -> String {
     format!("{} {word}", format_count(lang, n))
 }
 
-/// "3 новых комментария", "1 new comment".
+/// "3 новых комментария — показать", "1 new comment — show": the button that shows comments the live
+/// stream announced, and what a screen reader hears of them.
 pub fn new_comments(lang: Lang, n: u64) -> String {
-    let (new, word) = match lang {
+    let (new, word, show) = match lang {
         Lang::Ru => (
             noun(lang, n, ["новый", "новых", "новых"], ["", ""]),
             noun(lang, n, ["комментарий", "комментария", "комментариев"], ["", ""]),
+            "показать",
         ),
-        Lang::En => ("new", noun(lang, n, ["", "", ""], ["comment", "comments"])),
+        Lang::En => ("new", noun(lang, n, ["", "", ""], ["comment", "comments"]), "show"),
     };
-    format!("{} {new} {word}", format_count(lang, n))
+    format!("{} {new} {word} — {show}", format_count(lang, n))
 }
 
 /// "Показать ещё 3 ответа", "Show 3 more replies".

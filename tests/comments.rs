@@ -250,3 +250,46 @@ async fn a_full_page_is_drawn_whole_and_in_order() {
     let texts: Vec<String> = shown(&host).into_iter().map(|(text, _)| text).collect();
     assert_eq!(texts, expected);
 }
+
+/// What the live stream says of others' comments, as embed.js hands it on: a new one waits behind the
+/// button, the list untouched until it is pressed; one taken away leaves the list at once.
+#[wasm_bindgen_test]
+async fn live_comments_wait_behind_the_button_and_removed_ones_leave_at_once() {
+    let id = article("live-thread");
+    let article_id = otklik_api::ArticleId::parse(&id).unwrap();
+    let reader = |n: u8| {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&(js_sys::Date::now() as u64).to_le_bytes());
+        bytes[8] = n;
+        otklik_widget::Api::new(server(), otklik_api::ReaderToken::from_bytes(bytes).encode())
+    };
+    let first = reader(1).post_comment(&article_id, &anonymous("first".into())).await.unwrap();
+    reader(2).post_comment(&article_id, &anonymous("second".into())).await.unwrap();
+    let host = mounted(&id, "en");
+    until("the thread", || shown(&host).len() == 2).await;
+    let visible = |host: &HtmlElement| {
+        let list = host.shadow_root().unwrap().query_selector_all(".otk-comment:not([hidden]) .otk-text").unwrap();
+        (0..list.length()).map(|i| list.item(i).unwrap().text_content().unwrap_or_default()).collect::<Vec<_>>()
+    };
+    let button = |host: &HtmlElement| find(host, ".otk-new").filter(|e| !e.has_attribute("hidden"));
+
+    let third = reader(3).post_comment(&article_id, &anonymous("third".into())).await.unwrap();
+    otklik_widget::live(&id, 1, &[3.0, third.id.0 as f64]);
+    until("the new-comments button", || button(&host).is_some()).await;
+    assert_eq!(text_of(&host, ".otk-new button"), "1 new comment — show");
+    assert_eq!(visible(&host), ["first", "second"], "nothing moved under the reader's eyes");
+    assert_eq!(text_of(&host, ".otk-comments .otk-heading"), "3 comments");
+
+    click(&host, ".otk-new button");
+    until("the new comment in the list", || visible(&host).len() == 3).await;
+    assert_eq!(visible(&host), ["first", "second", "third"]);
+    assert!(button(&host).is_none(), "the button goes once its comments show");
+
+    // A moderator hides the first comment.
+    otklik_widget::live(&id, 2, &[first.id.0 as f64]);
+    otklik_widget::live(&id, 1, &[2.0, third.id.0 as f64]);
+    until("the hidden comment to leave", || visible(&host).len() == 2).await;
+    assert_eq!(visible(&host), ["second", "third"]);
+    assert_eq!(text_of(&host, ".otk-comments .otk-heading"), "2 comments");
+    assert!(button(&host).is_none());
+}

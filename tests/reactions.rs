@@ -47,11 +47,11 @@ fn plural_forms_and_numbers_follow_intl() {
     let ru: Vec<_> = [1, 2, 5, 11, 21, 22, 25, 101].iter().map(|&n| reactions_noun(Lang::Ru, n)).collect();
     assert_eq!(ru, ["реакция", "реакции", "реакций", "реакций", "реакция", "реакции", "реакций", "реакция"]);
     let new: Vec<_> = [1, 3, 5, 21].iter().map(|&n| new_comments(Lang::Ru, n)).collect();
-    assert_eq!(new, ["1 новый комментарий", "3 новых комментария", "5 новых комментариев", "21 новый комментарий"]);
-    assert_eq!(
-        (new_comments(Lang::En, 1), new_comments(Lang::En, 2)),
-        ("1 new comment".into(), "2 new comments".into())
-    );
+    let show = |s: &str| format!("{s} — показать");
+    let expected = ["1 новый комментарий", "3 новых комментария", "5 новых комментариев", "21 новый комментарий"];
+    assert_eq!(new, expected.map(show));
+    assert_eq!(new_comments(Lang::En, 1), "1 new comment — show");
+    assert_eq!(new_comments(Lang::En, 2), "2 new comments — show");
     assert_eq!(reactions_noun(Lang::En, 1), "reaction");
     assert_eq!(reactions_noun(Lang::En, 0), "reactions");
     assert_eq!(format_count(Lang::En, 12_345), "12,345");

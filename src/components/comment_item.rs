@@ -159,8 +159,9 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
         class.push_str(" otk-mine");
     }
     view! {
-        // Hidden by a moderator or deleted by its author since the list was read: gone from every open page.
-        <li class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id))>
+        // Hidden by a moderator or deleted by its author since the list was read: gone from every open page
+        // (but for the author's own placeholder, which their own delete left).
+        <li class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id)) && !comment.with(|c| c.deleted)>
             {move || if comment.with(|c| c.deleted) {
                 view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
             } else {

@@ -144,7 +144,12 @@ pub fn CommentThread(
     let heading = {
         let (thread, unseen) = (thread.clone(), unseen.clone());
         move || {
-            let gone = thread.feed.with(|f| f.removed.iter().filter(|id| thread.shows(**id)).count()) as u64;
+            // Taken away by others while on screen (the reader's own deletes are counted already).
+            let gone = thread.feed.with(|f| {
+                thread
+                    .items
+                    .with(|items| items.iter().filter(|c| c.with(|c| !c.deleted && f.removed.contains(&c.id))).count())
+            }) as u64;
             match (thread.total.get() + unseen(false)).saturating_sub(gone) {
                 0 => texts.comments.to_owned(),
                 n => comments_count(lang, n),
@@ -197,7 +202,7 @@ pub fn CommentThread(
                 <button type="button" class="otk-button otk-primary" on:click=move |_| fetch_new(false)>
                     {
                         let unseen = unseen.clone();
-                        move || format!("{} — {}", new_comments(lang, unseen(false)), texts.show_new)
+                        move || new_comments(lang, unseen(false))
                     }
                 </button>
             </div>
