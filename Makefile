@@ -13,13 +13,14 @@ WIDGET_BUDGET_KB ?= 88
 WIDGET_TOTAL_BUDGET_KB ?= 177
 
 # `release`: one self-contained binary.
-.PHONY: help setup widget server release run test lint test-native test-widget weight bench perf size clean
+.PHONY: help setup widget server release run test lint test-native test-widget weight bench cold-start perf size clean
 
 help:
 	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
 	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
 	@echo "make release  one self-contained server binary with the widget inside (target/server/otklik)"
 	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
+	@echo "make cold-start  how soon a restarted server answers its first request"
 	@echo "make perf   the widget on a throttled phone in Chromium: time to usable, long tasks, layout shift, bytes"
 	@echo "make size   twiggy: where the widget's wasm bytes go"
 	@echo "make setup  install missing tools at the versions in tools.env (run by the targets above)"
@@ -87,6 +88,11 @@ bench: setup
 	OTKLIK_PG_DURABLE=1 scripts/with-postgres.sh sh -c 'target/server/xtask bench --server $(SERVER_BIN) \
 	  --postgres "$$OTKLIK_TEST_POSTGRES" && target/server/xtask bench --server $(SERVER_BIN) \
 	  --postgres "$$OTKLIK_TEST_POSTGRES" --nodes 2'
+
+# How soon a restarted node answers: the release server started on an existing database with the widget.
+cold-start: widget
+	cargo build --profile server -p otklik-server -p xtask --locked
+	target/server/xtask cold-start --server $(SERVER_BIN) --assets dist
 
 # How soon the widget is usable on a phone (Lighthouse's mobile throttling, in Chromium): it measures and
 # reports, passing or failing nothing. PERF_RUNS runs, each in a fresh browser; medians printed.

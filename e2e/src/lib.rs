@@ -53,12 +53,19 @@ impl Server {
         let mut settings = settings;
         tweak(&mut settings);
         let app = App::open(&settings).await?;
+        let assets = app.assets();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
+        // Pages load the widget as a warm server sends it: compressed, as it is a moment after a start.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !assets.compressed() {
+            anyhow::ensure!(Instant::now() < deadline, "the widget's files were not compressed within 30 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         Ok(Self { addr, database: settings.database, _dir: dir, _stop: stop })
     }
 

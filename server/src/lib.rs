@@ -134,7 +134,38 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// An opened server: the database is migrated and the assets are loaded and compressed.
+/// The settings that are parsed from text, as `serve` and `check` read them.
+struct Configured {
+    allowed_origins: Arc<[axum::http::HeaderValue]>,
+    trusted_proxies: Arc<[client_ip::IpNet]>,
+    limits: rate_limit::LimitSettings,
+    webhook: Option<Arc<webhook::Webhook>>,
+}
+
+impl Configured {
+    fn parse(settings: &Settings) -> anyhow::Result<Self> {
+        let allowed_origins = settings
+            .allowed_origins
+            .iter()
+            .map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')))
+            .collect::<Result<Arc<[_]>, _>>()
+            .context("OTKLIK_ALLOWED_ORIGINS holds a value that is not a valid origin")?;
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse::<client_ip::IpNet>().map_err(|e| anyhow::anyhow!("OTKLIK_TRUSTED_PROXIES: {e}")))
+            .collect::<Result<Arc<[_]>, _>>()?;
+        let limits = rate_limit::LimitSettings::parse(&settings.rate_limits)
+            .map_err(|e| anyhow::anyhow!("OTKLIK_RATE_LIMITS: {e}"))?;
+        let webhook = match settings.webhook_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
+            None => None,
+        };
+        Ok(Self { allowed_origins, trusted_proxies, limits, webhook })
+    }
+}
+
+/// An opened server: the database is migrated and the assets are loaded (they are compressed once it serves).
 pub struct App {
     state: AppState,
     connections: listener::ConnectionLimits,
@@ -153,25 +184,9 @@ impl App {
         } else {
             tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??
         };
-        let allowed_origins = settings
-            .allowed_origins
-            .iter()
-            .map(|o| axum::http::HeaderValue::from_str(o.trim_end_matches('/')))
-            .collect::<Result<Arc<[_]>, _>>()
-            .context("OTKLIK_ALLOWED_ORIGINS holds a value that is not a valid origin")?;
-        let trusted_proxies = settings
-            .trusted_proxies
-            .iter()
-            .map(|p| p.parse::<client_ip::IpNet>().map_err(|e| anyhow::anyhow!("OTKLIK_TRUSTED_PROXIES: {e}")))
-            .collect::<Result<Arc<[_]>, _>>()?;
+        let Configured { allowed_origins, trusted_proxies, limits, webhook } = Configured::parse(settings)?;
         let reader_key = Arc::new(ReaderKey::new(&secret));
         let admin_token = settings.admin_token.as_deref().filter(|t| !t.is_empty()).map(admin::AdminToken::new);
-        let limits = rate_limit::LimitSettings::parse(&settings.rate_limits)
-            .map_err(|e| anyhow::anyhow!("OTKLIK_RATE_LIMITS: {e}"))?;
-        let webhook = match settings.webhook_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
-            None => None,
-        };
         let limits = Arc::new(rate_limit::RateLimiter::for_store(limits, &store));
         let bans = Arc::new(bans::BanList::default());
         bans.reload(&store).await.context("loading bans")?;
@@ -213,12 +228,37 @@ impl App {
         })
     }
 
+    /// What `otklik check` does: reads the configuration as `serve` would, and opens the database as it is
+    /// (reachable, brought up to date by `serve`, taking writes, with the server's key where it belongs),
+    /// changing nothing. Answers a line for each thing found right; the first thing wrong is the error.
+    pub async fn check(settings: &Settings) -> anyhow::Result<Vec<String>> {
+        Configured::parse(settings)?;
+        let mut found = vec!["configuration: valid".to_owned()];
+        let store = store::open_existing(&settings.database).await?;
+        let checked = async {
+            store.ping().await.context("the database does not take writes")?;
+            keys::kept(settings.secret.as_deref(), &settings.database, &store).await
+        }
+        .await;
+        store.close().await;
+        let key = checked?;
+        let database = store::Location::redact(&settings.database);
+        found.push(format!("database: {database} answers, is up to date and takes writes"));
+        found.push(format!("key: {key}"));
+        Ok(found)
+    }
+
     pub fn router(&self) -> Router {
         http::router(self.state.clone())
     }
 
     pub fn store(&self) -> &DynStore {
         &self.state.store
+    }
+
+    /// The widget's files this server serves (compressed once it serves: see [`Assets::compress`]).
+    pub fn assets(&self) -> Arc<Assets> {
+        self.state.assets.clone()
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish and flushes the store.
@@ -235,6 +275,10 @@ impl App {
         let purge =
             tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
         let live = tokio::spawn(rules::live::run(self.state.rules.live.clone(), self.state.store.changes()));
+        // After the listener is up, not before: a restarted node answers at once, sending the widget's files
+        // uncompressed for the moment this takes.
+        let assets = self.state.assets.clone();
+        tokio::task::spawn_blocking(move || assets.compress());
         // Where no other node writes, nothing kept here changes behind this node's back.
         let coherent = self
             .state

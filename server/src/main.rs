@@ -23,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run the HTTP server.
     Serve(Box<ServeArgs>),
+    /// Checks what `serve` would start with, changing nothing: the configuration (the same flags and
+    /// environment), and the database: reachable, brought up to date, taking writes, its key in place.
+    /// Exits non-zero saying what is wrong.
+    Check(Box<ServeArgs>),
     /// Manage the moderators who sign in to the console at /admin.
     Moderator {
         #[command(subcommand)]
@@ -154,6 +158,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(*args).await,
+        Command::Check(args) => {
+            for line in App::check(&settings(*args).0).await? {
+                println!("ok  {line}");
+            }
+            Ok(())
+        }
         Command::Moderator { action, db } => moderator(action, &db.database).await,
         Command::Backup { file, db } => backup(&file, &db.database).await,
         Command::CopyDb { from, to } => copy_db(&from, &to).await,
@@ -234,7 +244,8 @@ async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+/// The settings `serve` and `check` take from the command line and the environment, and the address.
+fn settings(args: ServeArgs) -> (Settings, SocketAddr) {
     let settings = Settings {
         database: args.db.database,
         database_pool: Some(args.database_pool),
@@ -257,9 +268,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         min_compose_secs: Some(args.min_compose_secs),
         ..Settings::default()
     };
+    (settings, args.listen)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (settings, listen) = settings(args);
     let app = App::open(&settings).await?;
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, database = %otklik_server::store::Location::redact(&settings.database), "otklik is serving");
     app.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -4,9 +4,11 @@
 //!   brotli; fails over budget.
 //! - `bench --server BIN`: starts the release server on a fresh database and measures it (see `bench.rs`).
 //! - `bundle WASM DIR`: the shipped widget from the compiled wasm, split into modules (see `bundle.rs`).
+//! - `cold-start --server BIN --assets DIR`: how soon a restarted server answers (see `cold_start.rs`).
 
 mod bench;
 mod bundle;
+mod cold_start;
 mod imports;
 mod live;
 mod weight;
@@ -52,6 +54,18 @@ enum Task {
         #[arg(long, default_value_t = 1)]
         nodes: usize,
     },
+    /// How soon a server started on an existing database answers its first request.
+    ColdStart {
+        /// The server binary.
+        #[arg(long, default_value = "target/server/otklik")]
+        server: PathBuf,
+        /// The widget build the server loads (usually dist).
+        #[arg(long, default_value = "dist")]
+        assets: PathBuf,
+        /// Starts to time (the median is reported).
+        #[arg(long, default_value_t = 9)]
+        runs: usize,
+    },
     /// The shipped widget from the compiled wasm: split, bound, shrunk and named by hash.
     Bundle {
         /// The wasm cargo built with `--cfg otklik_split`.
@@ -66,6 +80,7 @@ fn main() -> ExitCode {
         Task::Weight { dir, budget_kb, total_budget_kb } => weight::run(&dir, budget_kb, total_budget_kb),
         Task::Bench { server, seconds, postgres, nodes } => bench::run(&server, seconds, postgres.as_deref(), nodes),
         Task::Bundle { wasm, out } => bundle::run(&wasm, &out),
+        Task::ColdStart { server, assets, runs } => cold_start::run(&server, &assets, runs),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -21,12 +21,16 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
-/// One servable file with its precomputed encodings.
+/// One servable file with its compressed encodings, made once, after the server starts answering (see
+/// [`Assets::compress`]): compressing the widget takes most of a second, which a restarted node must not
+/// spend before its first answer.
 #[derive(Clone)]
 pub struct Asset {
     pub body: Bytes,
-    pub gzip: Option<Bytes>,
-    pub brotli: Option<Bytes>,
+    /// Each `None` inside once made if compressing does not make the file smaller.
+    gzip: OnceLock<Option<Bytes>>,
+    brotli: OnceLock<Option<Bytes>>,
+    compressible: bool,
     pub content_type: &'static str,
     etag: HeaderValue,
     cache_control: &'static str,
@@ -110,6 +114,23 @@ impl Assets {
         Ok(assets)
     }
 
+    /// Compresses every file (gzip and brotli), the loader and the bundle's first load first; run once the
+    /// server answers (`App::serve`), on a blocking thread. Until a file's turn, it is sent as it is.
+    pub fn compress(&self) {
+        let first = self.page_downloads();
+        for (_, asset) in first.iter().chain(self.deferred_downloads().iter()) {
+            asset.compress();
+        }
+        for asset in self.files.values() {
+            asset.compress();
+        }
+    }
+
+    /// Whether every file's compressed forms are made.
+    pub fn compressed(&self) -> bool {
+        self.files.values().chain(&self.embed).all(|a| !a.compressible || a.brotli.get().is_some())
+    }
+
     /// The files a page downloads to show the widget, in load order: the loader, then the bundle.
     pub fn page_downloads(&self) -> Vec<(String, Arc<Asset>)> {
         let mut out = Vec::new();
@@ -148,21 +169,26 @@ impl Assets {
 
 impl Asset {
     fn new(body: Bytes, content_type: &'static str, cache_control: &'static str) -> Self {
-        let compressible = !content_type.starts_with("image/png") && !content_type.starts_with("font/woff2");
-        let (gzip, brotli) = if compressible && body.len() > 512 {
-            (smaller(&body, gzip(&body)), smaller(&body, brotli(&body)))
-        } else {
-            (None, None)
-        };
+        let compressible =
+            !content_type.starts_with("image/png") && !content_type.starts_with("font/woff2") && body.len() > 512;
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", crate::hex::encode(&digest[..8]));
         Self {
             body,
-            gzip,
-            brotli,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            compressible,
             content_type,
             etag: HeaderValue::from_str(&etag).expect("hex is a valid header value"),
             cache_control,
+        }
+    }
+
+    /// Makes the compressed encodings, if they are not made yet.
+    fn compress(&self) {
+        if self.compressible {
+            self.gzip.get_or_init(|| smaller(&self.body, gzip(&self.body)));
+            self.brotli.get_or_init(|| smaller(&self.body, brotli(&self.body)));
         }
     }
 
@@ -180,13 +206,18 @@ impl Asset {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
         let accepts = |coding: &str| accepts_encoding(request, coding);
-        let (body, coding) = match (&self.brotli, &self.gzip) {
+        let (brotli, gzip) = (self.brotli.get().and_then(Option::as_ref), self.gzip.get().and_then(Option::as_ref));
+        let (body, coding) = match (brotli, gzip) {
             (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
             (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),
             _ => (self.body.clone(), None),
         };
         if let Some(coding) = coding {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        } else if self.compressible && self.brotli.get().is_none() {
+            // Asked for in the moment after a start, before the compressed forms exist: a cache must not keep
+            // this larger body for the file's year-long life.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         (headers, body).into_response()
     }
@@ -341,6 +372,24 @@ mod tests {
         // A build without it (trunk's) gets the server's own copy.
         let own = bundle(None);
         assert!(own.embed.as_ref().unwrap().body.starts_with(b"(function () {"));
+    }
+
+    #[test]
+    fn a_file_goes_out_as_it_is_until_compressed_and_is_not_cached_meanwhile() {
+        let asset = Asset::new(Bytes::from("let x = 1;\n".repeat(200)), "text/javascript; charset=utf-8", IMMUTABLE);
+        let mut request = HeaderMap::new();
+        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br"));
+        let early = asset.respond(&request);
+        assert!(early.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(early.headers()[header::CACHE_CONTROL], "no-store");
+
+        let assets = Assets { files: HashMap::from([("a.js".to_owned(), Arc::new(asset))]), ..Assets::default() };
+        assert!(!assets.compressed());
+        assets.compress();
+        assert!(assets.compressed());
+        let later = assets.files["a.js"].respond(&request);
+        assert_eq!(later.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(later.headers()[header::CACHE_CONTROL], IMMUTABLE);
     }
 
     #[test]

@@ -62,6 +62,39 @@ pub async fn server_secret(configured: Option<&str>, database: &str, store: &Dyn
     Ok(key)
 }
 
+/// Where the server's key is, without making one (what `otklik check` reports); an error when there is
+/// none yet, or when the configured one is too short.
+pub async fn kept(configured: Option<&str>, database: &str, store: &DynStore) -> anyhow::Result<String> {
+    if let Some(secret) = configured.filter(|s| !s.is_empty()) {
+        anyhow::ensure!(
+            secret.len() >= SECRET_MIN,
+            "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
+        );
+        return Ok("set by OTKLIK_SECRET".into());
+    }
+    if matches!(database.parse()?, crate::store::Location::Postgres(_)) {
+        anyhow::ensure!(
+            store.legacy_secret(SHARED_SETTING).await?.is_some(),
+            "there is no key yet: set OTKLIK_SECRET (the same on every node), or the first `otklik serve` makes one"
+        );
+        return Ok("kept in the database for every node (set OTKLIK_SECRET to keep it out)".into());
+    }
+    let Some(database) = crate::store::database_file(database)? else {
+        return Ok("made at each start (an in-memory database)".into());
+    };
+    let path = key_file(&database);
+    if read_key(&path)?.is_some() {
+        return Ok(format!("in {}", path.display()));
+    }
+    anyhow::ensure!(
+        store.legacy_secret(LEGACY_SETTING).await?.is_some(),
+        "there is no key file at {}: restore it from the backup it was kept with (readers' tokens and the \
+         stored hashes depend on it), or set OTKLIK_SECRET",
+        path.display()
+    );
+    Ok(format!("kept in the database by an older version; `otklik serve` moves it to {}", path.display()))
+}
+
 /// The key file of a database file: beside it, with `.key` appended.
 pub fn key_file(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();

@@ -45,12 +45,15 @@ impl TestServer {
 
     pub async fn start_in(dir: TempDir, settings: Settings) -> Self {
         let app = App::open(&settings).await.expect("app opens");
+        let assets = app.assets();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.serve(listener, async {
             let _ = stopped.await;
         }));
+        // The widget's files are compressed once the server answers; tests meet it after that moment.
+        until("the assets to be compressed", Duration::from_secs(30), || async { assets.compressed() }).await;
         Self { addr, client: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
     }
 
