@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `{"error": {"code": "...", "message": "..."}}`: `code` is stable for programs, `message` is for people.
+/// `{"error": {"code": "...", "message": "..."}}`: `code` is stable for programs, `message` is for people;
+/// a server error adds `"request_id"`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -12,6 +13,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
+    /// On a server error (5xx): the request's `X-Request-Id`, which names it in the server's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Machine-readable error codes. Unknown codes from a newer server decode as `Other` so that an old
@@ -54,7 +58,7 @@ pub enum ErrorCode {
 
 impl ErrorBody {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code, message: message.into() } }
+        Self { error: ErrorDetail { code, message: message.into(), request_id: None } }
     }
 }
 

@@ -15,6 +15,10 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser, Debug)]
 #[command(name = "otklik", version, propagate_version = true)]
 struct Cli {
+    /// `text` for people, `json` for one JSON object per line (for a log collector).
+    #[arg(long, global = true, env = "OTKLIK_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -153,10 +157,15 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    match cli.log_format.as_str() {
+        // One object per line, the request's span (id, method, path, route) in each.
+        "json" => logs.json().with_current_span(true).with_span_list(false).init(),
+        _ => logs.init(),
+    }
+    match cli.command {
         Command::Serve(args) => serve(*args).await,
         Command::Check(args) => {
             for line in App::check(&settings(*args).0).await? {

@@ -108,22 +108,24 @@ impl IntoResponse for AppError {
             }
             Self::Unavailable(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "request refused: service unavailable");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorBody::new(
-                        ErrorCode::Unavailable,
-                        "the server cannot store this now; please try again shortly",
-                    ),
-                )
+                let message = "the server cannot store this now; please try again shortly";
+                (StatusCode::SERVICE_UNAVAILABLE, with_request_id(ErrorBody::new(ErrorCode::Unavailable, message)))
             }
             Self::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorBody::new(ErrorCode::Internal, "something went wrong on the server"),
+                    with_request_id(ErrorBody::new(ErrorCode::Internal, "something went wrong on the server")),
                 )
             }
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// A server error's body names its request (see `http::request_id`), so that what a reader or an
+/// integrator saw can be found in the logs.
+fn with_request_id(mut body: ErrorBody) -> ErrorBody {
+    body.error.request_id = super::request_id::current();
+    body
 }

@@ -10,6 +10,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod request_id;
 
 use std::time::Duration;
 
@@ -40,12 +41,39 @@ pub fn router(state: AppState) -> Router {
         .merge(api::pages::router())
         .merge(console::router())
         .merge(assets::router())
+        // The route template, once routing has found it (`route` in the request's span and log line).
+        .route_layer(axum::middleware::from_fn(record_route))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::middleware::from_fn(listener::track))
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &Request<_>| tracing::info_span!("request", method = %req.method(), path = %req.uri().path()),
-        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.extensions().get::<request_id::RequestId>().map_or("", |id| id.0.as_str());
+                    tracing::info_span!(
+                        "request",
+                        id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        route = tracing::field::Empty,
+                    )
+                })
+                // One line per answered request, in its span: the access log.
+                .on_response(|response: &axum::response::Response, latency: std::time::Duration, _: &tracing::Span| {
+                    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                    tracing::info!(target: "otklik::access", status = response.status().as_u16(), latency_us, "answered");
+                }),
+        )
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
+}
+
+async fn record_route(
+    path: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    tracing::Span::current().record("route", path.as_str());
+    next.run(request).await
 }
 
 /// Every response: reads bounded in time, and the headers that keep browsers from guessing content types
