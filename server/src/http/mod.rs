@@ -35,23 +35,27 @@ pub fn router(state: AppState) -> Router {
         response.headers_mut().insert("timing-allow-origin", HeaderValue::from_static("*"));
         response
     }));
-    Router::new()
+    let mut router = Router::new()
         .nest(otklik_api::API_PREFIX, api)
         .merge(api::health::router())
         .merge(api::pages::router())
         .merge(console::router())
-        .merge(assets::router())
-        // The route template, once routing has found it (`route` in the request's span and log line).
-        .route_layer(axum::middleware::from_fn(record_route))
+        .merge(assets::router());
+    // The route template, once routing has found it, for the access log (when it is written at all: this
+    // layer costs every request a little, and the bench runs without it).
+    if tracing::enabled!(target: "otklik::access", tracing::Level::INFO) {
+        router = router.route_layer(axum::middleware::from_fn(record_route));
+    }
+    router
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::middleware::from_fn(listener::track))
         .layer(
             TraceLayer::new_for_http()
+                // `id` is the guard's to record: it makes the request's id.
                 .make_span_with(|req: &Request<_>| {
-                    let id = req.extensions().get::<request_id::RequestId>().map_or("", |id| id.0.as_str());
                     tracing::info_span!(
                         "request",
-                        id,
+                        id = tracing::field::Empty,
                         method = %req.method(),
                         path = %req.uri().path(),
                         route = tracing::field::Empty,
@@ -63,7 +67,6 @@ pub fn router(state: AppState) -> Router {
                     tracing::info!(target: "otklik::access", status = response.status().as_u16(), latency_us, "answered");
                 }),
         )
-        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
 
@@ -76,8 +79,8 @@ async fn record_route(
     next.run(request).await
 }
 
-/// Every response: reads bounded in time, and the headers that keep browsers from guessing content types
-/// or leaking the reader's page address to other sites.
+/// Every response: its request's id (see `request_id`), reads bounded in time, and the headers that keep
+/// browsers from guessing content types or leaking the reader's page address to other sites.
 ///
 /// A read that takes too long gets a 503 (a slow client or a stuck database). A write does not: once it
 /// has reached the store it commits whatever the client is told, and a 503 would make the reader send it
@@ -85,6 +88,19 @@ async fn record_route(
 /// with what happened.
 async fn guard(
     State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = request_id::RequestId::fresh();
+    tracing::Span::current().record("id", id.as_str());
+    let mut response = id.scope(guarded(state, request, next)).await;
+    let header = HeaderValue::from_str(id.as_str()).expect("hex is a valid header value");
+    response.headers_mut().insert(request_id::HEADER, header);
+    response
+}
+
+async fn guarded(
+    state: AppState,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
