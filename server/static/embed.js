@@ -150,8 +150,9 @@
     if (bundle) bundle.then(function (w) { w.live(article, what, values); });
   }
 
-  // What a screen reader hears of an article follows its feed at most every 5 s.
-  var told = {};
+  // What a screen reader hears of an article follows its feed at most every 5 s. (No prototype: an
+  // article may be called "__proto__".)
+  var told = Object.create(null);
   function tell(article) {
     var t = told[article] || (told[article] = { at: 0, due: 0 });
     if (!t.due) t.due = setTimeout(function () {
