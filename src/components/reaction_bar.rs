@@ -54,8 +54,10 @@ pub fn ReactionBar(
         Signal::derive(move || {
             let mut view = confirmed.get();
             let wish = wanted.get();
+            // Counts that leave out the reader's own reaction were read before it was stored (an event
+            // already on its way when the server answered): the answer is newer.
             if wish.is_none()
-                && let Some(counts) = feed.with(|f| f.counts)
+                && let Some(counts) = feed.with(|f| f.counts).filter(|c| view.mine.is_none_or(|k| c.get(k) > 0))
             {
                 view.counts = counts;
             }
