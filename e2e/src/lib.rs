@@ -61,11 +61,7 @@ impl Server {
             let _ = stopped.await;
         }));
         // Pages load the widget as a warm server sends it: compressed, as it is a moment after a start.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !assets.compressed() {
-            anyhow::ensure!(Instant::now() < deadline, "the widget's files were not compressed within 30 s");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        assets.until_compressed().await;
         Ok(Self { addr, database: settings.database, _dir: dir, _stop: stop })
     }
 

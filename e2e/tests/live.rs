@@ -2,7 +2,7 @@
 //! comment in one reach the other through the page's event stream, and nothing comes back to the first as
 //! someone else's; the stream closes when its page is hidden.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use otklik_e2e::{Browser, Server};
 
@@ -52,14 +52,12 @@ async fn a_reaction_and_a_comment_reach_the_other_reader_and_not_the_first_as_ne
     let result = async {
         assert_eq!((like_count(&a).await?, like_count(&b).await?), ("0".into(), "0".into()));
 
-        // A likes: B's count moves within a second, A's shows A's own like once.
+        // A likes: B's count moves, A's shows A's own like once.
         let a_before = live(&a, "received").await?.as_u64().unwrap_or(0);
         a.in_widget(HOST, "button[data-kind=like]").await?.click().await?;
         let clicked = Instant::now();
-        b.until_within("B's like count to move", Duration::from_secs(1), || async {
-            Ok((like_count(&b).await? == "1").then_some(()))
-        })
-        .await?;
+        // How fast is the live bench's to measure (`make bench`); here, that it arrives at all.
+        b.until("B's like count to move", || async { Ok((like_count(&b).await? == "1").then_some(())) }).await?;
         eprintln!("a like reached the other reader in {:?}", clicked.elapsed());
         heard_past(&a, a_before).await?;
         assert_eq!(like_count(&a).await?, "1", "A's own like is counted once");

@@ -43,6 +43,8 @@ pub struct Assets {
     embed: Option<Arc<Asset>>,
     /// The bundle's entry points, for the loader and for measuring what a page downloads.
     bundle: Option<(String, String)>,
+    /// Told when [`Assets::compress`] is done.
+    compressing: Arc<tokio::sync::Notify>,
 }
 
 /// Whether this binary carries the widget (built with `--features embed-assets`).
@@ -124,11 +126,24 @@ impl Assets {
         for asset in self.files.values() {
             asset.compress();
         }
+        self.compressing.notify_waiters();
     }
 
     /// Whether every file's compressed forms are made.
     pub fn compressed(&self) -> bool {
         self.files.values().chain(&self.embed).all(|a| !a.compressible || a.brotli.get().is_some())
+    }
+
+    /// Resolves once every file's compressed forms are made (what tests wait for before they ask for them).
+    pub async fn until_compressed(&self) {
+        loop {
+            // Registered before the check, so that a `compress` finishing in between is not missed.
+            let done = self.compressing.notified();
+            if self.compressed() {
+                return;
+            }
+            done.await;
+        }
     }
 
     /// The files a page downloads to show the widget, in load order: the loader, then the bundle.

@@ -23,13 +23,7 @@ const SHARED_SETTING: &str = "server_key";
 pub async fn server_secret(configured: Option<&str>, database: &str, store: &DynStore) -> anyhow::Result<Vec<u8>> {
     let legacy = store.legacy_secret(LEGACY_SETTING).await?;
     let key = match configured.filter(|s| !s.is_empty()) {
-        Some(secret) => {
-            anyhow::ensure!(
-                secret.len() >= SECRET_MIN,
-                "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
-            );
-            secret.as_bytes().to_vec()
-        }
+        Some(secret) => long_enough(secret)?.to_vec(),
         // Several nodes share a PostgreSQL database, and need the same key: the first keeps one there.
         None if matches!(database.parse()?, crate::store::Location::Postgres(_)) => {
             store.shared_secret(SHARED_SETTING, &random_key()?).await?
@@ -66,10 +60,7 @@ pub async fn server_secret(configured: Option<&str>, database: &str, store: &Dyn
 /// none yet, or when the configured one is too short.
 pub async fn kept(configured: Option<&str>, database: &str, store: &DynStore) -> anyhow::Result<String> {
     if let Some(secret) = configured.filter(|s| !s.is_empty()) {
-        anyhow::ensure!(
-            secret.len() >= SECRET_MIN,
-            "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
-        );
+        long_enough(secret)?;
         return Ok("set by OTKLIK_SECRET".into());
     }
     if matches!(database.parse()?, crate::store::Location::Postgres(_)) {
@@ -93,6 +84,15 @@ pub async fn kept(configured: Option<&str>, database: &str, store: &DynStore) ->
         path.display()
     );
     Ok(format!("kept in the database by an older version; `otklik serve` moves it to {}", path.display()))
+}
+
+/// `OTKLIK_SECRET`'s bytes, if it is at least [`SECRET_MIN`] of them.
+fn long_enough(secret: &str) -> anyhow::Result<&[u8]> {
+    anyhow::ensure!(
+        secret.len() >= SECRET_MIN,
+        "OTKLIK_SECRET must be at least {SECRET_MIN} characters (for example `openssl rand -hex 32`)"
+    );
+    Ok(secret.as_bytes())
 }
 
 /// The key file of a database file: beside it, with `.key` appended.

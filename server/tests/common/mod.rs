@@ -53,7 +53,7 @@ impl TestServer {
             let _ = stopped.await;
         }));
         // The widget's files are compressed once the server answers; tests meet it after that moment.
-        until("the assets to be compressed", Duration::from_secs(30), || async { assets.compressed() }).await;
+        assets.until_compressed().await;
         Self { addr, client: reqwest::Client::new(), dir, stop: Some(stop), task: Some(task) }
     }
 

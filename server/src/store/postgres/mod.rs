@@ -375,9 +375,7 @@ impl super::LimitStore for PgStore {
         tolerance: Duration,
     ) -> anyhow::Result<Result<(), Duration>> {
         // Milliseconds of the wall clock, which the nodes share (NTP); `tat` is when the bucket is empty again.
-        let now = i64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
-        )?;
+        let now = crate::unix_now_ms();
         let (interval, tolerance) = (interval.as_millis() as i64, tolerance.as_millis() as i64);
         // One statement: the row's lock makes the check and the count one step for every node.
         let taken: Option<i64> = sqlx::query_scalar(
