@@ -13,11 +13,11 @@ WIDGET_BUDGET_KB ?= 88
 WIDGET_TOTAL_BUDGET_KB ?= 177
 
 # `release`: one self-contained binary.
-.PHONY: help setup widget server release run test lint test-native test-widget weight bench cold-start perf size clean
+.PHONY: help setup widget server release run test lint test-native test-widget test-api weight bench cold-start perf size clean
 
 help:
 	@echo "make run    build the widget and the server, serve the demo at http://127.0.0.1:8080/"
-	@echo "make test   formatting, lints, the size budget, server, widget (Chromium) and end-to-end tests"
+	@echo "make test   formatting, lints, the size budget, server, widget (Chromium), end-to-end tests and API fuzzing"
 	@echo "make release  one self-contained server binary with the widget inside (target/server/otklik)"
 	@echo "make bench  server throughput and latency (release build, 64 concurrent clients)"
 	@echo "make cold-start  how soon a restarted server answers its first request"
@@ -56,7 +56,7 @@ release: widget
 run: widget server
 	$(SERVER_BIN) serve
 
-test: setup lint widget weight test-native test-widget
+test: setup lint widget weight test-native test-widget test-api
 	@echo "make test: all checks passed"
 
 lint:
@@ -71,6 +71,10 @@ test-native:
 	cargo test --workspace --exclude otklik-widget --locked
 	cargo test -p otklik-widget --lib --locked linkify::
 	scripts/with-postgres.sh sh -c 'cargo test -p otklik-server --locked && cargo test -p otklik-e2e --test nodes --locked'
+
+# The API fuzzed from its own OpenAPI description by schemathesis, on a real server (scripts/api-fuzz.sh).
+test-api:
+	scripts/api-fuzz.sh
 
 # Widget tests in headless Chromium, against a real server started for them.
 test-widget:

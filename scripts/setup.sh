@@ -74,6 +74,20 @@ terser=target/terser/node_modules/terser
 if [ -f "$terser/bin/terser" ] && grep -q "\"version\": \"$TERSER_VERSION\"" "$terser/package.json"; then echo "present"
 else npm install --no-save --no-audit --no-fund --prefix target/terser "terser@$TERSER_VERSION" >/dev/null; echo "installed"; fi
 
+step "schemathesis $SCHEMATHESIS_VERSION (PyPI, in target/venv; make test fuzzes the API with it)"
+st=target/venv/bin/schemathesis
+if [ -x "$st" ] && "$st" --version | grep -q " $SCHEMATHESIS_VERSION\$"; then "$st" --version
+else
+  python3 -m venv target/venv 2>/dev/null || {
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    rm -rf target/venv
+    python3 -m venv target/venv
+  }
+  target/venv/bin/pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "$st" --version
+fi
+
 step "crates for offline builds"
 cargo fetch --locked
 # The shipped widget rebuilds the standard library (see Makefile, WIDGET_ENV): fetch its crates too, as trunk

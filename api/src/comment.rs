@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// A comment's id: assigned by the server, increasing with time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CommentId(pub i64);
@@ -16,6 +17,7 @@ impl fmt::Display for CommentId {
 }
 
 /// One comment as a reader sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
     pub id: CommentId,
@@ -50,6 +52,7 @@ pub struct Comment {
 
 /// A page of a thread: top-level comments, each followed by its first replies in thread order; or, with
 /// `root`, the further replies under one top-level comment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentPage {
     pub comments: Vec<Comment>,
@@ -67,6 +70,7 @@ pub struct CommentPage {
 }
 
 /// Orders of the top-level comments.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CommentSort {
@@ -89,6 +93,7 @@ impl CommentSort {
 }
 
 /// What the page says about itself; the server keeps the first values it sees for each article.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageInfo {
     pub url: Option<String>,
@@ -96,6 +101,7 @@ pub struct PageInfo {
 }
 
 /// Body of `POST /api/v1/articles/{article}/comments`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewComment {
@@ -116,6 +122,7 @@ pub struct NewComment {
 }
 
 /// Body of `PATCH /api/v1/articles/{article}/comments/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditComment {
@@ -123,6 +130,7 @@ pub struct EditComment {
 }
 
 /// Answer of `PUT`/`DELETE /api/v1/articles/{article}/comments/{id}/like`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LikeView {
     pub likes: u64,
@@ -130,6 +138,7 @@ pub struct LikeView {
 }
 
 /// Answer of `GET /api/v1/counts?articles=a,b,c`: visible comments per article id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentCounts {
     pub counts: std::collections::BTreeMap<String, u64>,

@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 
 /// `{"error": {"code": "...", "message": "..."}}`: `code` is stable for programs, `message` is for people;
 /// a server error adds `"request_id"`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub code: ErrorCode,
@@ -20,6 +22,7 @@ pub struct ErrorDetail {
 
 /// Machine-readable error codes. Unknown codes from a newer server decode as `Other` so that an old
 /// widget still shows the message instead of failing to parse the error.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -52,7 +55,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Unavailable,
     Internal,
+    /// A code this build does not know. Servers never send it, so the description leaves it out.
     #[serde(other)]
+    #[cfg_attr(feature = "openapi", serde(skip_serializing))]
     Other,
 }
 

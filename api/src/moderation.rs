@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::CommentId;
 
 /// Where a comment stands. Only `visible` comments are shown to everyone and counted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CommentStatus {
@@ -36,6 +37,7 @@ impl CommentStatus {
 }
 
 /// Whether new comments on an article appear at once (`post`) or after a moderator approves them (`pre`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModerationMode {
@@ -58,6 +60,7 @@ impl ModerationMode {
 }
 
 /// What a moderator does to a comment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModerationAction {
@@ -93,6 +96,7 @@ impl ModerationAction {
 }
 
 /// The comment queues: `attention` (the default) is new, pending and flagged comments together.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Queue {
@@ -126,6 +130,7 @@ impl Queue {
 }
 
 /// A comment as moderators see it (`GET /api/v1/admin/comments`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueItem {
     pub id: CommentId,
@@ -150,6 +155,7 @@ pub struct QueueItem {
 }
 
 /// Answer of `GET /api/v1/admin/comments?queue=&before=`, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuePage {
     pub comments: Vec<QueueItem>,
@@ -158,6 +164,7 @@ pub struct QueuePage {
 }
 
 /// Body of `POST /api/v1/admin/comments/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Moderate {
@@ -165,6 +172,7 @@ pub struct Moderate {
 }
 
 /// Who a ban keeps out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BanKind {
@@ -191,6 +199,7 @@ impl BanKind {
 }
 
 /// Body of `POST /api/v1/admin/bans`: the reader or IP of `comment`, or the CIDR `range`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewBan {
@@ -205,6 +214,7 @@ pub struct NewBan {
 }
 
 /// A ban (`GET /api/v1/admin/bans` lists those in force).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ban {
     pub id: i64,
@@ -219,6 +229,7 @@ pub struct Ban {
 }
 
 /// An article's moderation settings (`PUT /api/v1/admin/articles/{article}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArticleSettings {
@@ -231,6 +242,7 @@ pub struct ArticleSettings {
 }
 
 /// One line of the audit log: who did what, when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,
@@ -245,6 +257,7 @@ pub struct AuditEntry {
 }
 
 /// Answer of `GET /api/v1/admin/audit?before=`, newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// One of the five reactions a reader can leave under an article.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReactionKind {
@@ -59,6 +60,7 @@ impl FromStr for ReactionKind {
 }
 
 /// How many readers chose each kind on one article.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionCounts {
     pub like: u64,
@@ -109,6 +111,7 @@ impl ReactionCounts {
 }
 
 /// One article's reactions as one reader sees them: the counts and the reader's own choice, if any.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionsView {
     pub counts: ReactionCounts,
@@ -132,6 +135,7 @@ impl ReactionsView {
 }
 
 /// Body of `PUT /api/v1/articles/{article}/reactions/mine`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetReaction {

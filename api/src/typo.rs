@@ -8,6 +8,7 @@ use crate::PageInfo;
 use crate::limits::{TYPO_CONTEXT_MAX, TYPO_FRAGMENT_MAX};
 
 /// A typo report's id: assigned by the server.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TypoId(pub i64);
@@ -19,6 +20,7 @@ impl fmt::Display for TypoId {
 }
 
 /// Body of `POST /api/v1/articles/{article}/typos`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTypo {
@@ -37,6 +39,7 @@ pub struct NewTypo {
 }
 
 /// Answer of `POST /api/v1/articles/{article}/typos`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypoReceipt {
     pub id: TypoId,
@@ -47,6 +50,7 @@ pub struct TypoReceipt {
 }
 
 /// Where a report stands with the editors.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TypoStatus {
@@ -73,6 +77,7 @@ impl TypoStatus {
 }
 
 /// A typo report as editors see it (`GET /api/v1/admin/typos`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypoReport {
     pub id: TypoId,
@@ -92,6 +97,7 @@ pub struct TypoReport {
 }
 
 /// Answer of `GET /api/v1/admin/typos`: newest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TypoList {
     pub typos: Vec<TypoReport>,
@@ -100,6 +106,7 @@ pub struct TypoList {
 }
 
 /// Body of `PATCH /api/v1/admin/typos/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetTypoStatus {

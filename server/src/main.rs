@@ -47,6 +47,8 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Print the API's OpenAPI description (the one served at /api/v1/openapi.json) and exit.
+    Openapi,
     /// Write a consistent copy of the database to FILE; safe while the server runs.
     Backup {
         /// Where to write the copy; must not exist yet.
@@ -176,6 +178,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Moderator { action, db } => moderator(action, &db.database).await,
         Command::Backup { file, db } => backup(&file, &db.database).await,
         Command::CopyDb { from, to } => copy_db(&from, &to).await,
+        Command::Openapi => {
+            println!("{}", otklik_server::http::api::doc::description());
+            Ok(())
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use otklik_api::limits::{PAGE_SIZE, PAGE_SIZE_MAX};
 use otklik_api::{ArticleId, ErrorCode, READER_HEADER, ReaderToken};
 use serde::de::{DeserializeOwned, Error as _, IntoDeserializer as _};
@@ -117,12 +117,16 @@ pub fn named<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Opt
 
 /// `before` and `limit`: how the editors' lists page, newest first (a list with more parameters takes
 /// them in a second `Query`; each ignores the other's).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
-    /// Entries older than this id.
+    /// Entries older than this id (the `next` of the page before).
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::id)]
     pub before: Option<i64>,
+    /// Entries per page: 1 to 100, 20 when not given.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::limit)]
     limit: Option<Limit>,
 }
 
@@ -161,11 +165,55 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(json_type);
+        if !json {
+            return Err(json_rejection(JsonRejection::MissingJsonContentType(Default::default())));
+        }
+        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
+            } else {
+                AppError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
+            }
+        })?;
+        // Every body of this API is an object; serde would also take a struct's fields from an array.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidBody,
+                "the request body must be a JSON object",
+            ));
+        }
+        match axum::Json::<T>::from_bytes(&body) {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// A text body (the `POST …/view` reads'), with its rejections in the API's error body.
+pub struct Text(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for Text {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        String::from_request(req, state).await.map(Self).map_err(|e| {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
+            } else {
+                AppError::bad_request(ErrorCode::InvalidBody, "the request body must be UTF-8 text")
+            }
+        })
+    }
+}
+
+/// `application/json`, or a type of JSON (`application/problem+json`), with parameters or without.
+fn json_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_rejection(rejection: JsonRejection) -> AppError {

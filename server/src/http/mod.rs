@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
     }));
     let mut router = Router::new()
         .nest(otklik_api::API_PREFIX, api)
-        .merge(api::health::router())
+        .merge(Router::from(api::health::router()))
         .merge(api::pages::router())
         .merge(console::router())
         .merge(assets::router());

@@ -1,40 +1,70 @@
 //! `/admin/articles`: articles with their moderation settings, and changing them, for the editors' API.
 
+use axum::Json as JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json as JsonBody, Router};
 use otklik_api::limits::{PAGE_TITLE_MAX, PAGE_URL_MAX};
-use otklik_api::{ArticleSettings, ErrorCode, PageInfo};
+use otklik_api::{ArticleSettings, ErrorBody, ErrorCode, ModerationMode, PageInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::admin::Editor;
+use crate::http::api::doc::ArticlePath;
 use crate::http::error::AppError;
 use crate::http::extract::{Article, Json};
 use crate::rules::editors;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/articles", get(list))
-        .route("/admin/articles/{article}", put(set))
-        .route("/admin/articles/{article}/page", put(set_page))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(set)).routes(routes!(set_page))
 }
 
-/// The 100 most recently seen articles: `[{"id", "url", "title", "comments", "pending", "moderation", "closed"}]`.
-async fn list(_: Editor, State(state): State<AppState>) -> Result<JsonBody<serde_json::Value>, AppError> {
+/// An article as the editors' list shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ArticleSummary {
+    id: String,
+    url: Option<String>,
+    title: Option<String>,
+    /// Visible comments.
+    comments: u64,
+    /// Comments awaiting moderation.
+    pending: u64,
+    /// The article's own moderation mode; `null` follows the server's default.
+    moderation: Option<ModerationMode>,
+    /// Takes no new comments.
+    closed: bool,
+}
+
+/// The 100 most recently seen articles.
+#[utoipa::path(get, operation_id = "listArticles", path = "/admin/articles", tag = "editors", security(("editor_token" = [])),
+    responses(
+        (status = 200, body = Vec<ArticleSummary>),
+    ))]
+async fn list(_: Editor, State(state): State<AppState>) -> Result<JsonBody<Vec<ArticleSummary>>, AppError> {
     let rows = state.store.articles(100).await?;
-    Ok(JsonBody(serde_json::Value::Array(
+    Ok(JsonBody(
         rows.into_iter()
-            .map(|a| {
-                serde_json::json!({
-                    "id": a.key, "url": a.url, "title": a.title, "comments": a.comments, "pending": a.pending,
-                    "moderation": a.settings.moderation, "closed": a.settings.closed,
-                })
+            .map(|a| ArticleSummary {
+                id: a.key,
+                url: a.url,
+                title: a.title,
+                comments: a.comments,
+                pending: a.pending,
+                moderation: a.settings.moderation,
+                closed: a.settings.closed,
             })
             .collect(),
-    )))
+    ))
 }
 
+/// Sets an article's moderation mode and whether it takes new comments.
+#[utoipa::path(put, operation_id = "setArticle", path = "/admin/articles/{article}", tag = "editors", security(("editor_token" = [])),
+    params(ArticlePath), request_body = ArticleSettings,
+    responses(
+        (status = 200, body = ArticleSettings),
+        (status = 400, description = "`invalid_article_id`, `invalid_body`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+    ))]
 async fn set(
     _: Editor,
     State(state): State<AppState>,
@@ -45,6 +75,13 @@ async fn set(
     Ok(JsonBody(settings))
 }
 
+#[utoipa::path(put, operation_id = "setArticlePage", path = "/admin/articles/{article}/page", tag = "editors", security(("editor_token" = [])),
+    params(ArticlePath), request_body = PageInfo,
+    responses(
+        (status = 200, body = PageInfo),
+        (status = 400, description = "`invalid_article_id`, `invalid_body`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`: not an http(s) URL, or too long", body = ErrorBody),
+    ))]
 /// Corrects the URL and title the article's pages reported (`null` clears one). Editors are trusted with
 /// any http(s) address; the readers' widget only with its publishers' own.
 async fn set_page(

@@ -1,48 +1,66 @@
 //! `/articles/{article}/comments`: the thread, posting, editing and deleting one's own, and likes.
 
+use axum::Json as JsonBody;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::routing::{get, patch, put};
-use axum::{Json as JsonBody, Router};
+use axum::http::{HeaderMap, StatusCode};
 use otklik_api::limits::{AUTHOR_MAX, COMMENT_BODY_MAX, COMMENT_LINKS_MAX, COMMENT_TEXT_MAX};
 use otklik_api::{
-    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorCode, InvalidText, LikeView, NewComment,
+    Comment, CommentId, CommentPage, CommentSort, EditComment, ErrorBody, ErrorCode, InvalidText, LikeView, NewComment,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::http::api::doc::{ArticlePath, CommentPath, MaybeReaderHeader, ReaderHeader};
 use crate::http::api::{clean_page, limited, refused};
 use crate::http::client_ip::{ClientIp, ClientIpHash};
 use crate::http::error::AppError;
-use crate::http::extract::{Article, Json, Limit, MaybeReader, Query, Reader, named, parsed};
+use crate::http::extract::{Article, Json, Limit, MaybeReader, Query, Reader, Text, named, parsed};
 use crate::rules::compose;
 use crate::rules::guard;
 use crate::rules::posting::{self, NewPost, PostError};
 use crate::rules::rate_limit::LimitKind;
 use crate::store::{CommentError, CommentQuery, Cursor};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/articles/{article}/comments", get(list).post(create))
-        .route("/articles/{article}/comments/view", axum::routing::post(view))
-        .route("/articles/{article}/comments/{id}", patch(edit).delete(remove))
-        .route("/articles/{article}/comments/{id}/like", put(set_like).delete(set_like))
-        .route("/articles/{article}/comments/{id}/flag", put(flag))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(view))
+        .routes(routes!(edit, remove))
+        .routes(routes!(like, unlike))
+        .routes(routes!(flag))
         .layer(DefaultBodyLimit::max(COMMENT_BODY_MAX))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// The order of the top-level comments; `oldest` when not given.
     #[serde(default, deserialize_with = "named")]
+    #[param(schema_with = crate::http::api::doc::sort)]
     sort: Option<CommentSort>,
+    /// The `next` of the page before; a cursor is valid only with the same `sort` and `root`.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(value_type = Option<String>, max_length = 512)]
     cursor: Option<Cursor>,
+    /// Top-level comments per page (replies come with them): 1 to 100, 20 when not given.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::limit)]
     limit: Option<Limit>,
+    /// The further replies under this top-level comment, instead of the top-level comments.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::id)]
     root: Option<i64>,
 }
 
+/// A page of the thread: top-level comments, each with its first replies.
+#[utoipa::path(get, operation_id = "listComments", path = "/articles/{article}/comments", tag = "comments",
+    params(ArticlePath, ListParams, MaybeReaderHeader),
+    responses(
+        (status = 200, body = CommentPage),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `invalid_query`", body = ErrorBody),
+    ))]
 async fn list(
     State(state): State<AppState>,
     Article(article): Article,
@@ -52,6 +70,13 @@ async fn list(
     page(&state, article, reader, params).await.map(JsonBody)
 }
 
+#[utoipa::path(post, operation_id = "viewComments", path = "/articles/{article}/comments/view", tag = "comments",
+    params(ArticlePath, ListParams, MaybeReaderHeader),
+    request_body(content = Option<String>, content_type = "text/plain", description = "A reader token, or nothing"),
+    responses(
+        (status = 200, body = CommentPage),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `invalid_query`, `invalid_body`", body = ErrorBody),
+    ))]
 /// The same answer as `GET` (same query), for a reader named by a text/plain body: the widget's reads
 /// need no CORS preflight, so the thread arrives one round trip sooner (see `reactions::view`).
 async fn view(
@@ -59,7 +84,7 @@ async fn view(
     Article(article): Article,
     header: MaybeReader,
     Query(params): Query<ListParams>,
-    body: String,
+    Text(body): Text,
 ) -> Result<impl axum::response::IntoResponse, AppError> {
     let reader = header.or_body(&state, &body)?;
     let page = page(&state, article, reader, params).await?;
@@ -82,6 +107,23 @@ async fn page(
     Ok(page)
 }
 
+/// Posts a comment, or a reply (`parent`). Under pre-moderation it is `pending`: only its author sees it.
+#[utoipa::path(post, operation_id = "postComment", path = "/articles/{article}/comments", tag = "comments",
+    params(ArticlePath, ReaderHeader), request_body = NewComment,
+    responses(
+        (status = 201, body = Comment, links(
+            ("like" = (operation_id = "likeComment", parameters(("article" = "$request.path.article"), ("id" = "$response.body#/id"), ("X-Otklik-Reader" = "$request.header.X-Otklik-Reader")))),
+            ("unlike" = (operation_id = "unlikeComment", parameters(("article" = "$request.path.article"), ("id" = "$response.body#/id"), ("X-Otklik-Reader" = "$request.header.X-Otklik-Reader")))),
+            ("flag" = (operation_id = "flagComment", parameters(("article" = "$request.path.article"), ("id" = "$response.body#/id"), ("X-Otklik-Reader" = "$request.header.X-Otklik-Reader")))),
+            ("edit" = (operation_id = "editComment", parameters(("article" = "$request.path.article"), ("id" = "$response.body#/id"), ("X-Otklik-Reader" = "$request.header.X-Otklik-Reader")))),
+            ("delete" = (operation_id = "deleteComment", parameters(("article" = "$request.path.article"), ("id" = "$response.body#/id"), ("X-Otklik-Reader" = "$request.header.X-Otklik-Reader")))),
+            ("moderate" = (operation_id = "moderateComment", parameters(("id" = "$response.body#/id")))),
+        )),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`, `invalid_body`", body = ErrorBody),
+        (status = 403, description = "`banned`, `comments_closed`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, `invalid_text`, `too_many_links`, `spam`, `too_fast`, `invalid_form`, `comment_not_found` (the parent)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<AppState>,
     Article(article): Article,
@@ -97,6 +139,17 @@ async fn create(
     Ok((StatusCode::CREATED, JsonBody(comment)))
 }
 
+/// Changes the text of the reader's own comment, within 15 minutes of posting it.
+#[utoipa::path(patch, operation_id = "editComment", path = "/articles/{article}/comments/{id}", tag = "comments",
+    params(CommentPath, ReaderHeader), request_body = EditComment,
+    responses(
+        (status = 200, body = Comment),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`, `invalid_body`", body = ErrorBody),
+        (status = 403, description = "`not_your_comment`, `edit_window_closed`, `banned`, `comments_closed`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, `invalid_text`, `too_many_links`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
 async fn edit(
     State(state): State<AppState>,
     Article(article): Article,
@@ -109,6 +162,15 @@ async fn edit(
     Ok(JsonBody(posting::edit(&state, article, id, reader, &client, &body.text).await.map_err(post_error)?))
 }
 
+/// Deletes the reader's own comment, within 15 minutes of posting it; one with replies leaves a placeholder.
+#[utoipa::path(delete, operation_id = "deleteComment", path = "/articles/{article}/comments/{id}", tag = "comments",
+    params(CommentPath, ReaderHeader),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`", body = ErrorBody),
+        (status = 403, description = "`not_your_comment`, `edit_window_closed`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+    ))]
 async fn remove(
     State(state): State<AppState>,
     Article(article): Article,
@@ -121,21 +183,66 @@ async fn remove(
 
 type LikeResult = Result<JsonBody<LikeView>, AppError>;
 
-/// `PUT` likes, `DELETE` takes the like back.
-async fn set_like(
-    method: Method,
+/// Likes a comment (once per reader).
+#[utoipa::path(put, operation_id = "likeComment", path = "/articles/{article}/comments/{id}/like", tag = "comments",
+    params(CommentPath, ReaderHeader),
+    responses(
+        (status = 200, body = LikeView),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
+async fn like(
     State(state): State<AppState>,
     Article(article): Article,
     Path((_, id)): Path<(String, String)>,
     Reader(reader): Reader,
     ClientIpHash(ip): ClientIpHash,
 ) -> LikeResult {
-    let like = method == Method::PUT;
-    limited(&state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes").await?;
-    Ok(JsonBody(state.store.like_comment(article, comment_id(&id)?, reader, like).await?.map_err(refusal)?))
+    set_like(&state, article, &id, reader, ip, true).await
+}
+
+/// Takes the reader's like back.
+#[utoipa::path(delete, operation_id = "unlikeComment", path = "/articles/{article}/comments/{id}/like", tag = "comments",
+    params(CommentPath, ReaderHeader),
+    responses(
+        (status = 200, body = LikeView),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
+async fn unlike(
+    State(state): State<AppState>,
+    Article(article): Article,
+    Path((_, id)): Path<(String, String)>,
+    Reader(reader): Reader,
+    ClientIpHash(ip): ClientIpHash,
+) -> LikeResult {
+    set_like(&state, article, &id, reader, ip, false).await
+}
+
+async fn set_like(
+    state: &AppState,
+    article: otklik_api::ArticleId,
+    id: &str,
+    reader: crate::rules::reader::ReaderHash,
+    ip: [u8; 16],
+    like: bool,
+) -> LikeResult {
+    limited(state, &[(LimitKind::LikeReader, &reader.0), (LimitKind::LikeIp, &ip)], "likes").await?;
+    Ok(JsonBody(state.store.like_comment(article, comment_id(id)?, reader, like).await?.map_err(refusal)?))
 }
 
 /// Flags a comment for the moderators (once per reader; flagging again changes nothing).
+#[utoipa::path(put, operation_id = "flagComment", path = "/articles/{article}/comments/{id}/flag", tag = "comments",
+    params(CommentPath, ReaderHeader),
+    responses(
+        (status = 204, description = "Flagged"),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`", body = ErrorBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
 async fn flag(
     State(state): State<AppState>,
     Article(article): Article,

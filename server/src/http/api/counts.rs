@@ -1,28 +1,37 @@
 //! `/counts?articles=a,b,c`: comment counts for a list of articles in one request (article listings).
 
-use axum::Router;
 use std::collections::HashSet;
 
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use otklik_api::limits::{COUNTS_MAX, COUNTS_QUERY_MAX};
-use otklik_api::{ArticleId, CommentCounts, ErrorCode};
+use otklik_api::{ArticleId, CommentCounts, ErrorBody, ErrorCode};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::error::AppError;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/counts", get(counts))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(counts))
 }
 
-#[derive(Deserialize)]
-struct Params {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Params {
+    /// 1 to 100 article ids, comma-separated.
+    #[param(required = true, pattern = "^[A-Za-z0-9._:,-]*[A-Za-z0-9._:-][A-Za-z0-9._:,-]*$")]
     articles: Option<String>,
 }
 
+/// Visible comments per article, for article listings; cached by browsers and proxies for 30 s.
+#[utoipa::path(get, operation_id = "countComments", path = "/counts", tag = "comments", params(Params),
+    responses(
+        (status = 200, body = CommentCounts),
+        (status = 400, description = "`invalid_query`, `invalid_article_id`", body = ErrorBody),
+    ))]
 async fn counts(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<impl IntoResponse, AppError> {
     let ids = article_list(query, COUNTS_MAX, COUNTS_QUERY_MAX)?;
     let counts = state.store.comment_counts(&ids).await?;

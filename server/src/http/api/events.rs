@@ -6,16 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::get;
 use futures_util::StreamExt as _;
-use otklik_api::ErrorCode;
 use otklik_api::limits::{COUNTS_QUERY_MAX, LIVE_ARTICLES_MAX};
-use otklik_api::live::{EVENTS_PATH, REFETCH_EVENT};
+use otklik_api::live::REFETCH_EVENT;
+use otklik_api::{ErrorBody, ErrorCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::counts::article_list;
 use crate::AppState;
@@ -31,10 +31,35 @@ fn retry() -> Duration {
     Duration::from_millis(2_000 + u64::from(getrandom::u32().unwrap_or(0) % 4_000))
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(EVENTS_PATH, get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
+/// One event of the stream, as Server-Sent Events frame it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes what `sse` and `refetch` write
+struct StreamEvent {
+    /// `reactions`: `{"article", "counts"}`; `comments`: `{"article", "total", "newest"}`; `removed`:
+    /// `{"article", "id"}`; `refetch`: `{}` (read the articles afresh).
+    #[schema(pattern = "^(reactions|comments|removed|refetch)$")]
+    event: Option<String>,
+    /// The event's JSON.
+    data: String,
+    /// Send it back as `Last-Event-ID` to resume after it.
+    id: Option<String>,
+    /// How long to wait before reconnecting, in milliseconds.
+    retry: Option<u64>,
+}
+
+/// Live updates of 1 to 20 articles, as Server-Sent Events: first each article's present state, then
+/// what changes (`reactions`, `comments`, `removed`), or `refetch` when the stream fell behind. Resumes
+/// after `Last-Event-ID`.
+#[utoipa::path(get, operation_id = "streamEvents", path = "/events", tag = "live", params(super::counts::Params),
+    responses(
+        (status = 200, description = "The stream", content_type = "text/event-stream", body = StreamEvent),
+        (status = 400, description = "`invalid_query`, `invalid_article_id`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: this node holds as many streams as it may", body = ErrorBody),
+    ))]
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
@@ -14,10 +14,15 @@ use crate::AppState;
 /// serves no one, however healthy its read pool looks.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health))
 }
 
+/// Whether this node can serve: its database answers a read and a write within 3 s.
+#[utoipa::path(get, operation_id = "health", path = "/healthz", tag = "meta", responses(
+    (status = 200, description = "`ok`", content_type = "text/plain", body = String),
+    (status = 503, description = "`database unavailable`", content_type = "text/plain", body = String),
+))]
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match tokio::time::timeout(PROBE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n"),

@@ -6,6 +6,7 @@ mod audit;
 mod bans;
 mod comments;
 mod counts;
+pub mod doc;
 mod events;
 pub mod health;
 mod moderation;
@@ -20,6 +21,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use otklik_api::limits::{PAGE_TITLE_MAX, PAGE_URL_MAX};
 use otklik_api::{ErrorCode, PageInfo};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::AppState;
 use crate::http::error::AppError;
@@ -27,9 +29,17 @@ use crate::rules::guard::{self, Refusal};
 use crate::rules::rate_limit::LimitKind;
 use crate::rules::text::clean_line;
 
-/// Every resource's routes, relative to the API prefix.
+/// Every resource's routes, relative to the API prefix, with the answer to a route or method that does
+/// not exist.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    Router::from(routes().routes(utoipa_axum::routes!(doc::openapi)))
+        .fallback(|| async { AppError::not_found() })
+        .method_not_allowed_fallback(|| async { AppError::method_not_allowed() })
+}
+
+/// Every resource's routes, each described by its handler (see `doc`).
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(reactions::router())
         .merge(comments::router())
         .merge(counts::router())
@@ -40,8 +50,6 @@ pub fn router() -> Router<AppState> {
         .merge(bans::router())
         .merge(articles::router())
         .merge(audit::router())
-        .fallback(|| async { AppError::not_found() })
-        .method_not_allowed_fallback(|| async { AppError::method_not_allowed() })
 }
 
 /// What a page says about itself: a title, and its URL if that is a page of a publisher allowed to embed

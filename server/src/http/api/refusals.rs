@@ -1,17 +1,28 @@
 //! `/admin/refusals`: what the rate limits turned away, for the editors (vote stuffing shows here).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::admin::Editor;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/refusals", get(refusals))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(refusals))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Refusals {
+    /// Refused reaction writes per article id.
+    reactions: std::collections::BTreeMap<String, u64>,
 }
 
 /// Refused reaction writes per article since start-up: `{"reactions": {"article": 450}}`.
-async fn refusals(_: Editor, State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "reactions": state.limits.refusals() }))
+#[utoipa::path(get, operation_id = "listRefusals", path = "/admin/refusals", tag = "editors", security(("editor_token" = [])),
+    responses(
+        (status = 200, body = Refusals),
+    ))]
+async fn refusals(_: Editor, State(state): State<AppState>) -> Json<Refusals> {
+    Json(Refusals { reactions: state.limits.refusals() })
 }

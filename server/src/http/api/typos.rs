@@ -1,17 +1,19 @@
 //! `/articles/{article}/typos` for readers, and `/admin/typos` for editors.
 
+use axum::Json as JsonBody;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, patch, post};
-use axum::{Json as JsonBody, Router};
 use otklik_api::limits::{TYPO_BODY_MAX, TYPO_FRAGMENT_MAX, TYPO_NOTE_MAX};
 use otklik_api::{
-    ErrorCode, InvalidTypo, NewTypo, SetTypoStatus, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
+    ErrorBody, ErrorCode, InvalidTypo, NewTypo, SetTypoStatus, TypoId, TypoList, TypoReceipt, TypoReport, TypoStatus,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::http::admin::Editor;
+use crate::http::api::doc::{ArticlePath, IdPath, ReaderHeader};
 use crate::http::api::{clean_page, refused};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::AppError;
@@ -20,14 +22,26 @@ use crate::rules::editors::{self, TypoStatusError};
 use crate::rules::reports::{self, NewReport, ReportError};
 use crate::store::TypoQuery;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/articles/{article}/typos", post(report))
-        .route("/admin/typos", get(list))
-        .route("/admin/typos/{id}", patch(set_status))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(report))
+        .routes(routes!(list))
+        .routes(routes!(set_status))
         .layer(DefaultBodyLimit::max(TYPO_BODY_MAX))
 }
 
+/// Reports a typo: the selected fragment with some context around it. A report of a fragment already
+/// reported (and still open) is merged into that one (200, `merged`).
+#[utoipa::path(post, operation_id = "reportTypo", path = "/articles/{article}/typos", tag = "typos",
+    params(ArticlePath, ReaderHeader), request_body = NewTypo,
+    responses(
+        (status = 201, description = "A new report", body = TypoReceipt),
+        (status = 200, description = "Merged into an open report of the same fragment", body = TypoReceipt),
+        (status = 400, description = "`invalid_article_id`, `invalid_reader`, `missing_reader`, `invalid_body`", body = ErrorBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 422, description = "`invalid_body`, `invalid_typo`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ))]
 async fn report(
     State(state): State<AppState>,
     Article(article): Article,
@@ -56,13 +70,20 @@ async fn report(
     Ok((status, JsonBody(receipt)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Reports with this status, or `all` (also when not given).
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::typo_status)]
     status: Option<StatusFilter>,
+    /// The `next` of the page before.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::id)]
     cursor: Option<i64>,
+    /// Reports per page: 1 to 100, 20 when not given.
     #[serde(default, deserialize_with = "parsed")]
+    #[param(schema_with = crate::http::api::doc::limit)]
     limit: Option<Limit>,
 }
 
@@ -80,6 +101,12 @@ impl std::str::FromStr for StatusFilter {
     }
 }
 
+/// Typo reports, newest first.
+#[utoipa::path(get, operation_id = "listTypos", path = "/admin/typos", tag = "editors", security(("editor_token" = [])), params(ListParams),
+    responses(
+        (status = 200, body = TypoList),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+    ))]
 async fn list(
     _: Editor,
     State(state): State<AppState>,
@@ -93,6 +120,16 @@ async fn list(
     Ok(JsonBody(state.store.typos(&query).await?))
 }
 
+/// Marks a typo report fixed or rejected (or new again).
+#[utoipa::path(patch, operation_id = "setTypoStatus", path = "/admin/typos/{id}", tag = "editors", security(("editor_token" = [])),
+    params(IdPath), request_body = SetTypoStatus,
+    responses(
+        (status = 200, body = TypoReport),
+        (status = 400, description = "`invalid_body`", body = ErrorBody),
+        (status = 404, description = "`typo_not_found`; `not_found` when the editors' API is off", body = ErrorBody),
+        (status = 409, description = "`invalid_typo`: another open report covers the same fragment", body = ErrorBody),
+        (status = 422, description = "`invalid_body`", body = ErrorBody),
+    ))]
 async fn set_status(
     _: Editor,
     State(state): State<AppState>,
