@@ -7,6 +7,7 @@
 pub mod clock;
 mod hex;
 pub mod http;
+pub mod metrics;
 pub mod rules;
 pub mod store;
 
@@ -170,6 +171,8 @@ pub struct App {
     state: AppState,
     connections: listener::ConnectionLimits,
     ip_retention_days: u32,
+    /// Where Prometheus scrapes `/metrics` (see [`App::with_metrics`]).
+    metrics: Option<TcpListener>,
 }
 
 impl App {
@@ -204,6 +207,7 @@ impl App {
         };
         Ok(Self {
             connections,
+            metrics: None,
             ip_retention_days: settings.ip_retention_days.unwrap_or(DEFAULT_IP_RETENTION_DAYS),
             state: AppState {
                 rules: rules::Rules {
@@ -248,6 +252,14 @@ impl App {
         Ok(found)
     }
 
+    /// Serves `/metrics` on `listener` too (and starts counting): an address of its own, never the public
+    /// listener's, so that only the operator's network reaches it.
+    pub fn with_metrics(mut self, listener: TcpListener) -> Self {
+        metrics::switch_on();
+        self.metrics = Some(listener);
+        self
+    }
+
     pub fn router(&self) -> Router {
         http::router(self.state.clone())
     }
@@ -263,7 +275,7 @@ impl App {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish and flushes the store.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -285,7 +297,14 @@ impl App {
             .store
             .shared()
             .then(|| tokio::spawn(follow(self.state.rules.clone(), self.state.store.changes())));
+        let scrapes = self.metrics.take().map(|listener| {
+            let router = http::metrics::router(self.state.clone());
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        if let Some(task) = scrapes {
+            task.abort();
+        }
         purge.abort();
         live.abort();
         if let Some(task) = coherent {

@@ -81,6 +81,11 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
+    /// Where Prometheus may scrape /metrics, e.g. 127.0.0.1:9090: an address of its own, never the
+    /// public one. Unset: no metrics are kept.
+    #[arg(long, env = "OTKLIK_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     db: DatabaseArg,
 
@@ -287,8 +292,16 @@ fn settings(args: ServeArgs) -> (Settings, SocketAddr) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let metrics = args.metrics_listen;
     let (settings, listen) = settings(args);
-    let app = App::open(&settings).await?;
+    let mut app = App::open(&settings).await?;
+    if let Some(at) = metrics {
+        anyhow::ensure!(at != listen, "OTKLIK_METRICS_LISTEN must differ from OTKLIK_LISTEN: metrics stay private");
+        let scrapes =
+            tokio::net::TcpListener::bind(at).await.with_context(|| format!("listening for metrics on {at}"))?;
+        tracing::info!(address = %scrapes.local_addr()?, "metrics at /metrics");
+        app = app.with_metrics(scrapes);
+    }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, database = %otklik_server::store::Location::redact(&settings.database), "otklik is serving");
     app.serve(listener, shutdown_signal()).await?;

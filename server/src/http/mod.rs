@@ -10,7 +10,9 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod metrics;
 pub mod request_id;
+mod route;
 
 use std::time::Duration;
 
@@ -41,10 +43,11 @@ pub fn router(state: AppState) -> Router {
         .merge(api::pages::router())
         .merge(console::router())
         .merge(assets::router());
-    // The route template, once routing has found it, for the access log (when it is written at all: this
-    // layer costs every request a little, and the bench runs without it).
-    if tracing::enabled!(target: "otklik::access", tracing::Level::INFO) {
-        router = router.route_layer(axum::middleware::from_fn(record_route));
+    // The route template, once routing has found it, for the access log and the metrics (when either is
+    // kept at all: this layer costs every request a little, and the bench runs without it).
+    let logged = tracing::enabled!(target: "otklik::access", tracing::Level::INFO);
+    if logged || crate::metrics::on() {
+        router = router.route_layer(route::RouteLayer { logged });
     }
     router
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -70,15 +73,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn record_route(
-    path: axum::extract::MatchedPath,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    tracing::Span::current().record("route", path.as_str());
-    next.run(request).await
-}
-
 /// Every response: its request's id (see `request_id`), reads bounded in time, and the headers that keep
 /// browsers from guessing content types or leaking the reader's page address to other sites.
 ///
@@ -93,7 +87,12 @@ async fn guard(
 ) -> axum::response::Response {
     let id = request_id::RequestId::fresh();
     tracing::Span::current().record("id", id.as_str());
+    let started = crate::metrics::on().then(|| (std::time::Instant::now(), request.method().clone()));
     let mut response = id.scope(guarded(state, request, next)).await;
+    if let Some((started, method)) = started {
+        let route = response.extensions().get::<axum::extract::MatchedPath>().map(|path| path.as_str());
+        crate::metrics::request(&method, route, response.status().as_u16(), started.elapsed());
+    }
     let header = HeaderValue::from_str(id.as_str()).expect("hex is a valid header value");
     response.headers_mut().insert(request_id::HEADER, header);
     response

@@ -27,7 +27,10 @@ pub fn not_banned(rules: &Rules, reader: &ReaderHash, client: &ClientIp) -> Resu
 /// Counts one write against each limit; the first that is exhausted refuses it.
 pub async fn limited(rules: &Rules, checks: &[(LimitKind, &[u8; 16])]) -> Result<(), Refusal> {
     for (kind, key) in checks {
-        rules.limits.check(*kind, key).await.map_err(|retry_after| Refusal::RateLimited { retry_after })?;
+        rules.limits.check(*kind, key).await.map_err(|retry_after| {
+            crate::metrics::refused(kind.name());
+            Refusal::RateLimited { retry_after }
+        })?;
     }
     Ok(())
 }

@@ -47,6 +47,7 @@ pub struct Live {
 struct Inner {
     store: DynStore,
     streams: Arc<Semaphore>,
+    max_streams: usize,
     state: Mutex<State>,
     /// When this node began to hear changes: a resume from before then cannot be replayed.
     started: i64,
@@ -110,10 +111,16 @@ impl Live {
         let inner = Inner {
             store,
             streams: Arc::new(Semaphore::new(max_streams)),
+            max_streams,
             state: Mutex::new(State::default()),
             started: now_ms,
         };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.inner.max_streams.saturating_sub(self.inner.streams.available_permits())
     }
 
     /// Opens a stream following `articles`. It starts with every article's present state: a page may have

@@ -115,7 +115,9 @@ pub async fn run(store: DynStore, hook: Arc<Webhook>) {
         };
         for item in &items {
             hook.hold(Some(item.id));
-            let retry_at = match hook.deliver(item).await {
+            let delivered = hook.deliver(item).await;
+            crate::metrics::webhook(delivered.is_ok());
+            let retry_at = match delivered {
                 Ok(()) => {
                     tracing::info!(delivery = item.id, event = %item.event, "webhook delivered");
                     None

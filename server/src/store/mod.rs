@@ -64,6 +64,9 @@ pub trait Store:
     /// receiver that falls behind is told it lagged: it must take it as [`Change::Everything`].
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change>;
 
+    /// The connection pools: each one's name, connections open, and of those idle (for the metrics).
+    fn pools(&self) -> Vec<(&'static str, u32, usize)>;
+
     /// Whether other nodes may write to the same database (their changes come through [`Store::changes`]).
     fn shared(&self) -> bool {
         false

@@ -16,6 +16,9 @@ pub trait OutboxStore: Send + Sync {
     /// When the next webhook delivery falls due, if any waits.
     async fn outbox_next(&self) -> anyhow::Result<Option<i64>>;
 
+    /// When (unix seconds) the oldest delivery still to be made was queued, if any waits.
+    async fn outbox_oldest(&self) -> anyhow::Result<Option<i64>>;
+
     /// Records a delivery attempt: `None` = delivered (the row goes), else when to try again.
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()>;
 }

@@ -44,7 +44,11 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: TempDir, settings: Settings) -> Self {
-        let app = App::open(&settings).await.expect("app opens");
+        Self::serve(dir, App::open(&settings).await.expect("app opens")).await
+    }
+
+    /// Serves an app opened (and set up) by the test.
+    pub async fn serve(dir: TempDir, app: App) -> Self {
         let assets = app.assets();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();

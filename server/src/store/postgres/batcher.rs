@@ -78,7 +78,9 @@ async fn run<W: Send + Sync, A: Send>(
         if writes.is_empty() {
             continue;
         }
+        let (writes_in_batch, started) = (writes.len(), std::time::Instant::now());
         answer(&pool, what, apply, writes, replies).await;
+        crate::metrics::batch(what, writes_in_batch, started.elapsed(), queue.len());
     }
     for done in closers {
         let _ = done.send(());

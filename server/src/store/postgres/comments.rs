@@ -704,6 +704,7 @@ impl CommentStore for PgStore {
         // particular to this reader (as on SQLite; see `PageCache`). Most are answered without a connection.
         let key = (query.article.as_str().to_owned(), query.sort, query.limit);
         let hit = self.pages().get(&key).1;
+        crate::metrics::page_cache(hit.is_some());
         let cached = match hit {
             Some(cached) => cached,
             None => {

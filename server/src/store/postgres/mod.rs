@@ -353,6 +353,10 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
+    fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        vec![("postgres", self.pool.size(), self.pool.num_idle())]
+    }
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<super::Change> {
         self.changes.subscribe()
     }

@@ -61,6 +61,14 @@ impl OutboxStore for PgStore {
             .await?)
     }
 
+    async fn outbox_oldest(&self) -> anyhow::Result<Option<i64>> {
+        // Given-up deliveries wait for nothing (their next attempt is never).
+        Ok(sqlx::query_scalar("SELECT min(created_at) FROM outbox WHERE next_attempt < $1")
+            .bind(i64::MAX)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
         match retry_at {
             None => sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&self.pool).await?,

@@ -625,6 +625,7 @@ impl CommentStore for SqliteStore {
         // particular to this reader.
         let key = (query.article.as_str().to_owned(), query.sort, query.limit);
         let (generation, cached) = self.pages.lock().expect("page cache lock").get(&key);
+        crate::metrics::page_cache(cached.is_some());
         let cached = match cached {
             Some(cached) => cached,
             None => {

@@ -203,6 +203,11 @@ fn connect_options(database: &str, create: bool) -> anyhow::Result<SqliteConnect
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        // The writer's one connection is its own, outside any pool.
+        vec![("read", self.read.size(), self.read.num_idle())]
+    }
+
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         self.changes.subscribe()
     }

@@ -81,6 +81,14 @@ impl OutboxStore for SqliteStore {
         next_due(&self.read).await
     }
 
+    async fn outbox_oldest(&self) -> anyhow::Result<Option<i64>> {
+        // Given-up deliveries wait for nothing (their next attempt is never).
+        Ok(sqlx::query_scalar("SELECT min(created_at) FROM outbox WHERE next_attempt < ?")
+            .bind(i64::MAX)
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     async fn outbox_attempted(&self, id: i64, retry_at: Option<i64>) -> anyhow::Result<()> {
         self.write("delivery attempt", Touches::Nothing, (id, retry_at), |&(id, retry_at), conn, _| {
             Box::pin(attempted(conn, id, retry_at))

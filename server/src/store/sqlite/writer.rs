@@ -138,7 +138,9 @@ pub(super) async fn run_writer(
             }
         }
         if !(reactions.is_empty() && jobs.is_empty()) {
+            let started = std::time::Instant::now();
             let applied = apply_batch(&mut writer, &reactions, &mut jobs).await;
+            crate::metrics::batch("sqlite", reactions.len() + jobs.len(), started.elapsed(), rx.len());
             let every_thread = jobs.iter().any(|job| matches!(job.touches(), Touches::Threads));
             // An article's settings may have changed in this batch (after its posts were applied).
             if every_thread {
