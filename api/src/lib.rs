@@ -9,6 +9,7 @@ mod article;
 mod comment;
 mod error;
 pub mod live;
+mod me;
 mod moderation;
 mod reaction;
 mod reader;
@@ -20,6 +21,7 @@ pub use comment::{
     PageInfo, check_comment_text,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use me::{Erased, MyComment, MyMark, MyReaction, MyTypo, ReaderData};
 pub use moderation::{
     ArticleSettings, AuditEntry, AuditPage, Ban, BanKind, CommentStatus, Moderate, ModerationAction, ModerationMode,
     NewBan, Queue, QueueItem, QueuePage,

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod bans;
 pub mod compose;
 pub mod editors;
+pub mod erasure;
 pub mod guard;
 pub mod keys;
 pub mod live;

@@ -13,6 +13,7 @@ mod outbox;
 mod page_cache;
 mod postgres;
 mod reactions;
+mod readers;
 mod sqlite;
 mod typos;
 
@@ -26,6 +27,7 @@ pub use moderation::*;
 pub use outbox::*;
 pub use postgres::{POOL_DEFAULT, PgStore};
 pub use reactions::*;
+pub use readers::*;
 pub use sqlite::{SqliteStore, StoreClosed, database_file};
 pub use typos::*;
 
@@ -35,7 +37,16 @@ pub type DynStore = Arc<dyn Store>;
 /// Everything a backend provides: each concern's trait, and the database as a whole.
 #[async_trait]
 pub trait Store:
-    ReactionStore + CommentStore + TypoStore + OutboxStore + AccountStore + ModerationStore + Send + Sync + 'static
+    ReactionStore
+    + CommentStore
+    + TypoStore
+    + OutboxStore
+    + AccountStore
+    + ModerationStore
+    + ReaderStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> anyhow::Result<()>;

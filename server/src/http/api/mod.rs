@@ -9,9 +9,11 @@ mod counts;
 pub mod doc;
 mod events;
 pub mod health;
+mod me;
 mod moderation;
 pub mod pages;
 mod reactions;
+mod readers;
 mod refusals;
 mod typos;
 
@@ -50,6 +52,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(bans::router())
         .merge(articles::router())
         .merge(audit::router())
+        .merge(me::router())
+        .merge(readers::router())
 }
 
 /// What a page says about itself: a title, and its URL if that is a page of a publisher allowed to embed

@@ -127,6 +127,16 @@ fn comment(lang: Lang, who: &Signed, item: &QueueItem, here: &str) -> Markup {
                     button.danger type="submit" { (t.ban_submit) }
                 }
             }
+            details.erase {
+                summary { (t.erase) }
+                form method="post" action={ "/admin/comments/" (id) "/erase" } {
+                    (csrf_field(who))
+                    input type="hidden" name="back" value=(here);
+                    p.hint { (t.erase_hint) }
+                    label { input type="checkbox" name="confirm" value="yes" required; " " (t.erase_confirm) }
+                    button.danger type="submit" { (t.erase_submit) }
+                }
+            }
         }
     }
 }
@@ -149,6 +159,36 @@ pub async fn act(
         .await
         .map_err(|e| super::refused(e, lang))?;
     Ok(Redirect::to(&back_to(form.back.as_deref(), "/admin")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    confirm: Option<String>,
+    back: Option<String>,
+}
+
+/// Erases the data of the reader behind the comment (a reader who asked by e-mail), once confirmed.
+pub async fn erase(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(id): Path<i64>,
+    Change { who, form }: Change<EraseForm>,
+) -> Result<Response, Response> {
+    use axum::http::StatusCode;
+    let t = lang.texts();
+    if form.confirm.as_deref() != Some("yes") {
+        return Err(super::message_page(lang, StatusCode::BAD_REQUEST, t.erase_confirm));
+    }
+    match crate::rules::erasure::erase_by_comment(&state, CommentId(id), &who.name).await {
+        Ok(_) => Ok(Redirect::to(&back_to(form.back.as_deref(), "/admin")).into_response()),
+        Err(crate::rules::erasure::EraseError::NoReader) => {
+            Err(super::message_page(lang, StatusCode::NOT_FOUND, t.not_found))
+        }
+        Err(crate::rules::erasure::EraseError::Store(err)) => {
+            tracing::error!(error = %format!("{err:#}"), "erasing a reader's data");
+            Err(super::message_page(lang, StatusCode::INTERNAL_SERVER_ERROR, t.failed))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(session::sign_out))
         .route("/admin/comments/{id}", post(comments::act))
         .route("/admin/comments/{id}/ban", post(comments::ban))
+        .route("/admin/comments/{id}/erase", post(comments::erase))
         .route("/admin/typos", get(typos::list))
         .route("/admin/typos/{id}", post(typos::set))
         .route("/admin/articles", get(articles::list).post(articles::set))

@@ -29,6 +29,7 @@ mod comments;
 mod moderation;
 mod outbox;
 mod reactions;
+mod readers;
 mod typos;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -30,6 +30,7 @@ mod comments;
 mod moderation;
 mod outbox;
 mod reactions;
+mod readers;
 mod reads;
 mod typos;
 mod writer;
