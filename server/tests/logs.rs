@@ -6,7 +6,6 @@ mod common;
 
 use std::io::BufRead as _;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{TestServer, reader};
@@ -56,42 +55,42 @@ async fn json_logs_give_each_request_a_line_with_its_id_route_status_and_latency
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    // Each line the server writes, as it writes it: the test waits for the lines it needs, not for a time.
+    let (sent, mut written) = tokio::sync::mpsc::unbounded_channel::<String>();
     let stdout = server.stdout.take().unwrap();
-    std::thread::spawn({
-        let lines = lines.clone();
-        move || {
-            std::io::BufReader::new(stdout).lines().map_while(Result::ok).for_each(|l| lines.lock().unwrap().push(l))
-        }
+    std::thread::spawn(move || {
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).try_for_each(|l| sent.send(l)).ok();
     });
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    common::until("the server to answer", Duration::from_secs(20), || async {
-        client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success())
-    })
-    .await;
+    let mut lines = Vec::new();
+    // The next line that `wanted` accepts (every line read is kept); a guard bounds the wait, not a timer.
+    let mut next_line = async |wanted: &dyn Fn(&serde_json::Value) -> bool| {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let line = written.recv().await.expect("the server is still writing its log");
+                let parsed = serde_json::from_str::<serde_json::Value>(&line).ok();
+                lines.push(line);
+                if let Some(value) = parsed.filter(|v| wanted(v)) {
+                    return value;
+                }
+            }
+        })
+        .await
+        .expect("the line within 20 s")
+    };
+    // It is listening once it says so.
+    next_line(&|l| l["fields"]["message"] == "otklik is serving").await;
 
+    let client = reqwest::Client::new();
     let token = reader(7);
-    let url = format!("{base}/api/v1/articles/logged/reactions/mine");
+    let url = format!("http://127.0.0.1:{port}/api/v1/articles/logged/reactions/mine");
     let resp = client.put(url).header("X-Otklik-Reader", &token).json(&serde_json::json!({"kind": "like"})).send();
     let resp = resp.await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let id = id_of(&resp);
-    let line = |lines: &[String]| {
-        lines
-            .iter()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|l| l["span"]["id"] == id.as_str() && l["fields"]["status"].is_number())
-    };
-    common::until("the request's log line", Duration::from_secs(10), || async {
-        line(&lines.lock().unwrap()).is_some()
-    })
-    .await;
+    let logged = next_line(&|l| l["span"]["id"] == id.as_str() && l["fields"]["status"].is_number()).await;
     let _ = server.kill();
     let _ = server.wait();
 
-    let lines = lines.lock().unwrap();
-    let logged = line(&lines).unwrap();
     assert_eq!(logged["span"]["route"], "/api/v1/articles/{article}/reactions/mine");
     assert_eq!(logged["span"]["method"], "PUT");
     assert_eq!(logged["fields"]["status"], 200);

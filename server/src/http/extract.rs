@@ -169,14 +169,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !json {
             return Err(json_rejection(JsonRejection::MissingJsonContentType(Default::default())));
         }
-        let body = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            let status = e.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
-            } else {
-                AppError::bad_request(ErrorCode::InvalidBody, "the request body could not be read")
-            }
-        })?;
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| unread(e.status(), "the request body could not be read"))?;
         // Every body of this API is an object; serde would also take a struct's fields from an array.
         if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
             return Err(AppError::client(
@@ -199,14 +194,19 @@ impl<S: Send + Sync> FromRequest<S> for Text {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        String::from_request(req, state).await.map(Self).map_err(|e| {
-            let status = e.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
-            } else {
-                AppError::bad_request(ErrorCode::InvalidBody, "the request body must be UTF-8 text")
-            }
-        })
+        String::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| unread(e.status(), "the request body must be UTF-8 text"))
+    }
+}
+
+/// A body that could not be read: over the route's limit, or else `why`.
+fn unread(status: StatusCode, why: &str) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
+    } else {
+        AppError::bad_request(ErrorCode::InvalidBody, why)
     }
 }
 
@@ -219,9 +219,7 @@ fn json_type(content_type: &str) -> bool {
 fn json_rejection(rejection: JsonRejection) -> AppError {
     let status = rejection.status();
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::client(status, ErrorCode::PayloadTooLarge, "the request body is too large")
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => unread(status, ""),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::client(
             status,
             ErrorCode::UnsupportedMediaType,

@@ -8,12 +8,11 @@ use std::sync::LazyLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use otklik_api::ErrorBody;
+use utoipa::IntoParams;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, ResponseBuilder};
-use utoipa::{IntoParams, PartialSchema as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -156,7 +155,6 @@ fn complete(mut doc: OpenApi) -> OpenApi {
         .description(Some("The editors' token, `OTKLIK_ADMIN_TOKEN`"))
         .build();
     components.add_security_scheme(EDITOR, SecurityScheme::Http(bearer));
-    components.schemas.insert("ErrorBody".to_owned(), ErrorBody::schema());
     for item in doc.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
         for op in ops.into_iter().flatten() {
