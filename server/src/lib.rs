@@ -10,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod rules;
 pub mod store;
+pub mod transfer;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -49,6 +49,20 @@ enum Command {
     },
     /// Print the API's OpenAPI description (the one served at /api/v1/openapi.json) and exit.
     Openapi,
+    /// Add the discussions of another system's export (or of otklik's own) to this site. Nothing is
+    /// deleted or overwritten; every comment remembers its source, so running an import again adds only
+    /// what is new. Safe while the server runs; prints a report.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
+    /// Write the whole site to FILE as otklik's JSON lines (gzipped if FILE ends in .gz), consistent while
+    /// the server runs; `otklik import otklik FILE` reads it back.
+    Export {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
     /// Write a consistent copy of the database to FILE; safe while the server runs.
     Backup {
         /// Where to write the copy; must not exist yet.
@@ -56,6 +70,45 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportFormat {
+    /// A Disqus export (.xml or .xml.gz); --key identifier (default), url or path.
+    Disqus(ImportArgs),
+    /// A WordPress export (WXR 1.0 to 1.2); --key post-id (default), url or path.
+    Wordpress(ImportArgs),
+    /// Isso's database file (comments.db); --site gives its paths their address.
+    Isso(ImportArgs),
+    /// A Remark42 backup (.gz or plain JSON lines); --key path (default) or url.
+    Remark42(ImportArgs),
+    /// A Commento (version 1) or Comentario (version 3) export (.json or .json.gz).
+    Commento(ImportArgs),
+    /// otklik's own export (`otklik export`), ids kept when the database has none of them.
+    Otklik(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ImportArgs {
+    /// The export file.
+    file: PathBuf,
+    /// Which of a thread's names becomes its article id (the value of data-otklik-article).
+    #[arg(long)]
+    key: Option<String>,
+    /// A CSV file of `source key,article id` lines (no header): article ids of your own, per thread.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// The site's address, e.g. https://news.example.com (Isso keeps only paths).
+    #[arg(long)]
+    site: Option<String>,
+    /// Read and check everything, print the report, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    db: DatabaseArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +235,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Moderator { action, db } => moderator(action, &db.database).await,
         Command::Backup { file, db } => backup(&file, &db.database).await,
+        Command::Import { format } => import(format).await,
+        Command::Export { file, db } => export(&file, &db.database).await,
         Command::CopyDb { from, to } => copy_db(&from, &to).await,
         Command::Openapi => {
             println!("{}", otklik_server::http::api::doc::description());
@@ -260,6 +315,52 @@ async fn backup(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
         otklik_server::store::Location::redact(database),
         file.display(),
         summary.join(", ")
+    );
+    Ok(())
+}
+
+async fn import(format: ImportFormat) -> anyhow::Result<()> {
+    use otklik_server::transfer::{Format, ImportOptions};
+    let (format, args) = match format {
+        ImportFormat::Disqus(args) => (Format::Disqus, args),
+        ImportFormat::Wordpress(args) => (Format::Wordpress, args),
+        ImportFormat::Isso(args) => (Format::Isso, args),
+        ImportFormat::Remark42(args) => (Format::Remark42, args),
+        ImportFormat::Commento(args) => (Format::Commento, args),
+        ImportFormat::Otklik(args) => (Format::Otklik, args),
+    };
+    anyhow::ensure!(
+        args.site.is_none() || format == Format::Isso,
+        "--site is for Isso's database, which keeps only paths"
+    );
+    let store = otklik_server::store::open_existing(&args.db.database).await?;
+    let options = ImportOptions { key: args.key, map: args.map, site: args.site, dry_run: args.dry_run };
+    let result = otklik_server::transfer::run(store.clone(), format, &args.file, options).await;
+    store.close().await;
+    let report = result?;
+    println!("{}", report.text());
+    if let Some(file) = args.report {
+        std::fs::write(&file, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing the report to {}", file.display()))?;
+    }
+    Ok(())
+}
+
+async fn export(file: &std::path::Path, database: &str) -> anyhow::Result<()> {
+    let store = otklik_server::store::open_existing(database).await?;
+    let result = otklik_server::transfer::export::run(store.clone(), file).await;
+    store.close().await;
+    let n = result?;
+    println!(
+        "exported {} to {}: {} articles, {} comments, {} reaction counts, {} typo reports, {} bans, {} moderators",
+        otklik_server::store::Location::redact(database),
+        file.display(),
+        n.articles,
+        n.comments,
+        n.reactions,
+        n.typos,
+        n.bans,
+        n.moderators
     );
     Ok(())
 }

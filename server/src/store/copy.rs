@@ -91,6 +91,8 @@ const TABLES: &[Table] = &[
             ("status", Text),
             ("reviewed_at", Int),
             ("flags", Int),
+            ("import_source", Text),
+            ("import_id", Text),
         ],
         order: "id",
         identity: false,

@@ -15,6 +15,7 @@ mod postgres;
 mod reactions;
 mod readers;
 mod sqlite;
+pub mod transfer;
 mod typos;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use postgres::{POOL_DEFAULT, PgStore};
 pub use reactions::*;
 pub use readers::*;
 pub use sqlite::{SqliteStore, StoreClosed, database_file};
+pub use transfer::TransferStore;
 pub use typos::*;
 
 /// A shareable handle to whichever backend this server runs on.
@@ -44,6 +46,7 @@ pub trait Store:
     + AccountStore
     + ModerationStore
     + ReaderStore
+    + TransferStore
     + Send
     + Sync
     + 'static

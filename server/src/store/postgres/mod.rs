@@ -30,6 +30,7 @@ mod moderation;
 mod outbox;
 mod reactions;
 mod readers;
+mod transfer;
 mod typos;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -32,6 +32,7 @@ mod outbox;
 mod reactions;
 mod readers;
 mod reads;
+mod transfer;
 mod typos;
 mod writer;
 
@@ -102,6 +103,8 @@ pub struct SqliteStore {
     writer_task: Mutex<Option<JoinHandle<()>>>,
     /// What the writer committed, for this process's live streams.
     changes: tokio::sync::broadcast::Sender<Change>,
+    /// An import's or `import otklik`'s own connection, beside the writer's.
+    transfer: Mutex<Option<SqliteConnection>>,
 }
 
 impl SqliteStore {
@@ -170,7 +173,43 @@ impl SqliteStore {
         for _ in 0..READERS {
             tokio::spawn(run_reader(read.clone(), rx.clone()));
         }
-        Ok(Self { pages, options, read, reads, writer, writer_task: Mutex::new(Some(task)), changes })
+        tokio::spawn(watch_imports(read.clone(), pages.clone(), changes.clone()));
+        Ok(Self {
+            pages,
+            options,
+            read,
+            reads,
+            writer,
+            writer_task: Mutex::new(Some(task)),
+            changes,
+            transfer: Mutex::new(None),
+        })
+    }
+}
+
+/// How often a server looks for what an import (another process) wrote.
+const IMPORTS_WATCH: Duration = Duration::from_secs(1);
+
+/// Another process (`otklik import`) writing threads cannot reach this one's page cache: it counts its
+/// batches in `settings`, and this task, seeing the count move, lets every cached page go. SQLite has no
+/// notifications between processes; one read of one row a second is the price.
+async fn watch_imports(
+    read: SqlitePool,
+    pages: Arc<std::sync::Mutex<PageCache>>,
+    changes: tokio::sync::broadcast::Sender<Change>,
+) {
+    let imports = || sqlx::query_scalar::<_, i64>("SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'imports'");
+    let mut seen = imports().fetch_optional(&read).await.ok().flatten();
+    let mut tick = tokio::time::interval(IMPORTS_WATCH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !read.is_closed() {
+        tick.tick().await;
+        let Ok(now) = imports().fetch_optional(&read).await else { continue };
+        if now != seen {
+            seen = now;
+            pages.lock().expect("page cache lock").changed_all();
+            let _ = changes.send(Change::Threads);
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub(super) struct Writer {
     pub(super) options: SqliteConnectOptions,
     pub(super) next_comment: i64,
     pub(super) modes: comments::ArticleModes,
+    /// See [`Ctx::data_version`]; `None` for a new connection.
+    pub(super) data_version: Option<i64>,
     /// Something was written since the WAL file was last truncated.
     pub(super) dirty: bool,
 }
@@ -31,6 +33,7 @@ impl Writer {
             let mut conn = self.options.connect().await.context("reopening the writer connection")?;
             self.next_comment = prepare(&mut conn).await?;
             self.modes.clear();
+            self.data_version = None;
             tracing::info!("the writer connection was reopened");
             self.conn = Some(conn);
         }
@@ -105,7 +108,8 @@ pub(super) async fn run_writer(
             (None, 1)
         }
     };
-    let mut writer = Writer { conn, options, next_comment, modes: comments::ArticleModes::new(), dirty: false };
+    let mut writer =
+        Writer { conn, options, next_comment, modes: comments::ArticleModes::new(), data_version: None, dirty: false };
     let mut ops = Vec::with_capacity(MAX_BATCH);
     let mut closers = Vec::new();
     loop {
@@ -222,14 +226,13 @@ pub(super) struct Pending {
 /// embeds its own id, is known before the insert. Past the highest id ever deleted, too: an id names one
 /// comment forever (links, webhooks and moderators' notes point at it).
 pub(super) async fn next_comment_id(conn: &mut SqliteConnection) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT max(coalesce(max(id), 0),
-                    coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'comment_id_high'), 0)) + 1
-           FROM comments",
-    )
-    .fetch_one(&mut *conn)
-    .await?)
+    Ok(sqlx::query_scalar::<_, i64>(NEXT_COMMENT_ID).fetch_one(&mut *conn).await?)
 }
+
+/// The id the next new comment takes (an import sets aside its ids by raising `comment_id_high`).
+pub(super) const NEXT_COMMENT_ID: &str = "SELECT max(coalesce(max(id), 0),
+            coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'comment_id_high'), 0)) + 1
+   FROM comments";
 
 /// The reaction counts of every article a batch touched (`Err`: its reaction writes failed).
 pub(super) type BatchOutcome = anyhow::Result<HashMap<String, ReactionCounts>>;
@@ -277,14 +280,20 @@ pub(super) async fn apply_batch(
     loop {
         writer.connection().await?;
         let now = crate::unix_now();
-        let mut ctx = Ctx { now, next_comment: writer.next_comment, modes: std::mem::take(&mut writer.modes) };
+        let mut ctx = Ctx {
+            now,
+            next_comment: writer.next_comment,
+            modes: std::mem::take(&mut writer.modes),
+            data_version: writer.data_version,
+        };
         let conn = writer.conn.as_mut().context("the writer connection")?;
         let attempt = apply_in(conn, &mut ctx, reactions, jobs, isolate).await;
         writer.modes = ctx.modes;
         match attempt? {
             Attempt::Done(outcome) => {
-                // Only a committed transaction used up the ids it handed out.
+                // Only a committed transaction used up the ids it handed out (and read them afresh).
                 writer.next_comment = ctx.next_comment;
+                writer.data_version = ctx.data_version;
                 return Ok(outcome);
             }
             Attempt::Isolate => isolate = true,
@@ -299,7 +308,18 @@ pub(super) async fn apply_in(
     jobs: &mut [Box<dyn Queued>],
     isolate: bool,
 ) -> anyhow::Result<Attempt> {
-    let mut tx = conn.begin().await?;
+    // The write lock is taken at once, so that what another process committed before it (an import) is
+    // seen by everything below.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    if !jobs.is_empty() {
+        let version: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *tx).await?;
+        if ctx.data_version != Some(version) {
+            // Another connection wrote: the ids it took and the articles' settings it changed are read again.
+            ctx.next_comment = next_comment_id(&mut tx).await?;
+            ctx.modes.clear();
+            ctx.data_version = Some(version);
+        }
+    }
     for job in jobs.iter_mut() {
         let before = ctx.next_comment;
         let outcome = alone!(tx, isolate, job.apply(&mut tx, ctx).await);
@@ -329,6 +349,8 @@ pub(super) struct Ctx {
     /// The id the next new comment takes (see [`next_comment_id`]).
     pub(super) next_comment: i64,
     pub(super) modes: comments::ArticleModes,
+    /// SQLite's count of commits by other connections, when the ids and settings above were read.
+    pub(super) data_version: Option<i64>,
 }
 
 /// What a write changes that cached thread pages show.

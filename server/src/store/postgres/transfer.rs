@@ -1,0 +1,409 @@
+//! Import and export SQL for PostgreSQL: a batch is one transaction of array inserts that announces the
+//! threads it changed to every node; the export reads one repeatable-read snapshot.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt as _;
+use sqlx::{Acquire as _, Row as _};
+
+use super::PgStore;
+use crate::store::Change;
+use crate::store::transfer::{
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, Placement, ReactionRows, SiteRow,
+    TransferStore, TypoTuple,
+};
+
+/// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
+const NOBODY: [u8; 16] = [0; 16];
+/// Past this many threads in one batch, nodes are told that every thread changed instead of each.
+const THREADS_NAMED: usize = 200;
+
+#[async_trait]
+impl TransferStore for PgStore {
+    async fn imported(
+        &self,
+        source: &str,
+        each: &mut (dyn FnMut(String, i64) -> anyhow::Result<()> + Send),
+    ) -> anyhow::Result<()> {
+        let mut rows = sqlx::query_as::<_, (String, i64)>(
+            "SELECT import_id, id FROM comments WHERE import_source = $1 AND import_id IS NOT NULL",
+        )
+        .bind(source)
+        .fetch(&self.pool);
+        while let Some((source_id, id)) = rows.try_next().await? {
+            each(source_id, id)?;
+        }
+        Ok(())
+    }
+
+    async fn placements(&self, ids: &[i64]) -> anyhow::Result<Vec<Placement>> {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as("SELECT id, root_id, depth, path FROM comments WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id, root, depth, path)| Placement { id, root, depth, path }).collect())
+    }
+
+    async fn reserve_comment_ids(&self, n: usize) -> anyhow::Result<IdBlock> {
+        // Other nodes take ids from the same sequence meanwhile: each value is ours alone, in increasing order.
+        let mut ids = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(100_000);
+            let chunk: Vec<i64> =
+                sqlx::query_scalar("SELECT nextval('comments_id_seq') FROM generate_series(1, $1::bigint)")
+                    .bind(take as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+            ids.extend(chunk);
+            left -= take;
+        }
+        ids.sort_unstable();
+        Ok(IdBlock::Listed(ids))
+    }
+
+    async fn ids_free(&self, ids: &[i64]) -> anyhow::Result<bool> {
+        let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM comments WHERE id = ANY($1))")
+            .bind(ids)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(!taken)
+    }
+
+    async fn import_batch(&self, batch: &ImportBatch) -> anyhow::Result<u64> {
+        let now = crate::unix_now();
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let mut articles: HashMap<&str, i64> = HashMap::with_capacity(batch.articles.len());
+        for article in &batch.articles {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO articles (key, url, title, created_at, moderation, closed) VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                  title = coalesce(articles.title, excluded.title)
+                 RETURNING id",
+            )
+            .bind(&article.key)
+            .bind(&article.url)
+            .bind(&article.title)
+            .bind(if article.created > 0 { article.created } else { now })
+            .bind(&article.moderation)
+            .bind(article.closed)
+            .fetch_one(&mut *tx)
+            .await?;
+            articles.insert(article.key.as_str(), id);
+        }
+        let c = &batch.comments;
+        let column = |f: fn(&CommentRow) -> i64| c.iter().map(f).collect::<Vec<i64>>();
+        let maybe = |f: fn(&CommentRow) -> Option<i64>| c.iter().map(f).collect::<Vec<Option<i64>>>();
+        let text = |f: fn(&CommentRow) -> &str| c.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
+        let article_ids: Vec<Option<i64>> = c.iter().map(|r| articles.get(r.article.as_str()).copied()).collect();
+        let readers: Vec<Vec<u8>> =
+            c.iter().map(|r| r.reader.as_deref().and_then(crate::hex::decode16).unwrap_or(NOBODY).to_vec()).collect();
+        let reviewed: Vec<Option<i64>> = c.iter().map(|r| (r.status != "pending").then_some(now)).collect();
+        let sources: Vec<Option<String>> = c.iter().map(|r| r.source.clone()).collect();
+        let source_ids: Vec<Option<String>> = c.iter().map(|r| r.source_id.clone()).collect();
+        // What was visible at the source was reviewed there: it does not join the moderators' queue.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, created_at,
+                                   edited_at, deleted_at, status, likes, reviewed_at, import_source, import_id)
+             SELECT id, article, parent, root, depth, path, author, text, reader, created, edited, deleted, status,
+                    likes, reviewed, source, source_id
+               FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
+                           $7::text[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bigint[],
+                           $13::text[], $14::bigint[], $15::bigint[], $16::text[], $17::text[])
+                 AS u (id, article, parent, root, depth, path, author, text, reader, created, edited, deleted,
+                       status, likes, reviewed, source, source_id)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(column(|r| r.id))
+        .bind(article_ids)
+        .bind(maybe(|r| r.parent))
+        .bind(column(|r| r.root))
+        .bind(column(|r| r.depth))
+        .bind(text(|r| &r.path))
+        .bind(text(|r| &r.author))
+        .bind(text(|r| &r.text))
+        .bind(readers)
+        .bind(column(|r| r.created))
+        .bind(maybe(|r| r.edited))
+        .bind(maybe(|r| r.deleted))
+        .bind(text(|r| &r.status))
+        .bind(column(|r| r.likes))
+        .bind(reviewed)
+        .bind(sources)
+        .bind(source_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let by_id: HashMap<i64, &CommentRow> = c.iter().map(|r| (r.id, r)).collect();
+        let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+        if !batch.adopted.is_empty() {
+            let (children, parents): (Vec<i64>, Vec<i64>) = batch.adopted.iter().copied().unzip();
+            sqlx::query(
+                "UPDATE comments SET parent_id = u.parent FROM UNNEST($1::bigint[], $2::bigint[]) AS u (child, parent)
+                  WHERE id = u.child AND parent_id IS NULL",
+            )
+            .bind(children)
+            .bind(parents)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // As on SQLite: counts move by what was added; a root added here counts its replies afresh.
+        let new_roots: HashSet<i64> = added.iter().filter(|r| r.depth == 0).map(|r| r.id).collect();
+        let mut per_article: HashMap<i64, i64> = HashMap::new();
+        let mut per_root: HashMap<i64, i64> = HashMap::new();
+        for r in added.iter().filter(|r| r.status == "visible" && r.deleted.is_none()) {
+            if let Some(article) = articles.get(r.article.as_str()) {
+                *per_article.entry(*article).or_default() += 1;
+            }
+            if r.depth > 0 && !new_roots.contains(&r.root) {
+                *per_root.entry(r.root).or_default() += 1;
+            }
+        }
+        let (keys, deltas): (Vec<i64>, Vec<i64>) = per_article.into_iter().unzip();
+        sqlx::query(
+            "UPDATE articles SET comment_count = comment_count + u.n FROM UNNEST($1::bigint[], $2::bigint[]) AS u (id, n)
+              WHERE articles.id = u.id",
+        )
+        .bind(keys)
+        .bind(deltas)
+        .execute(&mut *tx)
+        .await?;
+        let (roots, deltas): (Vec<i64>, Vec<i64>) = per_root.into_iter().unzip();
+        sqlx::query(
+            "UPDATE comments SET replies = replies + u.n FROM UNNEST($1::bigint[], $2::bigint[]) AS u (id, n)
+              WHERE comments.id = u.id",
+        )
+        .bind(roots)
+        .bind(deltas)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE comments c SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = c.id AND r.depth > 0
+                                                AND r.status = 'visible' AND r.deleted_at IS NULL)
+              WHERE c.id = ANY($1)",
+        )
+        .bind(new_roots.into_iter().collect::<Vec<i64>>())
+        .execute(&mut *tx)
+        .await?;
+        if batch.articles.len() > THREADS_NAMED {
+            super::thread_changed(&mut tx, None).await?;
+        } else {
+            for article in &batch.articles {
+                super::thread_changed(&mut tx, Some(&article.key)).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(added.len() as u64)
+    }
+
+    async fn import_site_rows(&self, rows: &[SiteRow]) -> anyhow::Result<u64> {
+        let now = crate::unix_now();
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let mut added = 0;
+        for row in rows {
+            added += match row {
+                SiteRow::Reactions(r) => {
+                    let counted: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM reaction_counts
+                                         WHERE article_id = (SELECT id FROM articles WHERE key = $1))",
+                    )
+                    .bind(&r.article)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if counted {
+                        0
+                    } else {
+                        let (kinds, counts): (Vec<i16>, Vec<i64>) = (0..5i16).zip(r.counts).filter(|(_, n)| *n > 0).unzip();
+                        let n = sqlx::query(
+                            "INSERT INTO reaction_counts (article_id, kind, count)
+                               SELECT a.id, u.kind, u.count FROM articles a, UNNEST($2::smallint[], $3::bigint[]) AS u (kind, count)
+                                WHERE a.key = $1",
+                        )
+                        .bind(&r.article)
+                        .bind(kinds)
+                        .bind(counts)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        super::announce(&mut tx, Change::Reactions(r.article.clone())).await?;
+                        u64::from(n > 0)
+                    }
+                }
+                SiteRow::Typo(t) => {
+                    let free: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM typos WHERE id = $1)")
+                        .bind(t.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    // Both texts use every parameter (`0 * $1`), so that PostgreSQL knows each one's type.
+                    let insert = if free {
+                        "INSERT INTO typos (id, article_id, fragment, before, after, notes, status, reports, reader,
+                                            created_at, updated_at) OVERRIDING SYSTEM VALUE
+                           SELECT $1, a.id, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11"
+                    } else {
+                        "INSERT INTO typos (article_id, fragment, before, after, notes, status, reports, reader,
+                                            created_at, updated_at)
+                           SELECT a.id, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11 + 0 * $1"
+                    };
+                    sqlx::query(&format!(
+                        "{insert} FROM articles a WHERE a.key = $2
+                            AND NOT EXISTS (SELECT 1 FROM typos t WHERE t.article_id = a.id AND t.fragment = $3
+                                               AND t.before = $4 AND t.after = $5 AND t.created_at = $10)
+                         ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(t.id)
+                    .bind(&t.article)
+                    .bind(&t.fragment)
+                    .bind(&t.before)
+                    .bind(&t.after)
+                    .bind(serde_json::to_string(&t.notes)?)
+                    .bind(&t.status)
+                    .bind(t.reports.max(1))
+                    .bind(NOBODY.to_vec())
+                    .bind(t.created)
+                    .bind(t.updated)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                }
+                SiteRow::Ban(b) => {
+                    let free: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM bans WHERE id = $1)")
+                        .bind(b.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let insert = if free {
+                        "INSERT INTO bans (id, kind, value, epoch, until, reason, created_by, created_at, lifted_at)
+                           OVERRIDING SYSTEM VALUE SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9"
+                    } else {
+                        "INSERT INTO bans (kind, value, epoch, until, reason, created_by, created_at, lifted_at)
+                           SELECT $2, $3, $4, $5, $6, $7, $8 + 0 * $1, $9"
+                    };
+                    let n = sqlx::query(&format!(
+                        "{insert} WHERE NOT EXISTS (SELECT 1 FROM bans WHERE kind = $2 AND value = $3 AND created_at = $8)"
+                    ))
+                    .bind(b.id)
+                    .bind(&b.kind)
+                    .bind(&b.value)
+                    .bind(b.epoch)
+                    .bind(b.until)
+                    .bind(&b.reason)
+                    .bind(&b.created_by)
+                    .bind(b.created)
+                    .bind(b.lifted)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n > 0 {
+                        super::announce(&mut tx, Change::Bans).await?;
+                    }
+                    n
+                }
+                SiteRow::Moderator(m) => sqlx::query(
+                    "INSERT INTO moderators (name, password, created_at) VALUES ($1, '', $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&m.name)
+                .bind(if m.created > 0 { m.created } else { now })
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                SiteRow::Article(_) | SiteRow::Comment(_) => 0,
+            };
+        }
+        // Identities continue past every id given explicitly above.
+        for table in ["typos", "bans"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest((SELECT max(id) FROM {table}), 0) + 1, false)"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn export(&self, each: &mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send)) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        // One snapshot for every table, whatever the nodes write meanwhile.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        let mut articles = sqlx::query_as::<_, (String, Option<String>, Option<String>, i64, Option<String>, bool)>(
+            "SELECT key, url, title, created_at, moderation, closed FROM articles ORDER BY id",
+        )
+        .fetch(&mut *tx);
+        while let Some((key, url, title, created, moderation, closed)) = articles.try_next().await? {
+            each(SiteRow::Article(ArticleRow { key, url, title, created, moderation, closed }))?;
+        }
+        drop(articles);
+        let mut comments = sqlx::query(
+            "SELECT c.id, a.key, c.parent_id, c.root_id, c.depth, c.path, c.author, c.text, c.reader, c.created_at,
+                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id
+               FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+        )
+        .fetch(&mut *tx);
+        while let Some(row) = comments.try_next().await? {
+            let reader: Vec<u8> = row.try_get(8)?;
+            each(SiteRow::Comment(CommentRow {
+                id: row.try_get(0)?,
+                article: row.try_get(1)?,
+                parent: row.try_get(2)?,
+                root: row.try_get(3)?,
+                depth: row.try_get(4)?,
+                path: row.try_get(5)?,
+                author: row.try_get(6)?,
+                text: row.try_get(7)?,
+                reader: (reader != NOBODY).then(|| crate::hex::encode(&reader)),
+                created: row.try_get(9)?,
+                edited: row.try_get(10)?,
+                deleted: row.try_get(11)?,
+                status: row.try_get(12)?,
+                likes: row.try_get(13)?,
+                source: row.try_get(14)?,
+                source_id: row.try_get(15)?,
+            }))?;
+        }
+        drop(comments);
+        let mut reactions = sqlx::query_as::<_, (String, i16, i64)>(
+            "SELECT a.key, r.kind, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
+              ORDER BY a.id, r.kind",
+        )
+        .fetch(&mut *tx);
+        let mut grouped = ReactionRows::default();
+        while let Some((article, kind, count)) = reactions.try_next().await? {
+            if let Some(done) = grouped.push(article, i64::from(kind), count) {
+                each(SiteRow::Reactions(done))?;
+            }
+        }
+        drop(reactions);
+        if let Some(last) = grouped.finish() {
+            each(SiteRow::Reactions(last))?;
+        }
+        let mut typos = sqlx::query_as::<_, TypoTuple>(
+            "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes::text, t.status, t.reports, t.created_at,
+                    t.updated_at
+               FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+        )
+        .fetch(&mut *tx);
+        while let Some(typo) = typos.try_next().await? {
+            each(SiteRow::Typo(typo.into()))?;
+        }
+        drop(typos);
+        let mut bans = sqlx::query_as::<_, BanTuple>(
+            "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+        )
+        .fetch(&mut *tx);
+        while let Some(ban) = bans.try_next().await? {
+            each(SiteRow::Ban(ban.into()))?;
+        }
+        drop(bans);
+        let mut moderators =
+            sqlx::query_as::<_, (String, i64)>("SELECT name, created_at FROM moderators ORDER BY id").fetch(&mut *tx);
+        while let Some((name, created)) = moderators.try_next().await? {
+            each(SiteRow::Moderator(ModeratorRow { name, created }))?;
+        }
+        drop(moderators);
+        tx.commit().await?;
+        Ok(())
+    }
+}

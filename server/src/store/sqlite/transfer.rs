@@ -1,0 +1,397 @@
+//! Import and export SQL for SQLite: batches written on a connection of their own beside a running
+//! server's writer (each in a transaction that takes the write lock at once), the site read in one snapshot.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt as _;
+use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
+
+use super::SqliteStore;
+use crate::store::transfer::{
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, Placement, ReactionRows, SiteRow,
+    TransferStore, TypoTuple,
+};
+
+/// Rows per INSERT statement: 17 values each stay below SQLite's 32,766 variables.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
+pub(in crate::store) const NOBODY: [u8; 16] = [0; 16];
+
+impl SqliteStore {
+    /// The import's own connection (opened on first use, kept for the following batches).
+    async fn transfer_conn(&self) -> anyhow::Result<tokio::sync::MutexGuard<'_, Option<SqliteConnection>>> {
+        let mut conn = self.transfer.lock().await;
+        if conn.is_none() {
+            *conn = Some(sqlx::ConnectOptions::connect(&self.options).await?);
+        }
+        Ok(conn)
+    }
+}
+
+/// `?1` as a JSON array of ids, for `IN (SELECT value FROM json_each(?1))`.
+fn json_ids(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[async_trait]
+impl TransferStore for SqliteStore {
+    async fn imported(
+        &self,
+        source: &str,
+        each: &mut (dyn FnMut(String, i64) -> anyhow::Result<()> + Send),
+    ) -> anyhow::Result<()> {
+        let mut rows = sqlx::query_as::<_, (String, i64)>(
+            "SELECT import_id, id FROM comments WHERE import_source = ?1 AND import_id IS NOT NULL",
+        )
+        .bind(source)
+        .fetch(&self.read);
+        while let Some((source_id, id)) = rows.try_next().await? {
+            each(source_id, id)?;
+        }
+        Ok(())
+    }
+
+    async fn placements(&self, ids: &[i64]) -> anyhow::Result<Vec<Placement>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(10_000) {
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                "SELECT id, root_id, depth, path FROM comments WHERE id IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(json_ids(chunk))
+            .fetch_all(&self.read)
+            .await?;
+            found.extend(rows.into_iter().map(|(id, root, depth, path)| Placement { id, root, depth, path }));
+        }
+        Ok(found)
+    }
+
+    async fn reserve_comment_ids(&self, n: usize) -> anyhow::Result<IdBlock> {
+        let mut guard = self.transfer_conn().await?;
+        let conn = guard.as_mut().expect("opened above");
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let first: i64 = sqlx::query_scalar(super::writer::NEXT_COMMENT_ID).fetch_one(&mut *tx).await?;
+        if n > 0 {
+            // The writer hands out ids past the highest ever recorded here (see `next_comment_id`).
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES ('comment_id_high', ?1)
+                   ON CONFLICT (name) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+            )
+            .bind(first + n as i64 - 1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(IdBlock::Range { first })
+    }
+
+    async fn ids_free(&self, ids: &[i64]) -> anyhow::Result<bool> {
+        for chunk in ids.chunks(10_000) {
+            let taken: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM comments WHERE id IN (SELECT value FROM json_each(?1)))",
+            )
+            .bind(json_ids(chunk))
+            .fetch_one(&self.read)
+            .await?;
+            if taken {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn import_batch(&self, batch: &ImportBatch) -> anyhow::Result<u64> {
+        let now = crate::unix_now();
+        let mut guard = self.transfer_conn().await?;
+        let conn = guard.as_mut().expect("opened above");
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut articles = HashMap::with_capacity(batch.articles.len());
+        for article in &batch.articles {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO articles (key, url, title, created_at, moderation, closed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                  title = coalesce(articles.title, excluded.title)
+                 RETURNING id",
+            )
+            .bind(&article.key)
+            .bind(&article.url)
+            .bind(&article.title)
+            .bind(if article.created > 0 { article.created } else { now })
+            .bind(&article.moderation)
+            .bind(article.closed)
+            .fetch_one(&mut *tx)
+            .await?;
+            articles.insert(article.key.as_str(), id);
+        }
+        let mut added: Vec<&CommentRow> = Vec::new();
+        let by_id: HashMap<i64, &CommentRow> = batch.comments.iter().map(|c| (c.id, c)).collect();
+        for chunk in batch.comments.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
+                                       created_at, edited_at, deleted_at, status, likes, reviewed_at,
+                                       import_source, import_id) ",
+            );
+            insert.push_values(chunk, |mut row, c| {
+                let reader = c.reader.as_deref().and_then(crate::hex::decode16).unwrap_or(NOBODY);
+                row.push_bind(c.id)
+                    .push_bind(articles.get(c.article.as_str()).copied())
+                    .push_bind(c.parent)
+                    .push_bind(c.root)
+                    .push_bind(c.depth)
+                    .push_bind(&c.path)
+                    .push_bind(&c.author)
+                    .push_bind(&c.text)
+                    .push_bind(reader.to_vec())
+                    .push_bind(c.created)
+                    .push_bind(c.edited)
+                    .push_bind(c.deleted)
+                    .push_bind(&c.status)
+                    .push_bind(c.likes)
+                    // What was visible at the source was reviewed there: it does not join the moderators'
+                    // queue of unreviewed comments.
+                    .push_bind((c.status != "pending").then_some(now))
+                    .push_bind(&c.source)
+                    .push_bind(&c.source_id);
+            });
+            insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
+            added.extend(ids.iter().filter_map(|id| by_id.get(id).copied()));
+        }
+        for (child, parent) in &batch.adopted {
+            sqlx::query("UPDATE comments SET parent_id = ?2 WHERE id = ?1 AND parent_id IS NULL")
+                .bind(child)
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Counts move by what was added: visible comments count on their article, visible replies on
+        // their thread's root. A root added here counts its replies afresh, since some may have been
+        // stored before it (they come earlier in the file).
+        let new_roots: HashSet<i64> = added.iter().filter(|c| c.depth == 0).map(|c| c.id).collect();
+        let mut per_article: HashMap<&str, i64> = HashMap::new();
+        let mut per_root: HashMap<i64, i64> = HashMap::new();
+        for c in added.iter().filter(|c| c.status == "visible" && c.deleted.is_none()) {
+            *per_article.entry(c.article.as_str()).or_default() += 1;
+            if c.depth > 0 && !new_roots.contains(&c.root) {
+                *per_root.entry(c.root).or_default() += 1;
+            }
+        }
+        for (article, n) in per_article {
+            sqlx::query("UPDATE articles SET comment_count = comment_count + ?2 WHERE key = ?1")
+                .bind(article)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (root, n) in per_root {
+            sqlx::query("UPDATE comments SET replies = replies + ?2 WHERE id = ?1")
+                .bind(root)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for root in new_roots {
+            sqlx::query(
+                "UPDATE comments SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = ?1 AND r.depth > 0
+                                                  AND r.status = 'visible' AND r.deleted_at IS NULL)
+                  WHERE id = ?1",
+            )
+            .bind(root)
+            .execute(&mut *tx)
+            .await?;
+        }
+        bump_imports(&mut tx).await?;
+        tx.commit().await?;
+        Ok(added.len() as u64)
+    }
+
+    async fn import_site_rows(&self, rows: &[SiteRow]) -> anyhow::Result<u64> {
+        let now = crate::unix_now();
+        let mut guard = self.transfer_conn().await?;
+        let conn = guard.as_mut().expect("opened above");
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut added = 0;
+        for row in rows {
+            added += match row {
+                SiteRow::Reactions(r) => {
+                    let counted: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM reaction_counts
+                                         WHERE article_id = (SELECT id FROM articles WHERE key = ?1))",
+                    )
+                    .bind(&r.article)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if counted {
+                        0
+                    } else {
+                        let mut n = 0;
+                        for (kind, count) in r.counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                            n += sqlx::query(
+                                "INSERT INTO reaction_counts (article_id, kind, count)
+                                   SELECT id, ?2, ?3 FROM articles WHERE key = ?1",
+                            )
+                            .bind(&r.article)
+                            .bind(kind as i64)
+                            .bind(count)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        }
+                        u64::from(n > 0)
+                    }
+                }
+                SiteRow::Typo(t) => sqlx::query(
+                    "INSERT INTO typos (id, article_id, fragment, before, after, notes, status, reports, reader,
+                                        created_at, updated_at)
+                       SELECT CASE WHEN EXISTS (SELECT 1 FROM typos WHERE id = ?1) THEN NULL ELSE ?1 END,
+                              a.id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+                         FROM articles a WHERE a.key = ?2
+                          AND NOT EXISTS (SELECT 1 FROM typos t WHERE t.article_id = a.id AND t.fragment = ?3
+                                             AND t.before = ?4 AND t.after = ?5 AND t.created_at = ?10)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(t.id)
+                .bind(&t.article)
+                .bind(&t.fragment)
+                .bind(&t.before)
+                .bind(&t.after)
+                .bind(serde_json::to_string(&t.notes)?)
+                .bind(&t.status)
+                .bind(t.reports.max(1))
+                .bind(NOBODY.to_vec())
+                .bind(t.created)
+                .bind(t.updated)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                SiteRow::Ban(b) => sqlx::query(
+                    "INSERT INTO bans (id, kind, value, epoch, until, reason, created_by, created_at, lifted_at)
+                       SELECT CASE WHEN EXISTS (SELECT 1 FROM bans WHERE id = ?1) THEN NULL ELSE ?1 END,
+                              ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                        WHERE NOT EXISTS (SELECT 1 FROM bans WHERE kind = ?2 AND value = ?3 AND created_at = ?8)",
+                )
+                .bind(b.id)
+                .bind(&b.kind)
+                .bind(&b.value)
+                .bind(b.epoch)
+                .bind(b.until)
+                .bind(&b.reason)
+                .bind(&b.created_by)
+                .bind(b.created)
+                .bind(b.lifted)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                // No password hash is moved: the account cannot sign in until it is given a new password.
+                SiteRow::Moderator(m) => sqlx::query(
+                    "INSERT INTO moderators (name, password, created_at) VALUES (?1, '', ?2)
+                       ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&m.name)
+                .bind(if m.created > 0 { m.created } else { now })
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                SiteRow::Article(_) | SiteRow::Comment(_) => 0,
+            };
+        }
+        bump_imports(&mut tx).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn export(&self, each: &mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send)) -> anyhow::Result<()> {
+        let mut conn = self.read.acquire().await?;
+        // One read transaction: every table as of the same moment, whatever the server writes meanwhile.
+        let mut tx = conn.begin().await?;
+        let mut articles = sqlx::query_as::<_, (String, Option<String>, Option<String>, i64, Option<String>, bool)>(
+            "SELECT key, url, title, created_at, moderation, closed FROM articles ORDER BY id",
+        )
+        .fetch(&mut *tx);
+        while let Some((key, url, title, created, moderation, closed)) = articles.try_next().await? {
+            each(SiteRow::Article(ArticleRow { key, url, title, created, moderation, closed }))?;
+        }
+        drop(articles);
+        let mut comments = sqlx::query(
+            "SELECT c.id, a.key, c.parent_id, c.root_id, c.depth, c.path, c.author, c.text, c.reader, c.created_at,
+                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id
+               FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+        )
+        .fetch(&mut *tx);
+        while let Some(row) = comments.try_next().await? {
+            let reader: Vec<u8> = row.try_get(8)?;
+            each(SiteRow::Comment(CommentRow {
+                id: row.try_get(0)?,
+                article: row.try_get(1)?,
+                parent: row.try_get(2)?,
+                root: row.try_get(3)?,
+                depth: row.try_get(4)?,
+                path: row.try_get(5)?,
+                author: row.try_get(6)?,
+                text: row.try_get(7)?,
+                reader: (reader != NOBODY).then(|| crate::hex::encode(&reader)),
+                created: row.try_get(9)?,
+                edited: row.try_get(10)?,
+                deleted: row.try_get(11)?,
+                status: row.try_get(12)?,
+                likes: row.try_get(13)?,
+                source: row.try_get(14)?,
+                source_id: row.try_get(15)?,
+            }))?;
+        }
+        drop(comments);
+        let mut reactions = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT a.key, r.kind, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
+              ORDER BY a.id, r.kind",
+        )
+        .fetch(&mut *tx);
+        let mut grouped = ReactionRows::default();
+        while let Some((article, kind, count)) = reactions.try_next().await? {
+            if let Some(done) = grouped.push(article, kind, count) {
+                each(SiteRow::Reactions(done))?;
+            }
+        }
+        drop(reactions);
+        if let Some(last) = grouped.finish() {
+            each(SiteRow::Reactions(last))?;
+        }
+        let mut typos = sqlx::query_as::<_, TypoTuple>(
+            "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes, t.status, t.reports, t.created_at,
+                    t.updated_at
+               FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+        )
+        .fetch(&mut *tx);
+        while let Some(typo) = typos.try_next().await? {
+            each(SiteRow::Typo(typo.into()))?;
+        }
+        drop(typos);
+        let mut bans = sqlx::query_as::<_, BanTuple>(
+            "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+        )
+        .fetch(&mut *tx);
+        while let Some(ban) = bans.try_next().await? {
+            each(SiteRow::Ban(ban.into()))?;
+        }
+        drop(bans);
+        let mut moderators =
+            sqlx::query_as::<_, (String, i64)>("SELECT name, created_at FROM moderators ORDER BY id").fetch(&mut *tx);
+        while let Some((name, created)) = moderators.try_next().await? {
+            each(SiteRow::Moderator(ModeratorRow { name, created }))?;
+        }
+        drop(moderators);
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Tells running servers (which read `imports` every second) that threads changed under them.
+async fn bump_imports(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES ('imports', 1)
+           ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
