@@ -5,10 +5,12 @@
 //! - `bench --server BIN`: starts the release server on a fresh database and measures it (see `bench.rs`).
 //! - `bundle WASM DIR`: the shipped widget from the compiled wasm, split into modules (see `bundle.rs`).
 //! - `cold-start --server BIN --assets DIR`: how soon a restarted server answers (see `cold_start.rs`).
+//! - `import-bench --server BIN`: a generated 1,000,000-comment Disqus export imported (see `import_bench.rs`).
 
 mod bench;
 mod bundle;
 mod cold_start;
+mod import_bench;
 mod imports;
 mod live;
 mod weight;
@@ -66,6 +68,18 @@ enum Task {
         #[arg(long, default_value_t = 9)]
         runs: usize,
     },
+    /// Generates a Disqus export and times `otklik import disqus` on it (rate and peak memory).
+    ImportBench {
+        /// The server binary.
+        #[arg(long, default_value = "target/server/otklik")]
+        server: PathBuf,
+        /// Comments in the generated file.
+        #[arg(long, default_value_t = 1_000_000)]
+        comments: u64,
+        /// Keep the generated file here (it is deleted otherwise).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     /// The shipped widget from the compiled wasm: split, bound, shrunk and named by hash.
     Bundle {
         /// The wasm cargo built with `--cfg otklik_split`.
@@ -81,6 +95,9 @@ fn main() -> ExitCode {
         Task::Bench { server, seconds, postgres, nodes } => bench::run(&server, seconds, postgres.as_deref(), nodes),
         Task::Bundle { wasm, out } => bundle::run(&wasm, &out),
         Task::ColdStart { server, assets, runs } => cold_start::run(&server, &assets, runs),
+        Task::ImportBench { server, comments, keep } => {
+            import_bench::run(&server, comments, keep).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

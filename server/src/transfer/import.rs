@@ -22,7 +22,7 @@ use crate::store::transfer::{ArticleRow, CommentRow, ImportBatch, SiteRow};
 
 /// Comments per transaction: large enough to be fast, small enough that a running server's writes wait
 /// for one only briefly.
-const BATCH: usize = 2_000;
+const BATCH: usize = 5_000;
 /// Longest text kept, in characters: far above what the widget accepts, but bounded.
 const TEXT_MAX: usize = 65_536;
 
@@ -212,7 +212,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
     // The second pass: the same file again, written in batches.
     let second = Arc::new(Progress::default());
     let reporter = Reporter::start("importing", size, second.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(1);
     let plan = Arc::new(gather.plan);
     let articles = Arc::new(gather.articles_by_thread);
     let reader = tokio::task::spawn_blocking({
@@ -228,6 +228,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
                 tx,
                 batch: Batch::default(),
                 index: 0,
+                sent: vec![false; plan.articles.len()],
                 now: crate::unix_now(),
             };
             format.read(&path, site.as_deref(), &second.bytes, &mut |record| writer.record(record))?;
@@ -468,6 +469,8 @@ struct Writing<'a> {
     batch: Batch,
     /// The next comment's index in file order.
     index: usize,
+    /// Articles already handed to a batch, by index.
+    sent: Vec<bool>,
     now: i64,
 }
 
@@ -478,6 +481,7 @@ impl Writing<'_> {
                 // otklik's own articles all come across, with or without comments.
                 if thread.article.is_some()
                     && let Some(&i) = self.articles.get(&thread.id)
+                    && !std::mem::replace(&mut self.sent[i as usize], true)
                 {
                     self.batch.comments.articles.push(self.plan.articles[i as usize].clone());
                     if self.batch.comments.articles.len() >= BATCH {
@@ -501,12 +505,18 @@ impl Writing<'_> {
         self.index += 1;
         let node = self.plan.nodes.get(i).context("the file holds more comments than on the first reading")?;
         let (source, source_id) = comment_source(self.format, &comment);
-        ensure!(node.key == plan::key(source, source_id), "comment {} is not where it was on the first reading", i + 1);
+        ensure!(
+            self.plan.keys[i] == plan::key(source, source_id),
+            "comment {} is not where it was on the first reading",
+            i + 1
+        );
         if !node.new_kept() {
             return Ok(());
         }
         let article = &self.plan.articles[node.article as usize];
-        if !self.batch.comments.articles.iter().any(|a| a.key == article.key) {
+        // An article goes with the first batch that needs it; later batches find it stored.
+        if !self.sent[node.article as usize] {
+            self.sent[node.article as usize] = true;
             self.batch.comments.articles.push(article.clone());
         }
         let (path, root) = self.plan.path(i);

@@ -28,13 +28,11 @@ const ORPHAN: u8 = 2;
 const UP_SIBLINGS: u8 = 4;
 const KEPT: u8 = 8;
 
-/// One comment, in file order.
+/// One comment, in file order: 24 bytes (its key and time are kept beside, the time only until ids are
+/// handed out).
 pub struct Node {
-    /// The hash of its source and its id there.
-    pub key: u64,
     /// Its otklik id: an existing comment's, a kept one's, or (until ids are handed out) its rank.
     pub id: i64,
-    pub created: i64,
     pub article: u32,
     /// The parent's index + 1 (0: none).
     pub parent: u32,
@@ -70,11 +68,15 @@ pub fn key(source: &str, id: &str) -> u64 {
 pub struct Plan {
     pub articles: Vec<ArticleRow>,
     pub nodes: Vec<Node>,
+    /// Each node's key: the hash of its source and its id there.
+    pub keys: Vec<u64>,
+    /// Each node's time, until [`Plan::order`].
+    created: Vec<i64>,
     /// Each node's parent's key (0: none) until [`Plan::resolve`].
     parent_keys: Vec<u64>,
     pub reasons: Vec<&'static str>,
-    /// (key, index), sorted, until [`Plan::forget_keys`].
-    sorted: Vec<(u64, u32)>,
+    /// Node indexes sorted by key, until [`Plan::forget_keys`].
+    sorted: Vec<u32>,
     /// Existing comments that new ones answer: where they sit.
     pub placements: HashMap<u32, Placement>,
     /// (parent index, child index) for children that come before their parent in the file.
@@ -109,18 +111,21 @@ impl Plan {
             State::Deleted => Fate::Deleted,
             State::Skipped(why) => self.reason(why),
         };
-        self.nodes.push(Node { key, id: 0, created, article, parent: 0, up: 0, fate, depth: 0, flags: 0 });
+        self.nodes.push(Node { id: 0, article, parent: 0, up: 0, fate, depth: 0, flags: 0 });
+        self.keys.push(key);
+        self.created.push(created);
         self.parent_keys.push(parent.unwrap_or(0));
     }
 
     /// Finds duplicates and parents (a parent that is missing, skipped or on another thread makes its
     /// reply an orphan, placed at the top of its thread).
     pub fn resolve(&mut self) {
-        self.sorted = self.nodes.iter().enumerate().map(|(i, n)| (n.key, i as u32)).collect();
-        self.sorted.sort_unstable();
+        self.sorted = (0..self.nodes.len() as u32).collect();
+        let keys = &self.keys;
+        self.sorted.sort_unstable_by_key(|i| (keys[*i as usize], *i));
         for pair in 1..self.sorted.len() {
-            if self.sorted[pair].0 == self.sorted[pair - 1].0 {
-                let later = self.sorted[pair].1 as usize;
+            let (earlier, later) = (self.sorted[pair - 1] as usize, self.sorted[pair] as usize);
+            if self.keys[earlier] == self.keys[later] {
                 self.nodes[later].fate = self.reason("duplicate");
             }
         }
@@ -141,8 +146,8 @@ impl Plan {
     }
 
     fn find(&self, key: u64) -> Option<u32> {
-        let at = self.sorted.partition_point(|(k, _)| *k < key);
-        self.sorted.get(at).filter(|(k, _)| *k == key).map(|(_, i)| *i)
+        let at = self.sorted.partition_point(|i| self.keys[*i as usize] < key);
+        self.sorted.get(at).copied().filter(|i| self.keys[*i as usize] == key)
     }
 
     /// A comment an earlier import stored: it is not written again, and new replies may hang under it.
@@ -232,7 +237,8 @@ impl Plan {
 impl Plan {
     /// The new comments' order of ids: by time, a reply never before what it answers (even when the
     /// source's clocks say otherwise). Answers the new comments' indexes in that order.
-    pub fn order(&self, depth: &[u32]) -> Vec<u32> {
+    pub fn order(&mut self, depth: &[u32]) -> Vec<u32> {
+        let created = std::mem::take(&mut self.created);
         let n = self.nodes.len();
         // Each comment's time, raised to its parent's where the parent is later.
         let mut when = vec![i64::MIN; n];
@@ -244,7 +250,7 @@ impl Plan {
                 0 => i64::MIN,
                 p => when[p as usize - 1],
             };
-            when[i as usize] = node.created.max(floor);
+            when[i as usize] = created[i as usize].max(floor);
         }
         let mut order: Vec<u32> = by_depth.into_iter().filter(|i| self.nodes[*i as usize].new_kept()).collect();
         order.sort_unstable_by_key(|i| (when[*i as usize], depth[*i as usize], *i));

@@ -76,29 +76,25 @@ impl TransferStore for PgStore {
         let now = crate::unix_now();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let mut articles: HashMap<&str, i64> = HashMap::with_capacity(batch.articles.len());
-        for article in &batch.articles {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO articles (key, url, title, created_at, moderation, closed) VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
-                                                  title = coalesce(articles.title, excluded.title)
-                 RETURNING id",
-            )
-            .bind(&article.key)
-            .bind(&article.url)
-            .bind(&article.title)
-            .bind(if article.created > 0 { article.created } else { now })
-            .bind(&article.moderation)
-            .bind(article.closed)
-            .fetch_one(&mut *tx)
-            .await?;
-            articles.insert(article.key.as_str(), id);
-        }
+        let a = &batch.articles;
+        sqlx::query(
+            "INSERT INTO articles (key, url, title, created_at, moderation, closed)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[])
+             ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                            title = coalesce(articles.title, excluded.title)",
+        )
+        .bind(a.iter().map(|r| r.key.clone()).collect::<Vec<_>>())
+        .bind(a.iter().map(|r| r.url.clone()).collect::<Vec<_>>())
+        .bind(a.iter().map(|r| r.title.clone()).collect::<Vec<_>>())
+        .bind(a.iter().map(|r| if r.created > 0 { r.created } else { now }).collect::<Vec<_>>())
+        .bind(a.iter().map(|r| r.moderation.clone()).collect::<Vec<_>>())
+        .bind(a.iter().map(|r| r.closed).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
         let c = &batch.comments;
         let column = |f: fn(&CommentRow) -> i64| c.iter().map(f).collect::<Vec<i64>>();
         let maybe = |f: fn(&CommentRow) -> Option<i64>| c.iter().map(f).collect::<Vec<Option<i64>>>();
         let text = |f: fn(&CommentRow) -> &str| c.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
-        let article_ids: Vec<Option<i64>> = c.iter().map(|r| articles.get(r.article.as_str()).copied()).collect();
         let readers: Vec<Vec<u8>> =
             c.iter().map(|r| r.reader.as_deref().and_then(crate::hex::decode16).unwrap_or(NOBODY).to_vec()).collect();
         let reviewed: Vec<Option<i64>> = c.iter().map(|r| (r.status != "pending").then_some(now)).collect();
@@ -108,17 +104,18 @@ impl TransferStore for PgStore {
         let ids: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, created_at,
                                    edited_at, deleted_at, status, likes, reviewed_at, import_source, import_id)
-             SELECT id, article, parent, root, depth, path, author, text, reader, created, edited, deleted, status,
+             SELECT u.id, a.id, parent, root, depth, path, author, text, reader, created, edited, deleted, status,
                     likes, reviewed, source, source_id
-               FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
+               FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
                            $7::text[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bigint[],
                            $13::text[], $14::bigint[], $15::bigint[], $16::text[], $17::text[])
                  AS u (id, article, parent, root, depth, path, author, text, reader, created, edited, deleted,
                        status, likes, reviewed, source, source_id)
-             ON CONFLICT DO NOTHING RETURNING id",
+               JOIN articles a ON a.key = u.article
+             ON CONFLICT DO NOTHING RETURNING comments.id",
         )
         .bind(column(|r| r.id))
-        .bind(article_ids)
+        .bind(text(|r| &r.article))
         .bind(maybe(|r| r.parent))
         .bind(column(|r| r.root))
         .bind(column(|r| r.depth))
@@ -151,20 +148,18 @@ impl TransferStore for PgStore {
         }
         // As on SQLite: counts move by what was added; a root added here counts its replies afresh.
         let new_roots: HashSet<i64> = added.iter().filter(|r| r.depth == 0).map(|r| r.id).collect();
-        let mut per_article: HashMap<i64, i64> = HashMap::new();
+        let mut per_article: HashMap<&str, i64> = HashMap::new();
         let mut per_root: HashMap<i64, i64> = HashMap::new();
         for r in added.iter().filter(|r| r.status == "visible" && r.deleted.is_none()) {
-            if let Some(article) = articles.get(r.article.as_str()) {
-                *per_article.entry(*article).or_default() += 1;
-            }
+            *per_article.entry(r.article.as_str()).or_default() += 1;
             if r.depth > 0 && !new_roots.contains(&r.root) {
                 *per_root.entry(r.root).or_default() += 1;
             }
         }
-        let (keys, deltas): (Vec<i64>, Vec<i64>) = per_article.into_iter().unzip();
+        let (keys, deltas): (Vec<&str>, Vec<i64>) = per_article.into_iter().unzip();
         sqlx::query(
-            "UPDATE articles SET comment_count = comment_count + u.n FROM UNNEST($1::bigint[], $2::bigint[]) AS u (id, n)
-              WHERE articles.id = u.id",
+            "UPDATE articles SET comment_count = comment_count + u.n FROM UNNEST($1::text[], $2::bigint[]) AS u (key, n)
+              WHERE articles.key = u.key",
         )
         .bind(keys)
         .bind(deltas)

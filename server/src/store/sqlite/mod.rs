@@ -104,7 +104,7 @@ pub struct SqliteStore {
     /// What the writer committed, for this process's live streams.
     changes: tokio::sync::broadcast::Sender<Change>,
     /// An import's or `import otklik`'s own connection, beside the writer's.
-    transfer: Mutex<Option<SqliteConnection>>,
+    transfer: Mutex<Option<transfer::Transfer>>,
 }
 
 impl SqliteStore {

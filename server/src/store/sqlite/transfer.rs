@@ -21,13 +21,26 @@ pub(in crate::store) const NOBODY: [u8; 16] = [0; 16];
 
 impl SqliteStore {
     /// The import's own connection (opened on first use, kept for the following batches).
-    async fn transfer_conn(&self) -> anyhow::Result<tokio::sync::MutexGuard<'_, Option<SqliteConnection>>> {
+    async fn transfer_conn(&self) -> anyhow::Result<tokio::sync::MutexGuard<'_, Option<Transfer>>> {
         let mut conn = self.transfer.lock().await;
         if conn.is_none() {
-            *conn = Some(sqlx::ConnectOptions::connect(&self.options).await?);
+            let mut opened = sqlx::ConnectOptions::connect(&self.options).await?;
+            // A checkpoint syncs the database file: after every few megabytes, as SQLite's default would
+            // have it, an import of a million comments would spend most of its time waiting for the disk.
+            sqlx::query("PRAGMA wal_autocheckpoint = 16384").execute(&mut opened).await?;
+            sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_delta (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+                .execute(&mut opened)
+                .await?;
+            *conn = Some(Transfer { conn: opened, articles: HashMap::new() });
         }
         Ok(conn)
     }
+}
+
+/// An import's connection, and the ids of the articles it has met (an article's id never changes).
+pub(super) struct Transfer {
+    conn: SqliteConnection,
+    articles: HashMap<String, i64>,
 }
 
 /// `?1` as a JSON array of ids, for `IN (SELECT value FROM json_each(?1))`.
@@ -69,7 +82,7 @@ impl TransferStore for SqliteStore {
 
     async fn reserve_comment_ids(&self, n: usize) -> anyhow::Result<IdBlock> {
         let mut guard = self.transfer_conn().await?;
-        let conn = guard.as_mut().expect("opened above");
+        let conn = &mut guard.as_mut().expect("opened above").conn;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let first: i64 = sqlx::query_scalar(super::writer::NEXT_COMMENT_ID).fetch_one(&mut *tx).await?;
         if n > 0 {
@@ -104,28 +117,49 @@ impl TransferStore for SqliteStore {
     async fn import_batch(&self, batch: &ImportBatch) -> anyhow::Result<u64> {
         let now = crate::unix_now();
         let mut guard = self.transfer_conn().await?;
-        let conn = guard.as_mut().expect("opened above");
+        let Transfer { conn, articles: known } = guard.as_mut().expect("opened above");
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let mut articles = HashMap::with_capacity(batch.articles.len());
-        for article in &batch.articles {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO articles (key, url, title, created_at, moderation, closed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                   ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
-                                                  title = coalesce(articles.title, excluded.title)
-                 RETURNING id",
-            )
-            .bind(&article.key)
-            .bind(&article.url)
-            .bind(&article.title)
-            .bind(if article.created > 0 { article.created } else { now })
-            .bind(&article.moderation)
-            .bind(article.closed)
-            .fetch_one(&mut *tx)
-            .await?;
-            articles.insert(article.key.as_str(), id);
+        // Each statement is a trip to SQLite's thread: a batch is a handful of set-based statements.
+        for chunk in batch.articles.chunks(ROWS_PER_INSERT) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO articles (key, url, title, created_at, moderation, closed) ");
+            insert.push_values(chunk, |mut row, a| {
+                row.push_bind(&a.key)
+                    .push_bind(&a.url)
+                    .push_bind(&a.title)
+                    .push_bind(if a.created > 0 { a.created } else { now })
+                    .push_bind(&a.moderation)
+                    .push_bind(a.closed);
+            });
+            insert.push(
+                " ON CONFLICT (key) DO UPDATE SET url = coalesce(articles.url, excluded.url),
+                                                 title = coalesce(articles.title, excluded.title)
+
+                  RETURNING key, id",
+            );
+            let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            known.extend(rows);
         }
-        let mut added: Vec<&CommentRow> = Vec::new();
         let by_id: HashMap<i64, &CommentRow> = batch.comments.iter().map(|c| (c.id, c)).collect();
+        // Article ids by key: those of this batch's articles come back from their insert; an article an
+        // earlier batch brought is remembered from then (or read, for one this run did not write).
+        let missing: Vec<&str> = batch
+            .comments
+            .iter()
+            .map(|c| c.article.as_str())
+            .filter(|k| !known.contains_key(*k))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT key, id FROM articles WHERE key IN (SELECT value FROM json_each(?1))")
+                    .bind(serde_json::to_string(&missing)?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            known.extend(rows);
+        }
+        let mut ids = Vec::with_capacity(batch.comments.len());
         for chunk in batch.comments.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
@@ -135,7 +169,7 @@ impl TransferStore for SqliteStore {
             insert.push_values(chunk, |mut row, c| {
                 let reader = c.reader.as_deref().and_then(crate::hex::decode16).unwrap_or(NOBODY);
                 row.push_bind(c.id)
-                    .push_bind(articles.get(c.article.as_str()).copied())
+                    .push_bind(known.get(&c.article).copied())
                     .push_bind(c.parent)
                     .push_bind(c.root)
                     .push_bind(c.depth)
@@ -155,15 +189,18 @@ impl TransferStore for SqliteStore {
                     .push_bind(&c.source_id);
             });
             insert.push(" ON CONFLICT DO NOTHING RETURNING id");
-            let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *tx).await?;
-            added.extend(ids.iter().filter_map(|id| by_id.get(id).copied()));
+            ids.extend(insert.build_query_scalar::<i64>().fetch_all(&mut *tx).await?);
         }
-        for (child, parent) in &batch.adopted {
-            sqlx::query("UPDATE comments SET parent_id = ?2 WHERE id = ?1 AND parent_id IS NULL")
-                .bind(child)
-                .bind(parent)
-                .execute(&mut *tx)
-                .await?;
+        let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+        if !batch.adopted.is_empty() {
+            sqlx::query(
+                "UPDATE comments SET parent_id = u.parent
+                   FROM (SELECT value ->> 0 AS child, value ->> 1 AS parent FROM json_each(?1)) u
+                  WHERE comments.id = u.child AND comments.parent_id IS NULL",
+            )
+            .bind(serde_json::to_string(&batch.adopted)?)
+            .execute(&mut *tx)
+            .await?;
         }
         // Counts move by what was added: visible comments count on their article, visible replies on
         // their thread's root. A root added here counts its replies afresh, since some may have been
@@ -177,30 +214,34 @@ impl TransferStore for SqliteStore {
                 *per_root.entry(c.root).or_default() += 1;
             }
         }
-        for (article, n) in per_article {
-            sqlx::query("UPDATE articles SET comment_count = comment_count + ?2 WHERE key = ?1")
-                .bind(article)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (root, n) in per_root {
-            sqlx::query("UPDATE comments SET replies = replies + ?2 WHERE id = ?1")
-                .bind(root)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for root in new_roots {
-            sqlx::query(
-                "UPDATE comments SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = ?1 AND r.depth > 0
-                                                  AND r.status = 'visible' AND r.deleted_at IS NULL)
-                  WHERE id = ?1",
-            )
-            .bind(root)
+        // Through a keyed table, so that SQLite walks the changes and finds each row by its key (joined
+        // with json_each directly, it scans every article for each change).
+        let articles: Vec<(i64, i64)> =
+            per_article.into_iter().filter_map(|(key, n)| Some((*known.get(key)?, n))).collect();
+        for (table, column, deltas) in
+            [("articles", "comment_count", articles), ("comments", "replies", per_root.into_iter().collect())]
+        {
+            if deltas.is_empty() {
+                continue;
+            }
+            sqlx::query(&format!(
+                "DELETE FROM import_delta;
+                 INSERT INTO import_delta (id, n) SELECT value ->> 0, value ->> 1 FROM json_each(?1);
+                 UPDATE {table} SET {column} = {column} + (SELECT n FROM import_delta d WHERE d.id = {table}.id)
+                  WHERE id IN (SELECT id FROM import_delta);"
+            ))
+            .bind(serde_json::to_string(&deltas)?)
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query(
+            "UPDATE comments SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = comments.id
+                                              AND r.depth > 0 AND r.status = 'visible' AND r.deleted_at IS NULL)
+              WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_ids(&new_roots.into_iter().collect::<Vec<_>>()))
+        .execute(&mut *tx)
+        .await?;
         bump_imports(&mut tx).await?;
         tx.commit().await?;
         Ok(added.len() as u64)
@@ -209,7 +250,7 @@ impl TransferStore for SqliteStore {
     async fn import_site_rows(&self, rows: &[SiteRow]) -> anyhow::Result<u64> {
         let now = crate::unix_now();
         let mut guard = self.transfer_conn().await?;
-        let conn = guard.as_mut().expect("opened above");
+        let conn = &mut guard.as_mut().expect("opened above").conn;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut added = 0;
         for row in rows {
