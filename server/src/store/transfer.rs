@@ -52,11 +52,21 @@ pub struct CommentRow {
     pub status: String,
     #[serde(default)]
     pub likes: i64,
+    /// Readers' flags since a moderator last looked, and when that was (absent: never, and the comment
+    /// is in the moderators' queue of unreviewed comments).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flags: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<i64>,
     /// Where the comment was imported from and its id there (absent for comments written on otklik).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// An article's reaction counts, in [`otklik_api::ReactionKind`] order.

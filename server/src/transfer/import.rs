@@ -550,7 +550,7 @@ impl Writing<'_> {
             text: if placeholder { String::new() } else { clean(comment.text.trim(), TEXT_MAX) },
             reader: comment.reader.clone(),
             created,
-            edited: comment.edited.filter(|e| *e > created),
+            edited: comment.edited.filter(|e| *e >= created),
             deleted: placeholder.then_some(created),
             status: match node.fate {
                 Fate::Pending => "pending",
@@ -559,6 +559,14 @@ impl Writing<'_> {
             }
             .to_owned(),
             likes: comment.likes.max(0),
+            flags: comment.flags.max(0),
+            // What was visible at the source was reviewed there: it does not join the moderators' queue of
+            // unreviewed comments (otklik's own export says when it was reviewed).
+            reviewed: match (comment.keep_id, node.fate) {
+                (Some(_), _) => comment.reviewed,
+                (None, Fate::Pending) => None,
+                (None, _) => Some(self.now),
+            },
             source: Some(source.to_owned()),
             source_id: Some(source_id.to_owned()),
         });

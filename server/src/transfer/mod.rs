@@ -57,6 +57,9 @@ pub struct Comment {
     pub edited: Option<i64>,
     pub state: State,
     pub likes: i64,
+    /// otklik's own export only: readers' flags and when a moderator last looked.
+    pub flags: i64,
+    pub reviewed: Option<i64>,
     /// otklik's own export only: the author's reader hash, and the comment's id to keep.
     pub reader: Option<String>,
     pub keep_id: Option<i64>,

@@ -7,6 +7,7 @@
 
 pub mod console;
 pub mod node;
+pub mod site;
 pub mod sse;
 pub mod webhook;
 

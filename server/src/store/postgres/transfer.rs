@@ -97,20 +97,19 @@ impl TransferStore for PgStore {
         let text = |f: fn(&CommentRow) -> &str| c.iter().map(|r| f(r).to_owned()).collect::<Vec<String>>();
         let readers: Vec<Vec<u8>> =
             c.iter().map(|r| r.reader.as_deref().and_then(crate::hex::decode16).unwrap_or(NOBODY).to_vec()).collect();
-        let reviewed: Vec<Option<i64>> = c.iter().map(|r| (r.status != "pending").then_some(now)).collect();
+        let reviewed: Vec<Option<i64>> = c.iter().map(|r| r.reviewed).collect();
         let sources: Vec<Option<String>> = c.iter().map(|r| r.source.clone()).collect();
         let source_ids: Vec<Option<String>> = c.iter().map(|r| r.source_id.clone()).collect();
-        // What was visible at the source was reviewed there: it does not join the moderators' queue.
         let ids: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader, created_at,
-                                   edited_at, deleted_at, status, likes, reviewed_at, import_source, import_id)
+                                   edited_at, deleted_at, status, likes, flags, reviewed_at, import_source, import_id)
              SELECT u.id, a.id, parent, root, depth, path, author, text, reader, created, edited, deleted, status,
-                    likes, reviewed, source, source_id
+                    likes, flags, reviewed, source, source_id
                FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
                            $7::text[], $8::text[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bigint[],
-                           $13::text[], $14::bigint[], $15::bigint[], $16::text[], $17::text[])
+                           $13::text[], $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[])
                  AS u (id, article, parent, root, depth, path, author, text, reader, created, edited, deleted,
-                       status, likes, reviewed, source, source_id)
+                       status, likes, reviewed, source, source_id, flags)
                JOIN articles a ON a.key = u.article
              ON CONFLICT DO NOTHING RETURNING comments.id",
         )
@@ -131,6 +130,7 @@ impl TransferStore for PgStore {
         .bind(reviewed)
         .bind(sources)
         .bind(source_ids)
+        .bind(column(|r| r.flags))
         .fetch_all(&mut *tx)
         .await?;
         let by_id: HashMap<i64, &CommentRow> = c.iter().map(|r| (r.id, r)).collect();
@@ -333,7 +333,7 @@ impl TransferStore for PgStore {
         drop(articles);
         let mut comments = sqlx::query(
             "SELECT c.id, a.key, c.parent_id, c.root_id, c.depth, c.path, c.author, c.text, c.reader, c.created_at,
-                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id
+                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id, c.flags, c.reviewed_at
                FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
         )
         .fetch(&mut *tx);
@@ -356,6 +356,8 @@ impl TransferStore for PgStore {
                 likes: row.try_get(13)?,
                 source: row.try_get(14)?,
                 source_id: row.try_get(15)?,
+                flags: row.try_get(16)?,
+                reviewed: row.try_get(17)?,
             }))?;
         }
         drop(comments);

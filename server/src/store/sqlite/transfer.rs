@@ -13,7 +13,7 @@ use crate::store::transfer::{
     TransferStore, TypoTuple,
 };
 
-/// Rows per INSERT statement: 17 values each stay below SQLite's 32,766 variables.
+/// Rows per INSERT statement: 18 values each stay below SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
@@ -163,7 +163,7 @@ impl TransferStore for SqliteStore {
         for chunk in batch.comments.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
-                                       created_at, edited_at, deleted_at, status, likes, reviewed_at,
+                                       created_at, edited_at, deleted_at, status, likes, flags, reviewed_at,
                                        import_source, import_id) ",
             );
             insert.push_values(chunk, |mut row, c| {
@@ -182,9 +182,8 @@ impl TransferStore for SqliteStore {
                     .push_bind(c.deleted)
                     .push_bind(&c.status)
                     .push_bind(c.likes)
-                    // What was visible at the source was reviewed there: it does not join the moderators'
-                    // queue of unreviewed comments.
-                    .push_bind((c.status != "pending").then_some(now))
+                    .push_bind(c.flags)
+                    .push_bind(c.reviewed)
                     .push_bind(&c.source)
                     .push_bind(&c.source_id);
             });
@@ -356,7 +355,7 @@ impl TransferStore for SqliteStore {
         drop(articles);
         let mut comments = sqlx::query(
             "SELECT c.id, a.key, c.parent_id, c.root_id, c.depth, c.path, c.author, c.text, c.reader, c.created_at,
-                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id
+                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id, c.flags, c.reviewed_at
                FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
         )
         .fetch(&mut *tx);
@@ -379,6 +378,8 @@ impl TransferStore for SqliteStore {
                 likes: row.try_get(13)?,
                 source: row.try_get(14)?,
                 source_id: row.try_get(15)?,
+                flags: row.try_get(16)?,
+                reviewed: row.try_get(17)?,
             }))?;
         }
         drop(comments);

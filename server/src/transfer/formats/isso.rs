@@ -78,6 +78,8 @@ pub fn read(
                 edited: modified.map(|m| m as i64),
                 state,
                 likes: likes.max(0),
+                flags: 0,
+                reviewed: None,
                 reader: None,
                 keep_id: None,
                 origin: None,

@@ -62,6 +62,8 @@ pub fn read(mut input: Capped, emit: &mut dyn FnMut(Record) -> anyhow::Result<()
                         _ => State::Visible,
                     },
                     likes: c.likes,
+                    flags: c.flags,
+                    reviewed: c.reviewed,
                     reader: c.reader,
                     keep_id: Some(c.id),
                     origin: c.source.zip(c.source_id),

@@ -39,11 +39,16 @@ pub fn walk(
     loop {
         buf.clear();
         let at = reader.buffer_position();
-        let event = reader.read_event_into(&mut buf).with_context(|| {
-            if seen_root {
-                format!("reading the XML at byte {at}")
+        let event = reader.read_event_into(&mut buf).map_err(|err| {
+            // Every syntax error quick-xml reports is markup left open at the end of the input.
+            let cut = matches!(err, quick_xml::Error::Syntax(ref e) if !matches!(e, quick_xml::errors::SyntaxError::InvalidBangMarkup));
+            let err = anyhow::Error::new(err);
+            if !seen_root {
+                err.context(format!("this is not {what}: it does not begin as XML"))
+            } else if cut {
+                err.context("the file ends too early: it is truncated")
             } else {
-                format!("this is not {what}: it does not begin as XML")
+                err.context(format!("reading the XML at byte {at}"))
             }
         })?;
         match event {
