@@ -69,6 +69,11 @@ impl Server {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The server's database, for what the command-line tools do beside it.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
     /// Creates a moderator account as `otklik moderator add` does (a second connection to the live
     /// database), answering the generated password.
     pub async fn add_moderator(&self, name: &str) -> anyhow::Result<String> {
