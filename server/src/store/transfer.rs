@@ -181,10 +181,8 @@ pub enum SiteRow {
 pub struct ImportBatch {
     /// Each comment's `source` (`disqus`, `wordpress`, ...) and `source_id` identify it for good.
     pub articles: Vec<ArticleRow>,
+    /// In id order: a reply's parent is stored before it, in this batch or an earlier one.
     pub comments: Vec<CommentRow>,
-    /// Comments stored earlier (in file order) than the parent this batch stores: their parent link is
-    /// made now, in the parent's transaction. (child id, parent id)
-    pub adopted: Vec<(i64, i64)>,
 }
 
 /// Where an already stored comment sits in its thread: what a new reply to it needs.

@@ -16,12 +16,13 @@ use serde::Serialize;
 
 use super::plan::{self, Fate, Plan};
 use super::progress::{Progress, Reporter};
+use super::stage::Stage;
 use super::{Comment, Format, KeyKind, Record, State, Thread, article_key, url_path, url_without_scheme};
 use crate::store::DynStore;
 use crate::store::transfer::{ArticleRow, CommentRow, ImportBatch, SiteRow};
 
 /// Comments per transaction: large enough to be fast, small enough that a running server's writes wait
-/// for one only briefly.
+/// for one only briefly (tens of milliseconds).
 const BATCH: usize = 5_000;
 /// Longest text kept, in characters: far above what the widget accepts, but bounded.
 const TEXT_MAX: usize = 65_536;
@@ -207,9 +208,8 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
         gather.plan.nodes[i as usize].id = id;
     }
     gather.plan.place(&order);
-    drop(order);
 
-    // The second pass: the same file again, written in batches.
+    // The second pass: the same file again, its new comments set aside by id, then written in id order.
     let second = Arc::new(Progress::default());
     let reporter = Reporter::start("importing", size, second.clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(1);
@@ -221,29 +221,34 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
         let second = second.clone();
         let plan = plan.clone();
         move || {
+            let stage = Stage::create(plan.nodes.len())?;
             let mut writer = Writing {
                 format,
                 plan: &plan,
                 articles: &articles,
                 tx,
                 batch: Batch::default(),
+                stage,
                 index: 0,
-                sent: vec![false; plan.articles.len()],
                 now: crate::unix_now(),
             };
-            format.read(&path, site.as_deref(), &second.bytes, &mut |record| writer.record(record))?;
+            format.read(&path, site.as_deref(), &second.bytes, &mut |record| {
+                if matches!(record, Record::Comment(_)) {
+                    second.items.fetch_add(1, Ordering::Relaxed);
+                }
+                writer.record(record)
+            })?;
             writer.flush()?;
-            anyhow::Ok(())
+            anyhow::Ok(writer.stage)
         }
     });
-    let mut written = 0u64;
     let mut other_rows = 0u64;
     let mut failure = None;
+    // otklik's own articles (with their settings, comments or not) and its other rows go at once.
     while let Some(batch) = rx.recv().await {
-        let n = batch.comments.comments.len() as u64;
         let result = async {
-            if !batch.comments.articles.is_empty() || n > 0 {
-                written += store.import_batch(&batch.comments).await?;
+            if !batch.articles.is_empty() {
+                store.import_batch(&ImportBatch { articles: batch.articles, comments: Vec::new() }).await?;
             }
             if !batch.site.is_empty() {
                 other_rows += store.import_site_rows(&batch.site).await?;
@@ -255,19 +260,66 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
             failure = Some(err);
             break;
         }
-        second.items.fetch_add(n, Ordering::Relaxed);
     }
     drop(rx);
     let read = reader.await?;
+    reporter.finish();
+    if let Some(err) = failure {
+        return Err(err.context("importing stopped before any comment was written; run it again"));
+    }
+    let mut stage =
+        read.with_context(|| format!("{} changed while it was imported; run the import again", path.display()))?;
+
+    // The comments, in id order.
+    let third = Arc::new(Progress::default());
+    let reporter = Reporter::start("writing", 0, third.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportBatch>(1);
+    let reader = tokio::task::spawn_blocking({
+        let plan = plan.clone();
+        move || {
+            let by_key: HashMap<&str, &ArticleRow> = plan.articles.iter().map(|a| (a.key.as_str(), a)).collect();
+            let mut sent: HashSet<String> = HashSet::new();
+            let mut batch = ImportBatch::default();
+            stage.read(&order, |row| {
+                if !sent.contains(&row.article) {
+                    sent.insert(row.article.clone());
+                    batch.articles.extend(by_key.get(row.article.as_str()).map(|a| (*a).clone()));
+                }
+                batch.comments.push(row);
+                if batch.comments.len() >= BATCH {
+                    tx.blocking_send(std::mem::take(&mut batch))
+                        .map_err(|_| anyhow::anyhow!("the import stopped writing"))?;
+                }
+                Ok(())
+            })?;
+            if !batch.comments.is_empty() {
+                tx.blocking_send(batch).map_err(|_| anyhow::anyhow!("the import stopped writing"))?;
+            }
+            anyhow::Ok(())
+        }
+    });
+    let mut written = 0u64;
+    let mut failure = None;
+    while let Some(batch) = rx.recv().await {
+        let n = batch.comments.len() as u64;
+        match store.import_batch(&batch).await {
+            Ok(added) => written += added,
+            Err(err) => {
+                failure = Some(err);
+                break;
+            }
+        }
+        third.items.fetch_add(n, Ordering::Relaxed);
+    }
+    drop(rx);
+    let staged = reader.await?;
     reporter.finish();
     if let Some(err) = failure {
         return Err(err.context(format!(
             "writing stopped after {written} comments; run the same import again to finish it (nothing is added twice)"
         )));
     }
-    read.with_context(|| {
-        format!("{} changed while it was imported, after {written} comments; run the import again", path.display())
-    })?;
+    staged?;
     report.already_present += report.imported.saturating_sub(written);
     report.imported = written;
     report.other_rows = other_rows;
@@ -453,10 +505,10 @@ fn comment_source(format: Format, comment: &Comment) -> (&str, &str) {
     }
 }
 
-/// One transaction's worth, handed from the reading thread to the writer.
+/// What the reading thread hands to the writer at once: otklik's own articles and other rows.
 #[derive(Default)]
 struct Batch {
-    comments: ImportBatch,
+    articles: Vec<ArticleRow>,
     site: Vec<SiteRow>,
 }
 
@@ -467,10 +519,9 @@ struct Writing<'a> {
     articles: &'a HashMap<String, u32>,
     tx: tokio::sync::mpsc::Sender<Batch>,
     batch: Batch,
+    stage: Stage,
     /// The next comment's index in file order.
     index: usize,
-    /// Articles already handed to a batch, by index.
-    sent: Vec<bool>,
     now: i64,
 }
 
@@ -481,10 +532,9 @@ impl Writing<'_> {
                 // otklik's own articles all come across, with or without comments.
                 if thread.article.is_some()
                     && let Some(&i) = self.articles.get(&thread.id)
-                    && !std::mem::replace(&mut self.sent[i as usize], true)
                 {
-                    self.batch.comments.articles.push(self.plan.articles[i as usize].clone());
-                    if self.batch.comments.articles.len() >= BATCH {
+                    self.batch.articles.push(self.plan.articles[i as usize].clone());
+                    if self.batch.articles.len() >= BATCH {
                         self.flush()?;
                     }
                 }
@@ -514,28 +564,16 @@ impl Writing<'_> {
             return Ok(());
         }
         let article = &self.plan.articles[node.article as usize];
-        // An article goes with the first batch that needs it; later batches find it stored.
-        if !self.sent[node.article as usize] {
-            self.sent[node.article as usize] = true;
-            self.batch.comments.articles.push(article.clone());
-        }
         let (path, root) = self.plan.path(i);
         let parent = match node.parent {
             0 => None,
-            p if (p as usize - 1) < i || self.plan.nodes[p as usize - 1].existing() => {
-                Some(self.plan.nodes[p as usize - 1].id)
-            }
-            // The parent comes later in the file: it adopts this reply when it is stored.
-            _ => None,
+            p => Some(self.plan.nodes[p as usize - 1].id),
         };
-        for &(_, child) in self.plan.adopted_by(i as u32) {
-            self.batch.comments.adopted.push((self.plan.nodes[child as usize].id, node.id));
-        }
         let placeholder = node.fate == Fate::Deleted;
         let created = if comment.created > 0 { comment.created } else { self.now };
         let clean =
             |s: &str, max: usize| s.chars().filter(|c| !c.is_control() || *c == '\n').take(max).collect::<String>();
-        self.batch.comments.comments.push(CommentRow {
+        let row = CommentRow {
             id: node.id,
             article: article.key.clone(),
             parent,
@@ -569,16 +607,13 @@ impl Writing<'_> {
             },
             source: Some(source.to_owned()),
             source_id: Some(source_id.to_owned()),
-        });
-        if self.batch.comments.comments.len() >= BATCH {
-            self.flush()?;
-        }
-        Ok(())
+        };
+        self.stage.put(i, &row)
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
         let batch = std::mem::take(&mut self.batch);
-        if batch.comments.articles.is_empty() && batch.comments.comments.is_empty() && batch.site.is_empty() {
+        if batch.articles.is_empty() && batch.site.is_empty() {
             return Ok(());
         }
         // The writer stopped (a failed batch): the reading stops too.

@@ -11,6 +11,7 @@ pub mod import;
 mod input;
 mod plan;
 mod progress;
+mod stage;
 
 pub use formats::Format;
 pub use import::{ImportOptions, Report, run};

@@ -79,8 +79,6 @@ pub struct Plan {
     sorted: Vec<u32>,
     /// Existing comments that new ones answer: where they sit.
     pub placements: HashMap<u32, Placement>,
-    /// (parent index, child index) for children that come before their parent in the file.
-    pub adopted: Vec<(u32, u32)>,
 }
 
 /// What the plan says of the file, for the report.
@@ -235,8 +233,10 @@ impl Plan {
 }
 
 impl Plan {
-    /// The new comments' order of ids: by time, a reply never before what it answers (even when the
-    /// source's clocks say otherwise). Answers the new comments' indexes in that order.
+    /// The new comments' order of ids: article by article (so that, written in id order, each thread's
+    /// index entries are written together), by time within an article, a reply never before what it
+    /// answers (even when the source's clocks say otherwise). Answers the new comments' indexes in that
+    /// order.
     pub fn order(&mut self, depth: &[u32]) -> Vec<u32> {
         let created = std::mem::take(&mut self.created);
         let n = self.nodes.len();
@@ -253,7 +253,7 @@ impl Plan {
             when[i as usize] = created[i as usize].max(floor);
         }
         let mut order: Vec<u32> = by_depth.into_iter().filter(|i| self.nodes[*i as usize].new_kept()).collect();
-        order.sort_unstable_by_key(|i| (when[*i as usize], depth[*i as usize], *i));
+        order.sort_unstable_by_key(|i| (self.nodes[*i as usize].article, when[*i as usize], depth[*i as usize], *i));
         order
     }
 
@@ -287,19 +287,6 @@ impl Plan {
                 node.flags &= !UP_SIBLINGS;
             }
         }
-        for (i, node) in self.nodes.iter().enumerate() {
-            if node.new_kept() && node.parent > i as u32 + 1 {
-                self.adopted.push((node.parent - 1, i as u32));
-            }
-        }
-        self.adopted.sort_unstable();
-    }
-
-    /// Children stored before `parent`, which it adopts when it is stored.
-    pub fn adopted_by(&self, parent: u32) -> &[(u32, u32)] {
-        let from = self.adopted.partition_point(|(p, _)| *p < parent);
-        let to = self.adopted.partition_point(|(p, _)| *p <= parent);
-        &self.adopted[from..to]
     }
 
     /// The thread path of node `i` (ids zero-padded, root first), and its root's id.

@@ -1,7 +1,7 @@
 //! Import and export SQL for PostgreSQL: a batch is one transaction of array inserts that announces the
 //! threads it changed to every node; the export reads one repeatable-read snapshot.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
@@ -135,24 +135,12 @@ impl TransferStore for PgStore {
         .await?;
         let by_id: HashMap<i64, &CommentRow> = c.iter().map(|r| (r.id, r)).collect();
         let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-        if !batch.adopted.is_empty() {
-            let (children, parents): (Vec<i64>, Vec<i64>) = batch.adopted.iter().copied().unzip();
-            sqlx::query(
-                "UPDATE comments SET parent_id = u.parent FROM UNNEST($1::bigint[], $2::bigint[]) AS u (child, parent)
-                  WHERE id = u.child AND parent_id IS NULL",
-            )
-            .bind(children)
-            .bind(parents)
-            .execute(&mut *tx)
-            .await?;
-        }
-        // As on SQLite: counts move by what was added; a root added here counts its replies afresh.
-        let new_roots: HashSet<i64> = added.iter().filter(|r| r.depth == 0).map(|r| r.id).collect();
+        // As on SQLite: counts move by what was added.
         let mut per_article: HashMap<&str, i64> = HashMap::new();
         let mut per_root: HashMap<i64, i64> = HashMap::new();
         for r in added.iter().filter(|r| r.status == "visible" && r.deleted.is_none()) {
             *per_article.entry(r.article.as_str()).or_default() += 1;
-            if r.depth > 0 && !new_roots.contains(&r.root) {
+            if r.depth > 0 {
                 *per_root.entry(r.root).or_default() += 1;
             }
         }
@@ -172,14 +160,6 @@ impl TransferStore for PgStore {
         )
         .bind(roots)
         .bind(deltas)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE comments c SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = c.id AND r.depth > 0
-                                                AND r.status = 'visible' AND r.deleted_at IS NULL)
-              WHERE c.id = ANY($1)",
-        )
-        .bind(new_roots.into_iter().collect::<Vec<i64>>())
         .execute(&mut *tx)
         .await?;
         if batch.articles.len() > THREADS_NAMED {

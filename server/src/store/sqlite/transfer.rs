@@ -191,25 +191,13 @@ impl TransferStore for SqliteStore {
             ids.extend(insert.build_query_scalar::<i64>().fetch_all(&mut *tx).await?);
         }
         let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-        if !batch.adopted.is_empty() {
-            sqlx::query(
-                "UPDATE comments SET parent_id = u.parent
-                   FROM (SELECT value ->> 0 AS child, value ->> 1 AS parent FROM json_each(?1)) u
-                  WHERE comments.id = u.child AND comments.parent_id IS NULL",
-            )
-            .bind(serde_json::to_string(&batch.adopted)?)
-            .execute(&mut *tx)
-            .await?;
-        }
         // Counts move by what was added: visible comments count on their article, visible replies on
-        // their thread's root. A root added here counts its replies afresh, since some may have been
-        // stored before it (they come earlier in the file).
-        let new_roots: HashSet<i64> = added.iter().filter(|c| c.depth == 0).map(|c| c.id).collect();
+        // their thread's root (stored before them, in this batch or an earlier one).
         let mut per_article: HashMap<&str, i64> = HashMap::new();
         let mut per_root: HashMap<i64, i64> = HashMap::new();
         for c in added.iter().filter(|c| c.status == "visible" && c.deleted.is_none()) {
             *per_article.entry(c.article.as_str()).or_default() += 1;
-            if c.depth > 0 && !new_roots.contains(&c.root) {
+            if c.depth > 0 {
                 *per_root.entry(c.root).or_default() += 1;
             }
         }
@@ -233,14 +221,6 @@ impl TransferStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "UPDATE comments SET replies = (SELECT count(*) FROM comments r WHERE r.root_id = comments.id
-                                              AND r.depth > 0 AND r.status = 'visible' AND r.deleted_at IS NULL)
-              WHERE id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(json_ids(&new_roots.into_iter().collect::<Vec<_>>()))
-        .execute(&mut *tx)
-        .await?;
         bump_imports(&mut tx).await?;
         tx.commit().await?;
         Ok(added.len() as u64)
