@@ -51,10 +51,10 @@ pub async fn run(store: DynStore, path: &Path) -> anyhow::Result<Exported> {
     anyhow::ensure!(!path.exists(), "{} exists already: choose a new file", path.display());
     let file = File::create_new(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let gzip = path.extension().is_some_and(|e| e == "gz");
-    let sink: Box<dyn std::io::Write + Send> = if gzip {
-        Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
+    let sink = if gzip {
+        Sink::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default()))
     } else {
-        Box::new(file)
+        Sink::Plain(file)
     };
     let mut out = BufWriter::with_capacity(256 * 1024, sink);
     let progress = Arc::new(Progress::default());
@@ -87,8 +87,7 @@ pub async fn run(store: DynStore, path: &Path) -> anyhow::Result<Exported> {
                 Ok(())
             })
             .await?;
-        let sink = out.into_inner().map_err(|err| err.into_error())?;
-        finish(sink)?;
+        out.into_inner().map_err(|err| err.into_error())?.finish()?;
         anyhow::Ok(())
     }
     .await;
@@ -101,9 +100,36 @@ pub async fn run(store: DynStore, path: &Path) -> anyhow::Result<Exported> {
     Ok(counts)
 }
 
-/// Flushes and syncs the file (the gzip trailer included) before it takes its name.
-fn finish(mut sink: Box<dyn std::io::Write + Send>) -> anyhow::Result<()> {
-    sink.flush()?;
-    drop(sink);
-    Ok(())
+/// The file, compressed or not.
+enum Sink {
+    Plain(File),
+    Gzip(flate2::write::GzEncoder<File>),
+}
+
+impl Sink {
+    /// Ends the file (the gzip trailer included) and syncs it to the disk before it takes its name.
+    fn finish(self) -> anyhow::Result<()> {
+        let file = match self {
+            Self::Plain(file) => file,
+            Self::Gzip(gz) => gz.finish()?,
+        };
+        file.sync_all()?;
+        Ok(())
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(file) => file.write(buf),
+            Self::Gzip(gz) => gz.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(file) => file.flush(),
+            Self::Gzip(gz) => gz.flush(),
+        }
+    }
 }

@@ -91,7 +91,7 @@ impl Report {
             if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
         ));
         if self.keyed_by_link > 0 {
-            lines.push(format!("  threads keyed by their link (no {}): {}", "identifier", self.keyed_by_link));
+            lines.push(format!("  threads keyed by their link (no identifier): {}", self.keyed_by_link));
         }
         if self.other_rows > 0 {
             lines.push(format!("  reactions, typo reports, bans, moderators: {}", self.other_rows));

@@ -78,13 +78,17 @@ fn describe(step: &str, total: u64, progress: &Progress, elapsed: Duration) -> S
     let bytes = progress.bytes.load(Ordering::Relaxed);
     let items = progress.items.load(Ordering::Relaxed);
     let secs = elapsed.as_secs_f64().max(0.001);
-    let share = if total == 0 { 1.0 } else { (bytes as f64 / total as f64).min(1.0) };
+    let rate = items as f64 / secs;
+    if total == 0 {
+        // No file to measure by (the writing, the export): the count and the rate.
+        return format!("{step}: {items} comments, {rate:.0}/s");
+    }
+    let share = (bytes as f64 / total as f64).min(1.0);
     let left = if share > 0.0 { secs / share - secs } else { 0.0 };
     format!(
-        "{step}: {:>5.1}% of {:.1} MB, {items} comments, {:.0}/s, {:.0} s left",
+        "{step}: {:>5.1}% of {:.1} MB, {items} comments, {rate:.0}/s, {:.0} s left",
         share * 100.0,
         total as f64 / 1e6,
-        items as f64 / secs,
         left.max(0.0)
     )
 }
