@@ -363,7 +363,13 @@ async fn purge_ip_hashes(store: DynStore, clock: clock::Clock, days: u32) {
 /// A unix time as `YYYY-MM-DD HH:MM UTC`, without a date library.
 pub(crate) fn utc(secs: i64) -> String {
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (proleptic Gregorian), counting eras of 400 years from 0000-03-01.
+    let (year, month, day) = civil(days);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3_600, rest % 3_600 / 60)
+}
+
+/// The (year, month, day) of a count of days since 1970-01-01 (proleptic Gregorian; civil-from-days,
+/// counting eras of 400 years from 0000-03-01).
+pub fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -372,8 +378,7 @@ pub(crate) fn utc(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3_600, rest % 3_600 / 60)
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Seconds since the Unix epoch: the time unit of every stored timestamp.

@@ -145,8 +145,7 @@ fn generate(file: &Path, comments: u64) -> anyhow::Result<u64> {
             if rng.below(10) == 0 { r#" <a href="https://example.org/more" rel="nofollow">more</a>"# } else { "" };
         let seconds = 1_577_836_800 + p * 30;
         let (day, rest) = (seconds / 86_400, seconds % 86_400);
-        // Days since 1970 to a date (enough for these years: no leap seconds, proleptic calendar).
-        let (y, m, d) = civil(day as i64);
+        let (y, m, d) = otklik_server::civil(day as i64);
         write!(
             out,
             "<post dsq:id=\"{p}\"><id/><message><![CDATA[<p>{text}</p><p>{}{link}</p>]]></message>\
@@ -171,17 +170,4 @@ fn generate(file: &Path, comments: u64) -> anyhow::Result<u64> {
     let gz = out.into_inner().map_err(|e| e.into_error())?;
     gz.finish()?.sync_all()?;
     Ok(std::fs::metadata(file)?.len())
-}
-
-/// (year, month, day) of a day count since 1970-01-01.
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }

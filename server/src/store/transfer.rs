@@ -7,9 +7,12 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+/// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
+pub const NOBODY: [u8; 16] = [0; 16];
+
 /// An article as an import names it: created if missing; an existing one keeps its URL, title and
 /// settings, which an import only fills in where they are empty.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ArticleRow {
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,7 +30,7 @@ pub struct ArticleRow {
 }
 
 /// A comment with its place in its thread already decided (ids, root, depth, path).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct CommentRow {
     pub id: i64,
     pub article: String,
@@ -109,7 +112,7 @@ pub struct BanRow {
 
 /// A moderator account without its password: an imported one cannot sign in until it is made again
 /// (`otklik moderator remove NAME`, then `add NAME`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ModeratorRow {
     pub name: String,
     pub created: i64,

@@ -32,8 +32,9 @@ pub struct Thread {
 }
 
 /// What became of a comment at its source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum State {
+    #[default]
     Visible,
     Pending,
     Hidden,
@@ -43,8 +44,8 @@ pub enum State {
     Skipped(&'static str),
 }
 
-/// A comment as a source has it.
-#[derive(Debug)]
+/// A comment as a source has it (the otklik-only fields default to none).
+#[derive(Debug, Default)]
 pub struct Comment {
     /// Unique within the source: with the source's name it identifies the comment for good.
     pub id: String,

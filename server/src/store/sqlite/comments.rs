@@ -352,6 +352,7 @@ pub async fn post(
     ctx: &mut Ctx,
     post: &NewCommentCmd,
 ) -> anyhow::Result<Result<Comment, CommentError>> {
+    ctx.current(conn).await?;
     let now = ctx.now;
     let (mode, closed) = article_mode(conn, &mut ctx.modes, &post.article).await?;
     if closed {

@@ -5,19 +5,16 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
-use sqlx::{Connection as _, QueryBuilder, Row as _, Sqlite, SqliteConnection};
+use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::store::transfer::{
-    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, Placement, ReactionRows, SiteRow,
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, NOBODY, Placement, ReactionRows, SiteRow,
     TransferStore, TypoTuple,
 };
 
 /// Rows per INSERT statement: 18 values each stay below SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 1_000;
-
-/// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
-pub(in crate::store) const NOBODY: [u8; 16] = [0; 16];
 
 impl SqliteStore {
     /// The import's own connection (opened on first use, kept for the following batches).
@@ -325,42 +322,25 @@ impl TransferStore for SqliteStore {
         let mut conn = self.read.acquire().await?;
         // One read transaction: every table as of the same moment, whatever the server writes meanwhile.
         let mut tx = conn.begin().await?;
-        let mut articles = sqlx::query_as::<_, (String, Option<String>, Option<String>, i64, Option<String>, bool)>(
-            "SELECT key, url, title, created_at, moderation, closed FROM articles ORDER BY id",
+        let mut articles = sqlx::query_as::<_, ArticleRow>(
+            "SELECT key, url, title, created_at AS created, moderation, closed FROM articles ORDER BY id",
         )
         .fetch(&mut *tx);
-        while let Some((key, url, title, created, moderation, closed)) = articles.try_next().await? {
-            each(SiteRow::Article(ArticleRow { key, url, title, created, moderation, closed }))?;
+        while let Some(article) = articles.try_next().await? {
+            each(SiteRow::Article(article))?;
         }
         drop(articles);
-        let mut comments = sqlx::query(
-            "SELECT c.id, a.key, c.parent_id, c.root_id, c.depth, c.path, c.author, c.text, c.reader, c.created_at,
-                    c.edited_at, c.deleted_at, c.status, c.likes, c.import_source, c.import_id, c.flags, c.reviewed_at
+        // An imported comment's reader is nobody's: it is left out.
+        let mut comments = sqlx::query_as::<_, CommentRow>(
+            "SELECT c.id, a.key AS article, c.parent_id AS parent, c.root_id AS root, c.depth, c.path, c.author,
+                    c.text, CASE WHEN c.reader = zeroblob(16) THEN NULL ELSE lower(hex(c.reader)) END AS reader,
+                    c.created_at AS created, c.edited_at AS edited, c.deleted_at AS deleted, c.status, c.likes,
+                    c.flags, c.reviewed_at AS reviewed, c.import_source AS source, c.import_id AS source_id
                FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
         )
         .fetch(&mut *tx);
-        while let Some(row) = comments.try_next().await? {
-            let reader: Vec<u8> = row.try_get(8)?;
-            each(SiteRow::Comment(CommentRow {
-                id: row.try_get(0)?,
-                article: row.try_get(1)?,
-                parent: row.try_get(2)?,
-                root: row.try_get(3)?,
-                depth: row.try_get(4)?,
-                path: row.try_get(5)?,
-                author: row.try_get(6)?,
-                text: row.try_get(7)?,
-                reader: (reader != NOBODY).then(|| crate::hex::encode(&reader)),
-                created: row.try_get(9)?,
-                edited: row.try_get(10)?,
-                deleted: row.try_get(11)?,
-                status: row.try_get(12)?,
-                likes: row.try_get(13)?,
-                source: row.try_get(14)?,
-                source_id: row.try_get(15)?,
-                flags: row.try_get(16)?,
-                reviewed: row.try_get(17)?,
-            }))?;
+        while let Some(comment) = comments.try_next().await? {
+            each(SiteRow::Comment(comment))?;
         }
         drop(comments);
         let mut reactions = sqlx::query_as::<_, (String, i64, i64)>(
@@ -397,9 +377,10 @@ impl TransferStore for SqliteStore {
         }
         drop(bans);
         let mut moderators =
-            sqlx::query_as::<_, (String, i64)>("SELECT name, created_at FROM moderators ORDER BY id").fetch(&mut *tx);
-        while let Some((name, created)) = moderators.try_next().await? {
-            each(SiteRow::Moderator(ModeratorRow { name, created }))?;
+            sqlx::query_as::<_, ModeratorRow>("SELECT name, created_at AS created FROM moderators ORDER BY id")
+                .fetch(&mut *tx);
+        while let Some(moderator) = moderators.try_next().await? {
+            each(SiteRow::Moderator(moderator))?;
         }
         drop(moderators);
         tx.commit().await?;

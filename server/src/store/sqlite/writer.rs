@@ -285,6 +285,7 @@ pub(super) async fn apply_batch(
             next_comment: writer.next_comment,
             modes: std::mem::take(&mut writer.modes),
             data_version: writer.data_version,
+            checked: false,
         };
         let conn = writer.conn.as_mut().context("the writer connection")?;
         let attempt = apply_in(conn, &mut ctx, reactions, jobs, isolate).await;
@@ -309,17 +310,8 @@ pub(super) async fn apply_in(
     isolate: bool,
 ) -> anyhow::Result<Attempt> {
     // The write lock is taken at once, so that what another process committed before it (an import) is
-    // seen by everything below.
+    // seen by everything below (see `Ctx::current`).
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    if !jobs.is_empty() {
-        let version: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *tx).await?;
-        if ctx.data_version != Some(version) {
-            // Another connection wrote: the ids it took and the articles' settings it changed are read again.
-            ctx.next_comment = next_comment_id(&mut tx).await?;
-            ctx.modes.clear();
-            ctx.data_version = Some(version);
-        }
-    }
     for job in jobs.iter_mut() {
         let before = ctx.next_comment;
         let outcome = alone!(tx, isolate, job.apply(&mut tx, ctx).await);
@@ -351,6 +343,27 @@ pub(super) struct Ctx {
     pub(super) modes: comments::ArticleModes,
     /// SQLite's count of commits by other connections, when the ids and settings above were read.
     pub(super) data_version: Option<i64>,
+    /// This transaction has checked them (`Ctx::current`).
+    pub(super) checked: bool,
+}
+
+impl Ctx {
+    /// Makes the next comment id and the articles' settings current, once per transaction and only for the
+    /// writes that use them (new comments): another connection (`otklik import`) may have taken ids or
+    /// written articles since they were read.
+    pub(super) async fn current(&mut self, conn: &mut SqliteConnection) -> anyhow::Result<()> {
+        if self.checked {
+            return Ok(());
+        }
+        self.checked = true;
+        let version: i64 = sqlx::query_scalar("PRAGMA data_version").fetch_one(&mut *conn).await?;
+        if self.data_version != Some(version) {
+            self.next_comment = next_comment_id(conn).await?;
+            self.modes.clear();
+            self.data_version = Some(version);
+        }
+        Ok(())
+    }
 }
 
 /// What a write changes that cached thread pages show.

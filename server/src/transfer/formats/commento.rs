@@ -234,11 +234,7 @@ fn records(item: Item, lists: &Lists, version: i64, threads: &mut HashSet<String
         edited: None,
         state,
         likes: item.score.max(0),
-        flags: 0,
-        reviewed: None,
-        reader: None,
-        keep_id: None,
-        origin: None,
+        ..Comment::default()
     }));
     out
 }

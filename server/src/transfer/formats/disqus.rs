@@ -97,11 +97,7 @@ pub fn read(input: Capped, emit: &mut dyn FnMut(Record) -> anyhow::Result<()>) -
                         edited: None,
                         state,
                         likes: 0,
-                        flags: 0,
-                        reviewed: None,
-                        reader: None,
-                        keep_id: None,
-                        origin: None,
+                        ..Comment::default()
                     }))?;
                 }
             }

@@ -78,11 +78,7 @@ pub fn read(
                 edited: modified.map(|m| m as i64),
                 state,
                 likes: likes.max(0),
-                flags: 0,
-                reviewed: None,
-                reader: None,
-                keep_id: None,
-                origin: None,
+                ..Comment::default()
             }))?;
         }
     }

@@ -95,11 +95,7 @@ pub fn read(mut input: Capped, emit: &mut dyn FnMut(Record) -> anyhow::Result<()
             edited: parsed.edit.and_then(|e| parse_time(&e.time)),
             state: if parsed.delete { State::Deleted } else { State::Visible },
             likes: parsed.score.max(0),
-            flags: 0,
-            reviewed: None,
-            reader: None,
-            keep_id: None,
-            origin: None,
+            ..Comment::default()
         }))?;
     }
     if number == 0 {
