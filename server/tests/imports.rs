@@ -1,8 +1,8 @@
 //! `otklik import` and `otklik export`, run as commands on the test's database: each format's fixture
 //! (written for these tests from the format's documentation) arrives whole and faithful, as the HTTP API
-//! shows it; a second run adds nothing; files that are not what they claim are refused with nothing
-//! written; an import reaches a server that is running; and an export read back into a fresh database
-//! answers as the site did.
+//! shows it; a second run adds nothing, and a second import at once is refused; files that are not what
+//! they claim are refused with nothing written; an import reaches a server that is running; and an
+//! export read back into a fresh database answers as the site did.
 
 mod common;
 
@@ -123,6 +123,27 @@ async fn a_disqus_export_arrives_whole_and_a_second_run_adds_nothing() {
 }
 
 #[tokio::test]
+async fn a_second_import_into_the_same_database_waits_its_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(dir.path());
+    let store = otklik_server::store::open(&database, 2).await.unwrap();
+    // As if another import were running (a process of its own, as in real use).
+    let running = store.lock_imports().await.unwrap();
+    let file = fixture("disqus.xml");
+    let out = otklik(&["import", "disqus", file.to_str().unwrap(), "--database", &database]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("another import"), "{stderr}");
+    // A dry run writes nothing, and needs no turn.
+    let dry = import(dir.path(), "disqus", &file, &["--dry-run"]);
+    assert_eq!(dry["imported"], 6, "{dry}");
+    drop(running);
+    let report = import(dir.path(), "disqus", &file, &[]);
+    assert_eq!((report["imported"].as_u64(), report["already_present"].as_u64()), (Some(6), Some(0)), "{report}");
+    // Its turn taken, the lock is free again.
+    drop(store.lock_imports().await.unwrap());
+}
+
+#[tokio::test]
 async fn keys_and_a_map_choose_the_article_ids() {
     let dir = tempfile::tempdir().unwrap();
     let map = fixture("disqus-map.csv");
@@ -136,10 +157,22 @@ async fn keys_and_a_map_choose_the_article_ids() {
     assert_eq!(page(&s, "bridge-reopens").await["total"], 0);
     let s = served(by_path).await;
     assert_eq!(page(&s, "2023-04-bridge-reopens").await["total"], 4);
-    // A key the format does not have is refused before anything is read.
-    let out = otklik(&["import", "disqus", fixture("disqus.xml").to_str().unwrap(), "--key", "post-id"]);
+    // A key the format does not have is refused before anything is read, or any database made.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let database = elsewhere.path().join("new.db");
+    let file = fixture("disqus.xml");
+    let out = otklik(&[
+        "import",
+        "disqus",
+        file.to_str().unwrap(),
+        "--key",
+        "post-id",
+        "--database",
+        database.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("identifier, url, path"), "{out:?}");
+    assert!(!database.exists());
 }
 
 #[tokio::test]

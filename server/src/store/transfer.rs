@@ -216,8 +216,16 @@ impl IdBlock {
     }
 }
 
+/// Held while an import runs; dropped, it lets the next one in.
+pub type ImportLock = Box<dyn std::any::Any + Send>;
+
 #[async_trait]
 pub trait TransferStore: Send + Sync {
+    /// One import at a time per database, held from before it asks what earlier imports brought until
+    /// its last batch: two at once would each take the other's comments for new. Refused (not waited
+    /// for) when another import holds it.
+    async fn lock_imports(&self) -> anyhow::Result<ImportLock>;
+
     /// Every comment already imported from `source`: (source id, comment id), in no particular order.
     async fn imported(
         &self,

@@ -1,8 +1,9 @@
-//! `otklik import`: two passes over the file. The first reads everything and decides everything (and is
-//! all that `--dry-run` does), so that a file that is not what it claims, or is cut short, is refused
-//! before anything is written. The second reads it again and writes the comments in batches, each one
-//! transaction that adds only what is not there yet: an import interrupted is finished by running it
-//! again, and an import run twice adds nothing the second time.
+//! `otklik import`: the file is read once, and everything is decided (and is all that `--dry-run` does)
+//! before anything is written, so that a file that is not what it claims, or is cut short, is refused
+//! with nothing written. The comments' content is set aside meanwhile ([`Stage`]); then they are written
+//! in id order, in batches that each are one transaction. An import takes the database's import lock and
+//! asks it what earlier imports brought: an import interrupted is finished by running it again, and an
+//! import run twice adds nothing the second time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,14 +17,17 @@ use serde::Serialize;
 
 use super::plan::{self, Fate, Plan};
 use super::progress::{Progress, Reporter};
-use super::stage::Stage;
+use super::stage::{Stage, Staged};
 use super::{Comment, Format, KeyKind, Record, State, Thread, article_key, url_path, url_without_scheme};
 use crate::store::DynStore;
 use crate::store::transfer::{ArticleRow, CommentRow, ImportBatch, SiteRow};
 
 /// Comments per transaction: large enough to be fast, small enough that a running server's writes wait
-/// for one only briefly (tens of milliseconds).
-const BATCH: usize = 5_000;
+/// for one only briefly and that the batches on their way (being read, queued, written) stay small: at
+/// 5,000 a million-comment import peaked at 99 MB instead of 87, for 5% more speed (docs/benchmarks.md).
+const BATCH: usize = 2_000;
+/// Records handed from the parsing thread to the planning one at a time.
+const RECORDS_PER_CHUNK: usize = 256;
 /// Longest text kept, in characters: far above what the widget accepts, but bounded.
 const TEXT_MAX: usize = 65_536;
 
@@ -101,9 +105,15 @@ impl Report {
     }
 }
 
-/// Imports `path`, read as `format`, into `store`.
-pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOptions) -> anyhow::Result<Report> {
-    let started = Instant::now();
+/// Refuses a file that is not there and options that do not fit `format`, before the database is opened
+/// (an import into a database that does not exist yet creates it).
+pub fn check(format: Format, path: &Path, options: &ImportOptions) -> anyhow::Result<()> {
+    std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    understood(format, options).map(drop)
+}
+
+/// The `--key` and the `--map` asked for.
+fn understood(format: Format, options: &ImportOptions) -> anyhow::Result<(KeyKind, HashMap<String, String>)> {
     let key = match &options.key {
         None => format.keys()[0],
         Some(raw) => KeyKind::parse(raw).filter(|k| format.keys().contains(k)).with_context(|| {
@@ -119,27 +129,67 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
         Some(file) => read_map(file)?,
         None => HashMap::new(),
     };
+    Ok((key, map))
+}
+
+/// Imports `path`, read as `format`, into `store`.
+pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOptions) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let (key, map) = understood(format, &options)?;
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
 
-    // The first pass: everything read and decided, nothing written.
+    // Held to the end: what earlier imports brought cannot change under this one.
+    let _lock = if options.dry_run { None } else { Some(store.lock_imports().await?) };
+
+    // Everything read and decided, nothing written.
     let first = Arc::new(Progress::default());
     let reporter = Reporter::start("reading", size, first.clone());
-    let mut gather = Gather::new(format, key, map);
-    let gathered = tokio::task::spawn_blocking({
+    let stage = if options.dry_run { None } else { Some(Stage::create()?) };
+    let mut gather = Gather::new(format, key, map, stage);
+    // Parsing on one thread, planning and setting aside on another (a gzipped file is inflated on a
+    // third): a chunk of records at a time between them.
+    let (records, chunks) = std::sync::mpsc::sync_channel::<Vec<Record>>(16);
+    let parsing = tokio::task::spawn_blocking({
         let path = path.to_owned();
         let site = options.site.clone();
         let first = first.clone();
         move || {
+            let mut chunk = Vec::with_capacity(RECORDS_PER_CHUNK);
             format.read(&path, site.as_deref(), &first.bytes, &mut |record| {
-                if matches!(record, Record::Comment(_)) {
-                    first.items.fetch_add(1, Ordering::Relaxed);
+                chunk.push(record);
+                if chunk.len() == RECORDS_PER_CHUNK {
+                    records.send(std::mem::take(&mut chunk)).map_err(|_| anyhow::Error::new(PlanningStopped))?;
+                    chunk.reserve(RECORDS_PER_CHUNK);
                 }
-                gather.record(record)
+                Ok(())
             })?;
+            if !chunk.is_empty() {
+                records.send(chunk).map_err(|_| anyhow::Error::new(PlanningStopped))?;
+            }
+            anyhow::Ok(())
+        }
+    });
+    let planning = tokio::task::spawn_blocking({
+        let first = first.clone();
+        move || {
+            for chunk in chunks {
+                for record in chunk {
+                    if matches!(record, Record::Comment(_)) {
+                        first.items.fetch_add(1, Ordering::Relaxed);
+                    }
+                    gather.record(record)?;
+                }
+            }
             anyhow::Ok(gather)
         }
-    })
-    .await?;
+    });
+    let (parsed, planned) = (parsing.await?, planning.await?);
+    // When the planning fails, the parsing stops for want of a reader: the planning's error is the one.
+    let gathered = match (parsed, planned) {
+        (Ok(()), planned) => planned,
+        (Err(err), Err(planned)) if err.is::<PlanningStopped>() => Err(planned),
+        (Err(err), _) => Err(err),
+    };
     reporter.finish();
     let mut gather = gathered.with_context(|| format!("{} is refused; nothing was written", path.display()))?;
     gather.plan.resolve();
@@ -154,6 +204,10 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
             .context("reading what earlier imports brought")?;
     }
     gather.plan.forget_keys();
+    // The rows are whole from here: the stage is only read (its write buffer goes).
+    if let Some(stage) = &mut gather.stage {
+        stage.finish()?;
+    }
     let depth = gather.plan.settle();
     let order = gather.plan.order(&depth);
     drop(depth);
@@ -162,7 +216,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
         .iter()
         .filter_map(|i| match gather.plan.nodes[*i as usize].parent {
             0 => None,
-            p if gather.plan.nodes[p as usize - 1].existing() => Some((p - 1, gather.plan.nodes[p as usize - 1].id)),
+            p if gather.plan.nodes[p as usize - 1].existing() => Some((p - 1, gather.plan.ids[p as usize - 1])),
             _ => None,
         })
         .collect::<HashSet<_>>()
@@ -205,111 +259,74 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
             Some(block) => block.get(rank),
             None => gather.kept_ids[&i],
         };
-        gather.plan.nodes[i as usize].id = id;
+        gather.plan.ids[i as usize] = id;
     }
     gather.plan.place(&order);
+    let mut stage = gather.stage.take().context("the first reading set nothing aside")?;
+    let plan = Arc::new(gather.into_plan());
 
-    // The second pass: the same file again, its new comments set aside by id, then written in id order.
-    let second = Arc::new(Progress::default());
-    let reporter = Reporter::start("importing", size, second.clone());
+    // Written in id order from what the first reading set aside; otklik's own articles (with their
+    // settings, comments or not) and its other rows first.
+    let progress = Arc::new(Progress::default());
+    let reporter = Reporter::start("writing", 0, progress.clone());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(1);
-    let plan = Arc::new(gather.plan);
-    let articles = Arc::new(gather.articles_by_thread);
     let reader = tokio::task::spawn_blocking({
-        let path = path.to_owned();
-        let site = options.site.clone();
-        let second = second.clone();
         let plan = plan.clone();
         move || {
-            let stage = Stage::create(plan.nodes.len())?;
-            let mut writer = Writing {
-                format,
-                plan: &plan,
-                articles: &articles,
-                tx,
-                batch: Batch::default(),
-                stage,
-                index: 0,
-                now: crate::unix_now(),
-            };
-            format.read(&path, site.as_deref(), &second.bytes, &mut |record| {
-                if matches!(record, Record::Comment(_)) {
-                    second.items.fetch_add(1, Ordering::Relaxed);
+            let send = |batch| tx.blocking_send(batch).map_err(|_| anyhow::anyhow!("the import stopped writing"));
+            if format == Format::Otklik {
+                for chunk in plan.articles.chunks(BATCH) {
+                    send(Batch::Comments(ImportBatch { articles: chunk.to_vec(), comments: Vec::new() }))?;
                 }
-                writer.record(record)
-            })?;
-            writer.flush()?;
-            anyhow::Ok(writer.stage)
-        }
-    });
-    let mut other_rows = 0u64;
-    let mut failure = None;
-    // otklik's own articles (with their settings, comments or not) and its other rows go at once.
-    while let Some(batch) = rx.recv().await {
-        let result = async {
-            if !batch.articles.is_empty() {
-                store.import_batch(&ImportBatch { articles: batch.articles, comments: Vec::new() }).await?;
+                let mut rows = Vec::new();
+                stage.read_site(|row| {
+                    rows.push(row);
+                    if rows.len() >= BATCH {
+                        send(Batch::Site(std::mem::take(&mut rows)))?;
+                    }
+                    Ok(())
+                })?;
+                if !rows.is_empty() {
+                    send(Batch::Site(rows))?;
+                }
             }
-            if !batch.site.is_empty() {
-                other_rows += store.import_site_rows(&batch.site).await?;
-            }
-            anyhow::Ok(())
-        }
-        .await;
-        if let Err(err) = result {
-            failure = Some(err);
-            break;
-        }
-    }
-    drop(rx);
-    let read = reader.await?;
-    reporter.finish();
-    if let Some(err) = failure {
-        return Err(err.context("importing stopped before any comment was written; run it again"));
-    }
-    let mut stage =
-        read.with_context(|| format!("{} changed while it was imported; run the import again", path.display()))?;
-
-    // The comments, in id order.
-    let third = Arc::new(Progress::default());
-    let reporter = Reporter::start("writing", 0, third.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportBatch>(1);
-    let reader = tokio::task::spawn_blocking({
-        let plan = plan.clone();
-        move || {
             let by_key: HashMap<&str, &ArticleRow> = plan.articles.iter().map(|a| (a.key.as_str(), a)).collect();
-            let mut sent: HashSet<String> = HashSet::new();
+            let mut sent: HashSet<&str> = HashSet::new();
             let mut batch = ImportBatch::default();
-            stage.read(&order, |row| {
-                if !sent.contains(&row.article) {
-                    sent.insert(row.article.clone());
-                    batch.articles.extend(by_key.get(row.article.as_str()).map(|a| (*a).clone()));
+            let now = crate::unix_now();
+            stage.read(&order, |i, staged| {
+                let row = comment_row(&plan, i, staged, now);
+                let article = plan.articles[plan.nodes[i].article as usize].key.as_str();
+                if sent.insert(article) {
+                    batch.articles.extend(by_key.get(article).map(|a| (*a).clone()));
                 }
                 batch.comments.push(row);
                 if batch.comments.len() >= BATCH {
-                    tx.blocking_send(std::mem::take(&mut batch))
-                        .map_err(|_| anyhow::anyhow!("the import stopped writing"))?;
+                    send(Batch::Comments(std::mem::take(&mut batch)))?;
                 }
                 Ok(())
             })?;
             if !batch.comments.is_empty() {
-                tx.blocking_send(batch).map_err(|_| anyhow::anyhow!("the import stopped writing"))?;
+                send(Batch::Comments(batch))?;
             }
             anyhow::Ok(())
         }
     });
     let mut written = 0u64;
+    let mut other_rows = 0u64;
     let mut failure = None;
     while let Some(batch) = rx.recv().await {
-        let n = batch.comments.len() as u64;
-        match store.import_batch(&batch).await {
-            Ok(added) => written += added,
-            Err(err) => {
-                failure = Some(err);
-                break;
-            }
+        let result = match &batch {
+            Batch::Comments(batch) => store.import_batch(batch).await.map(|added| {
+                written += added;
+                progress.items.fetch_add(batch.comments.len() as u64, Ordering::Relaxed);
+            }),
+            Batch::Site(rows) => store.import_site_rows(rows).await.map(|added| other_rows += added),
+        };
+        if let Err(err) = result {
+            failure = Some(err);
+            break;
         }
-        third.items.fetch_add(n, Ordering::Relaxed);
     }
     drop(rx);
     let staged = reader.await?;
@@ -324,6 +341,66 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
     report.imported = written;
     report.other_rows = other_rows;
     Ok(finish(report, started))
+}
+
+/// The parsing's end when the planning failed first (its error is the one to tell).
+#[derive(Debug)]
+struct PlanningStopped;
+
+impl std::fmt::Display for PlanningStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the planning stopped")
+    }
+}
+
+impl std::error::Error for PlanningStopped {}
+
+/// What the writing thread hands over: articles with comments, or otklik's other rows.
+enum Batch {
+    Comments(ImportBatch),
+    Site(Vec<SiteRow>),
+}
+
+/// The row of the new comment at `i`: its content as set aside, its place as the plan decided.
+fn comment_row(plan: &Plan, i: usize, staged: Staged, now: i64) -> CommentRow {
+    let node = &plan.nodes[i];
+    let (path, root) = plan.path(i);
+    let placeholder = node.fate == Fate::Deleted;
+    let created = if staged.created > 0 { staged.created } else { now };
+    CommentRow {
+        id: plan.ids[i],
+        article: plan.articles[node.article as usize].key.clone(),
+        parent: match node.parent {
+            0 => None,
+            p => Some(plan.ids[p as usize - 1]),
+        },
+        root,
+        depth: i64::from(node.depth),
+        path,
+        author: if placeholder { String::new() } else { staged.author },
+        text: if placeholder { String::new() } else { staged.text },
+        reader: staged.reader,
+        created,
+        edited: staged.edited.filter(|e| *e >= created),
+        deleted: placeholder.then_some(created),
+        status: match node.fate {
+            Fate::Pending => "pending",
+            Fate::Hidden => "hidden",
+            _ => "visible",
+        }
+        .to_owned(),
+        likes: staged.likes.max(0),
+        flags: staged.flags.max(0),
+        // What was visible at the source was reviewed there: it does not join the moderators' queue of
+        // unreviewed comments (otklik's own export says when it was reviewed).
+        reviewed: match (staged.kept, node.fate) {
+            (true, _) => staged.reviewed,
+            (false, Fate::Pending) => None,
+            (false, _) => Some(now),
+        },
+        source: Some(staged.source),
+        source_id: Some(staged.source_id),
+    }
 }
 
 fn finish(mut report: Report, started: Instant) -> Report {
@@ -379,11 +456,14 @@ struct Gather {
     keys_by_id: HashMap<i64, u64>,
     threads: u64,
     keyed_by_link: u64,
+    /// The comments' content, set aside (none in a dry run).
+    stage: Option<Stage>,
 }
 
 impl Gather {
-    fn new(format: Format, key: KeyKind, map: HashMap<String, String>) -> Self {
+    fn new(format: Format, key: KeyKind, map: HashMap<String, String>, stage: Option<Stage>) -> Self {
         Self {
+            stage,
             format,
             key,
             map,
@@ -398,14 +478,19 @@ impl Gather {
         }
     }
 
+    /// The plan, all the rest let go (the writing needs nothing else).
+    fn into_plan(self) -> Plan {
+        self.plan
+    }
+
     fn record(&mut self, record: Record) -> anyhow::Result<()> {
         match record {
             Record::Thread(thread) => self.thread(thread),
-            Record::Comment(comment) => {
-                self.comment(comment);
-                Ok(())
-            }
-            Record::Site(_) => Ok(()),
+            Record::Comment(comment) => self.comment(comment),
+            Record::Site(row) => match &mut self.stage {
+                Some(stage) => stage.put_site(&row),
+                None => Ok(()),
+            },
         }
     }
 
@@ -468,7 +553,7 @@ impl Gather {
         Ok(())
     }
 
-    fn comment(&mut self, comment: Comment) {
+    fn comment(&mut self, comment: Comment) -> anyhow::Result<()> {
         let (source, source_id) = comment_source(self.format, &comment);
         if !self.sources.contains(source) {
             self.sources.insert(source.to_owned());
@@ -489,11 +574,41 @@ impl Gather {
         } else {
             comment.state
         };
+        let index = self.plan.nodes.len();
         if let Some(id) = comment.keep_id {
-            self.kept_ids.insert(self.plan.nodes.len() as u32, id);
+            self.kept_ids.insert(index as u32, id);
             self.keys_by_id.insert(id, key);
         }
+        if let Some(stage) = &mut self.stage
+            && !matches!(state, State::Skipped(_))
+        {
+            // A deleted comment is at most a placeholder: nothing of it is kept.
+            let deleted = state == State::Deleted;
+            let clean = |s: &str, max: usize| {
+                if deleted {
+                    return String::new();
+                }
+                s.trim().chars().filter(|c| !c.is_control() || *c == '\n').take(max).collect::<String>()
+            };
+            stage.put(
+                index,
+                &Staged {
+                    author: clean(&comment.author, AUTHOR_MAX).replace('\n', " "),
+                    text: clean(&comment.text, TEXT_MAX),
+                    reader: comment.reader.clone(),
+                    created: comment.created,
+                    edited: comment.edited,
+                    likes: comment.likes,
+                    flags: comment.flags,
+                    reviewed: comment.reviewed,
+                    kept: comment.keep_id.is_some(),
+                    source: source.to_owned(),
+                    source_id: source_id.to_owned(),
+                },
+            )?;
+        }
         self.plan.push(key, parent, article.unwrap_or(u32::MAX), comment.created, state);
+        Ok(())
     }
 }
 
@@ -502,121 +617,5 @@ fn comment_source(format: Format, comment: &Comment) -> (&str, &str) {
     match &comment.origin {
         Some((source, id)) if format == Format::Otklik => (source, id),
         _ => (format.source(), &comment.id),
-    }
-}
-
-/// What the reading thread hands to the writer at once: otklik's own articles and other rows.
-#[derive(Default)]
-struct Batch {
-    articles: Vec<ArticleRow>,
-    site: Vec<SiteRow>,
-}
-
-/// The second pass's state, on the reading thread.
-struct Writing<'a> {
-    format: Format,
-    plan: &'a Plan,
-    articles: &'a HashMap<String, u32>,
-    tx: tokio::sync::mpsc::Sender<Batch>,
-    batch: Batch,
-    stage: Stage,
-    /// The next comment's index in file order.
-    index: usize,
-    now: i64,
-}
-
-impl Writing<'_> {
-    fn record(&mut self, record: Record) -> anyhow::Result<()> {
-        match record {
-            Record::Thread(thread) => {
-                // otklik's own articles all come across, with or without comments.
-                if thread.article.is_some()
-                    && let Some(&i) = self.articles.get(&thread.id)
-                {
-                    self.batch.articles.push(self.plan.articles[i as usize].clone());
-                    if self.batch.articles.len() >= BATCH {
-                        self.flush()?;
-                    }
-                }
-            }
-            Record::Comment(comment) => self.comment(comment)?,
-            Record::Site(row) => {
-                self.batch.site.push(row);
-                if self.batch.site.len() >= BATCH {
-                    self.flush()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn comment(&mut self, comment: Comment) -> anyhow::Result<()> {
-        let i = self.index;
-        self.index += 1;
-        let node = self.plan.nodes.get(i).context("the file holds more comments than on the first reading")?;
-        let (source, source_id) = comment_source(self.format, &comment);
-        ensure!(
-            self.plan.keys[i] == plan::key(source, source_id),
-            "comment {} is not where it was on the first reading",
-            i + 1
-        );
-        if !node.new_kept() {
-            return Ok(());
-        }
-        let article = &self.plan.articles[node.article as usize];
-        let (path, root) = self.plan.path(i);
-        let parent = match node.parent {
-            0 => None,
-            p => Some(self.plan.nodes[p as usize - 1].id),
-        };
-        let placeholder = node.fate == Fate::Deleted;
-        let created = if comment.created > 0 { comment.created } else { self.now };
-        let clean =
-            |s: &str, max: usize| s.chars().filter(|c| !c.is_control() || *c == '\n').take(max).collect::<String>();
-        let row = CommentRow {
-            id: node.id,
-            article: article.key.clone(),
-            parent,
-            root,
-            depth: i64::from(node.depth),
-            path,
-            author: if placeholder {
-                String::new()
-            } else {
-                clean(comment.author.trim(), AUTHOR_MAX).replace('\n', " ")
-            },
-            text: if placeholder { String::new() } else { clean(comment.text.trim(), TEXT_MAX) },
-            reader: comment.reader.clone(),
-            created,
-            edited: comment.edited.filter(|e| *e >= created),
-            deleted: placeholder.then_some(created),
-            status: match node.fate {
-                Fate::Pending => "pending",
-                Fate::Hidden => "hidden",
-                _ => "visible",
-            }
-            .to_owned(),
-            likes: comment.likes.max(0),
-            flags: comment.flags.max(0),
-            // What was visible at the source was reviewed there: it does not join the moderators' queue of
-            // unreviewed comments (otklik's own export says when it was reviewed).
-            reviewed: match (comment.keep_id, node.fate) {
-                (Some(_), _) => comment.reviewed,
-                (None, Fate::Pending) => None,
-                (None, _) => Some(self.now),
-            },
-            source: Some(source.to_owned()),
-            source_id: Some(source_id.to_owned()),
-        };
-        self.stage.put(i, &row)
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
-        let batch = std::mem::take(&mut self.batch);
-        if batch.articles.is_empty() && batch.site.is_empty() {
-            return Ok(());
-        }
-        // The writer stopped (a failed batch): the reading stops too.
-        self.tx.blocking_send(batch).map_err(|_| anyhow::anyhow!("the import stopped writing"))
     }
 }

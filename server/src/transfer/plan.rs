@@ -28,11 +28,9 @@ const ORPHAN: u8 = 2;
 const UP_SIBLINGS: u8 = 4;
 const KEPT: u8 = 8;
 
-/// One comment, in file order: 24 bytes (its key and time are kept beside, the time only until ids are
-/// handed out).
+/// One comment, in file order: 16 bytes (its key, its time and its id are kept beside, each only for as
+/// long as it is needed).
 pub struct Node {
-    /// Its otklik id: an existing comment's, a kept one's, or (until ids are handed out) its rank.
-    pub id: i64,
     pub article: u32,
     /// The parent's index + 1 (0: none).
     pub parent: u32,
@@ -68,8 +66,10 @@ pub fn key(source: &str, id: &str) -> u64 {
 pub struct Plan {
     pub articles: Vec<ArticleRow>,
     pub nodes: Vec<Node>,
-    /// Each node's key: the hash of its source and its id there.
-    pub keys: Vec<u64>,
+    /// Each node's otklik id, from [`Plan::resolve`]: an existing comment's, or the one handed out.
+    pub ids: Vec<i64>,
+    /// Each node's key (the hash of its source and its id there), until [`Plan::forget_keys`].
+    keys: Vec<u64>,
     /// Each node's time, until [`Plan::order`].
     created: Vec<i64>,
     /// Each node's parent's key (0: none) until [`Plan::resolve`].
@@ -109,7 +109,7 @@ impl Plan {
             State::Deleted => Fate::Deleted,
             State::Skipped(why) => self.reason(why),
         };
-        self.nodes.push(Node { id: 0, article, parent: 0, up: 0, fate, depth: 0, flags: 0 });
+        self.nodes.push(Node { article, parent: 0, up: 0, fate, depth: 0, flags: 0 });
         self.keys.push(key);
         self.created.push(created);
         self.parent_keys.push(parent.unwrap_or(0));
@@ -128,7 +128,7 @@ impl Plan {
             }
         }
         let parent_keys = std::mem::take(&mut self.parent_keys);
-        for (i, parent_key) in parent_keys.into_iter().enumerate() {
+        for (i, parent_key) in parent_keys.iter().copied().enumerate() {
             if parent_key == 0 || matches!(self.nodes[i].fate, Fate::Skipped(_)) {
                 continue;
             }
@@ -141,6 +141,8 @@ impl Plan {
                 None => self.nodes[i].flags |= ORPHAN,
             }
         }
+        drop(parent_keys);
+        self.ids = vec![0; self.nodes.len()];
     }
 
     fn find(&self, key: u64) -> Option<u32> {
@@ -151,14 +153,15 @@ impl Plan {
     /// A comment an earlier import stored: it is not written again, and new replies may hang under it.
     pub fn existing(&mut self, key: u64, id: i64) {
         if let Some(i) = self.find(key) {
-            let node = &mut self.nodes[i as usize];
-            node.id = id;
-            node.flags |= EXISTING | KEPT;
+            self.ids[i as usize] = id;
+            self.nodes[i as usize].flags |= EXISTING | KEPT;
         }
     }
 
+    /// What was known by key is known by index from here.
     pub fn forget_keys(&mut self) {
         self.sorted = Vec::new();
+        self.keys = Vec::new();
     }
 
     /// Breaks parent cycles (a file can say anything), decides which deleted comments stay as
@@ -238,19 +241,15 @@ impl Plan {
     /// answers (even when the source's clocks say otherwise). Answers the new comments' indexes in that
     /// order.
     pub fn order(&mut self, depth: &[u32]) -> Vec<u32> {
-        let created = std::mem::take(&mut self.created);
+        // Each comment's time, raised to its parent's where the parent is later (parents first, in place).
+        let mut when = std::mem::take(&mut self.created);
         let n = self.nodes.len();
-        // Each comment's time, raised to its parent's where the parent is later.
-        let mut when = vec![i64::MIN; n];
         let mut by_depth: Vec<u32> = (0..n as u32).filter(|i| self.nodes[*i as usize].flags & KEPT != 0).collect();
         by_depth.sort_unstable_by_key(|i| depth[*i as usize]);
         for &i in &by_depth {
-            let node = &self.nodes[i as usize];
-            let floor = match node.parent {
-                0 => i64::MIN,
-                p => when[p as usize - 1],
-            };
-            when[i as usize] = created[i as usize].max(floor);
+            if let p @ 1.. = self.nodes[i as usize].parent {
+                when[i as usize] = when[i as usize].max(when[p as usize - 1]);
+            }
         }
         let mut order: Vec<u32> = by_depth.into_iter().filter(|i| self.nodes[*i as usize].new_kept()).collect();
         order.sort_unstable_by_key(|i| (self.nodes[*i as usize].article, when[*i as usize], depth[*i as usize], *i));
@@ -292,16 +291,16 @@ impl Plan {
     /// The thread path of node `i` (ids zero-padded, root first), and its root's id.
     pub fn path(&self, i: usize) -> (String, i64) {
         let node = &self.nodes[i];
-        let own = segment(node.id);
+        let own = segment(self.ids[i]);
         match node.up {
-            0 => (own, node.id),
+            0 => (own, self.ids[i]),
             up => {
                 let u = up as usize - 1;
                 let (mut prefix, root) = if self.nodes[u].existing() {
                     let pl = self.placements.get(&(u as u32));
                     (
-                        pl.map(|p| p.path.clone()).unwrap_or_else(|| segment(self.nodes[u].id)),
-                        pl.map_or(self.nodes[u].id, |p| p.root),
+                        pl.map(|p| p.path.clone()).unwrap_or_else(|| segment(self.ids[u])),
+                        pl.map_or(self.ids[u], |p| p.root),
                     )
                 } else {
                     self.path(u)

@@ -10,15 +10,28 @@ use sqlx::Acquire as _;
 use super::PgStore;
 use crate::store::Change;
 use crate::store::transfer::{
-    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, NOBODY, Placement, ReactionRows, SiteRow,
-    TransferStore, TypoTuple,
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, ModeratorRow, NOBODY, Placement, ReactionRows,
+    SiteRow, TransferStore, TypoTuple,
 };
 
 /// Past this many threads in one batch, nodes are told that every thread changed instead of each.
 const THREADS_NAMED: usize = 200;
 
+/// The advisory lock imports hold (any number that no other lock of this database uses).
+const IMPORT_LOCK: i64 = 0x6f74_6b6c_696b_0001;
+
 #[async_trait]
 impl TransferStore for PgStore {
+    async fn lock_imports(&self) -> anyhow::Result<ImportLock> {
+        // A session lock on a connection of its own, taken out of the pool: closed with the guard, or with
+        // the process however it ends, it lets the lock go.
+        let mut conn = self.pool.acquire().await?.detach();
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(IMPORT_LOCK).fetch_one(&mut conn).await?;
+        anyhow::ensure!(taken, "another import into this database is running; run this one when it has finished");
+        Ok(Box::new(conn))
+    }
+
     async fn imported(
         &self,
         source: &str,

@@ -3,14 +3,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
 use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::store::transfer::{
-    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ModeratorRow, NOBODY, Placement, ReactionRows, SiteRow,
-    TransferStore, TypoTuple,
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, ModeratorRow, NOBODY, Placement, ReactionRows,
+    SiteRow, TransferStore, TypoTuple,
 };
 
 /// Rows per INSERT statement: 18 values each stay below SQLite's 32,766 variables.
@@ -25,6 +26,8 @@ impl SqliteStore {
             // A checkpoint syncs the database file: after every few megabytes, as SQLite's default would
             // have it, an import of a million comments would spend most of its time waiting for the disk.
             sqlx::query("PRAGMA wal_autocheckpoint = 16384").execute(&mut opened).await?;
+            let cache = std::env::var("OTKLIK_IMPORT_CACHE").unwrap_or_else(|_| "-2000".into());
+            sqlx::query(&format!("PRAGMA cache_size = {cache}")).execute(&mut opened).await?;
             sqlx::query("CREATE TEMP TABLE IF NOT EXISTS import_delta (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
                 .execute(&mut opened)
                 .await?;
@@ -47,6 +50,27 @@ fn json_ids(ids: &[i64]) -> String {
 
 #[async_trait]
 impl TransferStore for SqliteStore {
+    async fn lock_imports(&self) -> anyhow::Result<ImportLock> {
+        // A file beside the database, locked with flock(2): the lock goes with the process, however it
+        // ends. (Not the database file itself: closing any descriptor of it would drop SQLite's own locks.)
+        let db = self.options.get_filename();
+        let mut name = db.as_os_str().to_owned();
+        name.push(".import-lock");
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .with_context(|| format!("opening {}", std::path::Path::new(&name).display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Box::new(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                anyhow::bail!("another import into {} is running; run this one when it has finished", db.display())
+            }
+            Err(std::fs::TryLockError::Error(err)) => Err(err).context("taking the import lock"),
+        }
+    }
+
     async fn imported(
         &self,
         source: &str,
@@ -134,10 +158,10 @@ impl TransferStore for SqliteStore {
 
                   RETURNING key, id",
             );
-            let rows: Vec<(String, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            // Each count of articles would be a statement of its own: not kept prepared.
+            let rows: Vec<(String, i64)> = insert.build_query_as().persistent(false).fetch_all(&mut *tx).await?;
             known.extend(rows);
         }
-        let by_id: HashMap<i64, &CommentRow> = batch.comments.iter().map(|c| (c.id, c)).collect();
         // Article ids by key: those of this batch's articles come back from their insert; an article an
         // earlier batch brought is remembered from then (or read, for one this run did not write).
         let missing: Vec<&str> = batch
@@ -156,7 +180,6 @@ impl TransferStore for SqliteStore {
                     .await?;
             known.extend(rows);
         }
-        let mut ids = Vec::with_capacity(batch.comments.len());
         for chunk in batch.comments.chunks(ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO comments (id, article_id, parent_id, root_id, depth, path, author, text, reader,
@@ -184,10 +207,11 @@ impl TransferStore for SqliteStore {
                     .push_bind(&c.source)
                     .push_bind(&c.source_id);
             });
-            insert.push(" ON CONFLICT DO NOTHING RETURNING id");
-            ids.extend(insert.build_query_scalar::<i64>().fetch_all(&mut *tx).await?);
+            // No ON CONFLICT: the import lock and the plan made every row new, and its id was reserved for
+            // it; a collision is a fault, and fails the batch.
+            insert.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *tx).await?;
         }
-        let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+        let added = &batch.comments;
         // Counts move by what was added: visible comments count on their article, visible replies on
         // their thread's root (stored before them, in this batch or an earlier one).
         let mut per_article: HashMap<&str, i64> = HashMap::new();
