@@ -192,6 +192,8 @@ pub struct ImportBatch {
 #[derive(Clone, Debug)]
 pub struct Placement {
     pub id: i64,
+    /// Its article's id (key).
+    pub article: String,
     pub root: i64,
     pub depth: i64,
     pub path: String,

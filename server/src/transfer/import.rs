@@ -231,6 +231,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
             }
         }
     }
+    gather.plan.check_outside();
     let tally = gather.plan.tally();
     let mut report = Report {
         format: format.source(),

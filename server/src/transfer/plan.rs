@@ -27,6 +27,8 @@ const ORPHAN: u8 = 2;
 /// `up`'s path without its last segment is this one's prefix (an existing comment at the deepest level).
 const UP_SIBLINGS: u8 = 4;
 const KEPT: u8 = 8;
+/// An earlier import's comment that is not in the file, standing in as a reply's parent.
+const OUTSIDE: u8 = 16;
 
 /// One comment, in file order: 16 bytes (its key, its time and its id are kept beside, each only for as
 /// long as it is needed).
@@ -77,6 +79,9 @@ pub struct Plan {
     pub reasons: Vec<&'static str>,
     /// Node indexes sorted by key, until [`Plan::forget_keys`].
     sorted: Vec<u32>,
+    /// Replies whose parent is not in the file, by the parent's key (sorted), until [`Plan::forget_keys`]:
+    /// an earlier import may have brought it.
+    outside: Vec<(u64, u32)>,
     /// Existing comments that new ones answer: where they sit.
     pub placements: HashMap<u32, Placement>,
 }
@@ -132,16 +137,20 @@ impl Plan {
             if parent_key == 0 || matches!(self.nodes[i].fate, Fate::Skipped(_)) {
                 continue;
             }
-            let parent = self.find(parent_key).filter(|&p| {
-                let node = &self.nodes[p as usize];
-                p as usize != i && node.article == self.nodes[i].article && !matches!(node.fate, Fate::Skipped(_))
-            });
-            match parent {
-                Some(p) => self.nodes[i].parent = p + 1,
-                None => self.nodes[i].flags |= ORPHAN,
+            let Some(found) = self.find(parent_key) else {
+                self.nodes[i].flags |= ORPHAN;
+                self.outside.push((parent_key, i as u32));
+                continue;
+            };
+            let node = &self.nodes[found as usize];
+            if found as usize != i && node.article == self.nodes[i].article && !matches!(node.fate, Fate::Skipped(_)) {
+                self.nodes[i].parent = found + 1;
+            } else {
+                self.nodes[i].flags |= ORPHAN;
             }
         }
         drop(parent_keys);
+        self.outside.sort_unstable();
         self.ids = vec![0; self.nodes.len()];
     }
 
@@ -156,12 +165,56 @@ impl Plan {
             self.ids[i as usize] = id;
             self.nodes[i as usize].flags |= EXISTING | KEPT;
         }
+        // Replies in this file to it, which is not: it stands in as their parent (a node of its own, on the
+        // first reply's article until its placement says where it is: see `check_outside`).
+        let from = self.outside.partition_point(|(k, _)| *k < key);
+        let replies = self.outside[from..].iter().take_while(|(k, _)| *k == key).map(|(_, i)| *i as usize);
+        let mut stand_in = None;
+        for reply in replies.collect::<Vec<_>>() {
+            let article = self.nodes[reply].article;
+            let p = *stand_in.get_or_insert_with(|| {
+                self.nodes.push(Node {
+                    article,
+                    parent: 0,
+                    up: 0,
+                    fate: Fate::Visible,
+                    depth: 0,
+                    flags: EXISTING | KEPT | OUTSIDE,
+                });
+                self.ids.push(id);
+                self.keys.push(key);
+                self.created.push(i64::MIN);
+                self.nodes.len() as u32
+            });
+            if self.nodes[p as usize - 1].article == article {
+                self.nodes[reply].parent = p;
+                self.nodes[reply].flags &= !ORPHAN;
+            }
+        }
+    }
+
+    /// Earlier imports' comments standing in as parents: a reply stays under one only where it is on the
+    /// same article (the file may say otherwise); others go back to the top of their thread.
+    pub fn check_outside(&mut self) {
+        for i in 0..self.nodes.len() {
+            let p = self.nodes[i].parent;
+            if p == 0 || self.nodes[p as usize - 1].flags & OUTSIDE == 0 {
+                continue;
+            }
+            let here = &self.articles[self.nodes[i].article as usize].key;
+            let same = self.placements.get(&(p - 1)).is_some_and(|pl| &pl.article == here);
+            if !same {
+                self.nodes[i].parent = 0;
+                self.nodes[i].flags |= ORPHAN;
+            }
+        }
     }
 
     /// What was known by key is known by index from here.
     pub fn forget_keys(&mut self) {
         self.sorted = Vec::new();
         self.keys = Vec::new();
+        self.outside = Vec::new();
     }
 
     /// Breaks parent cycles (a file can say anything), decides which deleted comments stay as
@@ -325,6 +378,9 @@ impl Plan {
                     continue;
                 }
                 _ => {}
+            }
+            if node.flags & OUTSIDE != 0 {
+                continue;
             }
             articles.insert(node.article);
             if node.existing() {

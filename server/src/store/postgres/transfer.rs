@@ -49,12 +49,17 @@ impl TransferStore for PgStore {
     }
 
     async fn placements(&self, ids: &[i64]) -> anyhow::Result<Vec<Placement>> {
-        let rows: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as("SELECT id, root_id, depth, path FROM comments WHERE id = ANY($1)")
-                .bind(ids)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(id, root, depth, path)| Placement { id, root, depth, path }).collect())
+        let rows: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT c.id, a.key, c.root_id, c.depth, c.path FROM comments c JOIN articles a ON a.id = c.article_id
+              WHERE c.id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, article, root, depth, path)| Placement { id, article, root, depth, path })
+            .collect())
     }
 
     async fn reserve_comment_ids(&self, n: usize) -> anyhow::Result<IdBlock> {

@@ -90,13 +90,20 @@ impl TransferStore for SqliteStore {
     async fn placements(&self, ids: &[i64]) -> anyhow::Result<Vec<Placement>> {
         let mut found = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(10_000) {
-            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-                "SELECT id, root_id, depth, path FROM comments WHERE id IN (SELECT value FROM json_each(?1))",
+            let rows: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+                "SELECT c.id, a.key, c.root_id, c.depth, c.path FROM comments c JOIN articles a ON a.id = c.article_id
+                  WHERE c.id IN (SELECT value FROM json_each(?1))",
             )
             .bind(json_ids(chunk))
             .fetch_all(&self.read)
             .await?;
-            found.extend(rows.into_iter().map(|(id, root, depth, path)| Placement { id, root, depth, path }));
+            found.extend(rows.into_iter().map(|(id, article, root, depth, path)| Placement {
+                id,
+                article,
+                root,
+                depth,
+                path,
+            }));
         }
         Ok(found)
     }
