@@ -21,7 +21,8 @@ async fn an_imported_thread_shows_in_the_widget() -> anyhow::Result<()> {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/tests/fixtures/imports/disqus.xml");
         let store = otklik_server::store::open_existing(server.database()).await?;
         let options = ImportOptions { map: Some(map), ..ImportOptions::default() };
-        let report = otklik_server::transfer::run(store.clone(), Format::Disqus, &file, options).await;
+        let import = otklik_server::transfer::check(Format::Disqus, &file, options)?;
+        let report = otklik_server::transfer::run(store.clone(), import).await;
         store.close().await;
         assert_eq!(report?.imported, 6);
 

@@ -334,10 +334,10 @@ async fn import(format: ImportFormat) -> anyhow::Result<()> {
         "--site is for Isso's database, which keeps only paths"
     );
     let options = ImportOptions { key: args.key, map: args.map, site: args.site, dry_run: args.dry_run };
-    otklik_server::transfer::check(format, &args.file, &options)?;
+    let import = otklik_server::transfer::check(format, &args.file, options)?;
     // An import may start a site: the database is created (and brought up to date) as `serve` would.
     let store = otklik_server::store::open(&args.db.database, 4).await?;
-    let result = otklik_server::transfer::run(store.clone(), format, &args.file, options).await;
+    let result = otklik_server::transfer::run(store.clone(), import).await;
     store.close().await;
     let report = result?;
     println!("{}", report.text());

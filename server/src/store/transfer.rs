@@ -4,7 +4,10 @@
 //! The row types are also the lines of otklik's own export format (`otklik export`), so that what is read
 //! out is exactly what can be written back.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
+use futures_util::{Stream, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
 /// The reader recorded for comments brought from elsewhere: no token hashes to it, so nobody owns them.
@@ -139,11 +142,11 @@ impl From<BanTuple> for BanRow {
 
 /// Reaction counts read one (article, kind) a row, an article's rows together, gathered per article.
 #[derive(Default)]
-pub struct ReactionRows(Option<ReactionsRow>);
+struct ReactionRows(Option<ReactionsRow>);
 
 impl ReactionRows {
     /// Adds a row; answers the previous article's counts once its rows are over (unless all zero).
-    pub fn push(&mut self, article: String, kind: i64, count: i64) -> Option<ReactionsRow> {
+    fn push(&mut self, article: String, kind: i64, count: i64) -> Option<ReactionsRow> {
         let done = match &self.0 {
             Some(current) if current.article != article => self.0.take().filter(ReactionsRow::any),
             _ => None,
@@ -156,7 +159,7 @@ impl ReactionRows {
     }
 
     /// The last article's counts.
-    pub fn finish(self) -> Option<ReactionsRow> {
+    fn finish(self) -> Option<ReactionsRow> {
         self.0.filter(ReactionsRow::any)
     }
 }
@@ -165,6 +168,53 @@ impl ReactionsRow {
     fn any(&self) -> bool {
         self.counts.iter().any(|c| *c > 0)
     }
+}
+
+/// What an export's `each` is handed, line by line.
+pub type Lines<'a> = &'a mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send);
+
+/// Hands each row an export query answers on as a line, in the query's order.
+pub async fn forward<T>(
+    mut rows: impl Stream<Item = Result<T, sqlx::Error>> + Unpin,
+    line: impl Fn(T) -> SiteRow,
+    each: Lines<'_>,
+) -> anyhow::Result<()> {
+    while let Some(row) = rows.try_next().await? {
+        each(line(row))?;
+    }
+    Ok(())
+}
+
+/// The reaction counts as lines, one per article (with any count above zero), from rows of article,
+/// kind and count in article order.
+pub async fn forward_reactions(
+    mut rows: impl Stream<Item = Result<(String, i64, i64), sqlx::Error>> + Unpin,
+    each: Lines<'_>,
+) -> anyhow::Result<()> {
+    let mut grouped = ReactionRows(None);
+    while let Some((article, kind, count)) = rows.try_next().await? {
+        if let Some(done) = grouped.push(article, kind, count) {
+            each(SiteRow::Reactions(done))?;
+        }
+    }
+    if let Some(last) = grouped.finish() {
+        each(SiteRow::Reactions(last))?;
+    }
+    Ok(())
+}
+
+/// How much the comments an import added move the counts: visible comments count on their article
+/// (by key), visible replies on their thread's root.
+pub fn count_deltas<'a>(added: impl IntoIterator<Item = &'a CommentRow>) -> (HashMap<&'a str, i64>, HashMap<i64, i64>) {
+    let mut per_article: HashMap<&str, i64> = HashMap::new();
+    let mut per_root: HashMap<i64, i64> = HashMap::new();
+    for c in added.into_iter().filter(|c| c.status == "visible" && c.deleted.is_none()) {
+        *per_article.entry(c.article.as_str()).or_default() += 1;
+        if c.depth > 0 {
+            *per_root.entry(c.root).or_default() += 1;
+        }
+    }
+    (per_article, per_root)
 }
 
 /// One line of the export after its header.
@@ -257,5 +307,5 @@ pub trait TransferStore: Send + Sync {
 
     /// Reads the whole site in one consistent snapshot, in the export's order: articles, comments (parents
     /// first), reaction counts, typo reports, bans, moderators.
-    async fn export(&self, each: &mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send)) -> anyhow::Result<()>;
+    async fn export(&self, each: Lines<'_>) -> anyhow::Result<()>;
 }

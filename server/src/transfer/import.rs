@@ -105,15 +105,22 @@ impl Report {
     }
 }
 
-/// Refuses a file that is not there and options that do not fit `format`, before the database is opened
-/// (an import into a database that does not exist yet creates it).
-pub fn check(format: Format, path: &Path, options: &ImportOptions) -> anyhow::Result<()> {
-    std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    understood(format, options).map(drop)
+/// An import whose file and options were checked: [`check`] makes it, [`run`] does it.
+#[derive(Debug)]
+pub struct Import {
+    format: Format,
+    path: PathBuf,
+    size: u64,
+    key: KeyKind,
+    map: HashMap<String, String>,
+    site: Option<String>,
+    dry_run: bool,
 }
 
-/// The `--key` and the `--map` asked for.
-fn understood(format: Format, options: &ImportOptions) -> anyhow::Result<(KeyKind, HashMap<String, String>)> {
+/// Refuses a file that is not there and options that do not fit `format`, before the database is opened
+/// (an import into a database that does not exist yet creates it).
+pub fn check(format: Format, path: &Path, options: ImportOptions) -> anyhow::Result<Import> {
+    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     let key = match &options.key {
         None => format.keys()[0],
         Some(raw) => KeyKind::parse(raw).filter(|k| format.keys().contains(k)).with_context(|| {
@@ -129,29 +136,29 @@ fn understood(format: Format, options: &ImportOptions) -> anyhow::Result<(KeyKin
         Some(file) => read_map(file)?,
         None => HashMap::new(),
     };
-    Ok((key, map))
+    Ok(Import { format, path: path.to_owned(), size, key, map, site: options.site, dry_run: options.dry_run })
 }
 
-/// Imports `path`, read as `format`, into `store`.
-pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOptions) -> anyhow::Result<Report> {
+/// Does the import, into `store`.
+pub async fn run(store: DynStore, import: Import) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let (key, map) = understood(format, &options)?;
-    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let Import { format, path, size, key, map, site, dry_run } = import;
+    let path = path.as_path();
 
     // Held to the end: what earlier imports brought cannot change under this one.
-    let _lock = if options.dry_run { None } else { Some(store.lock_imports().await?) };
+    let _lock = if dry_run { None } else { Some(store.lock_imports().await?) };
 
     // Everything read and decided, nothing written.
     let first = Arc::new(Progress::default());
     let reporter = Reporter::start("reading", size, first.clone());
-    let stage = if options.dry_run { None } else { Some(Stage::create()?) };
+    let stage = if dry_run { None } else { Some(Stage::create()?) };
     let mut gather = Gather::new(format, key, map, stage);
     // Parsing on one thread, planning and setting aside on another (a gzipped file is inflated on a
     // third): a chunk of records at a time between them.
     let (records, chunks) = std::sync::mpsc::sync_channel::<Vec<Record>>(16);
     let parsing = tokio::task::spawn_blocking({
         let path = path.to_owned();
-        let site = options.site.clone();
+        let site = site.clone();
         let first = first.clone();
         move || {
             let mut chunk = Vec::with_capacity(RECORDS_PER_CHUNK);
@@ -236,7 +243,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
     let mut report = Report {
         format: format.source(),
         file: path.display().to_string(),
-        dry_run: options.dry_run,
+        dry_run,
         threads: gather.threads,
         articles: tally.articles,
         imported: tally.new,
@@ -247,7 +254,7 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
         keyed_by_link: gather.keyed_by_link,
         ..Report::default()
     };
-    if options.dry_run {
+    if dry_run {
         return Ok(finish(report, started));
     }
 
@@ -298,7 +305,8 @@ pub async fn run(store: DynStore, format: Format, path: &Path, options: ImportOp
             stage.read(&order, |i, staged| {
                 let row = comment_row(&plan, i, staged, now);
                 let article = plan.articles[plan.nodes[i].article as usize].key.as_str();
-                if sent.insert(article) {
+                // otklik's own articles went first, all of them; others go with their first comment.
+                if format != Format::Otklik && sent.insert(article) {
                     batch.articles.extend(by_key.get(article).map(|a| (*a).clone()));
                 }
                 batch.comments.push(row);

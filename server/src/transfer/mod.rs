@@ -14,7 +14,7 @@ mod progress;
 mod stage;
 
 pub use formats::Format;
-pub use import::{ImportOptions, Report, check, run};
+pub use import::{Import, ImportOptions, Report, check, run};
 
 /// A thread as a source names it.
 #[derive(Debug, Default)]

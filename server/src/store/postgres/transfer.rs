@@ -10,8 +10,8 @@ use sqlx::Acquire as _;
 use super::PgStore;
 use crate::store::Change;
 use crate::store::transfer::{
-    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, ModeratorRow, NOBODY, Placement, ReactionRows,
-    SiteRow, TransferStore, TypoTuple,
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, Lines, ModeratorRow, NOBODY, Placement,
+    SiteRow, TransferStore, TypoTuple, count_deltas, forward, forward_reactions,
 };
 
 /// Past this many threads in one batch, nodes are told that every thread changed instead of each.
@@ -151,15 +151,8 @@ impl TransferStore for PgStore {
         .await?;
         let by_id: HashMap<i64, &CommentRow> = c.iter().map(|r| (r.id, r)).collect();
         let added: Vec<&CommentRow> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
-        // As on SQLite: counts move by what was added.
-        let mut per_article: HashMap<&str, i64> = HashMap::new();
-        let mut per_root: HashMap<i64, i64> = HashMap::new();
-        for r in added.iter().filter(|r| r.status == "visible" && r.deleted.is_none()) {
-            *per_article.entry(r.article.as_str()).or_default() += 1;
-            if r.depth > 0 {
-                *per_root.entry(r.root).or_default() += 1;
-            }
-        }
+        // Counts move by what was added (a row already there is skipped, and not counted).
+        let (per_article, per_root) = count_deltas(added.iter().copied());
         let (keys, deltas): (Vec<&str>, Vec<i64>) = per_article.into_iter().unzip();
         sqlx::query(
             "UPDATE articles SET comment_count = comment_count + u.n FROM UNNEST($1::text[], $2::bigint[]) AS u (key, n)
@@ -314,72 +307,70 @@ impl TransferStore for PgStore {
         Ok(added)
     }
 
-    async fn export(&self, each: &mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send)) -> anyhow::Result<()> {
+    async fn export(&self, each: Lines<'_>) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
         // One snapshot for every table, whatever the nodes write meanwhile.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        let mut articles = sqlx::query_as::<_, ArticleRow>(
-            "SELECT key, url, title, created_at AS created, moderation, closed FROM articles ORDER BY id",
+        forward(
+            sqlx::query_as::<_, ArticleRow>(
+                "SELECT key, url, title, created_at AS created, moderation, closed FROM articles ORDER BY id",
+            )
+            .fetch(&mut *tx),
+            SiteRow::Article,
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(article) = articles.try_next().await? {
-            each(SiteRow::Article(article))?;
-        }
-        drop(articles);
+        .await?;
         // An imported comment's reader is nobody's: it is left out.
-        let mut comments = sqlx::query_as::<_, CommentRow>(
-            "SELECT c.id, a.key AS article, c.parent_id AS parent, c.root_id AS root, c.depth, c.path, c.author,
-                    c.text, nullif(encode(c.reader, 'hex'), repeat('0', 32)) AS reader,
-                    c.created_at AS created, c.edited_at AS edited, c.deleted_at AS deleted, c.status, c.likes,
-                    c.flags, c.reviewed_at AS reviewed, c.import_source AS source, c.import_id AS source_id
-               FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+        forward(
+            sqlx::query_as::<_, CommentRow>(
+                "SELECT c.id, a.key AS article, c.parent_id AS parent, c.root_id AS root, c.depth, c.path, c.author,
+                        c.text, nullif(encode(c.reader, 'hex'), repeat('0', 32)) AS reader,
+                        c.created_at AS created, c.edited_at AS edited, c.deleted_at AS deleted, c.status, c.likes,
+                        c.flags, c.reviewed_at AS reviewed, c.import_source AS source, c.import_id AS source_id
+                   FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+            )
+            .fetch(&mut *tx),
+            SiteRow::Comment,
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(comment) = comments.try_next().await? {
-            each(SiteRow::Comment(comment))?;
-        }
-        drop(comments);
-        let mut reactions = sqlx::query_as::<_, (String, i16, i64)>(
-            "SELECT a.key, r.kind, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
-              ORDER BY a.id, r.kind",
+        .await?;
+        forward_reactions(
+            sqlx::query_as(
+                "SELECT a.key, r.kind::bigint, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
+                  ORDER BY a.id, r.kind",
+            )
+            .fetch(&mut *tx),
+            each,
         )
-        .fetch(&mut *tx);
-        let mut grouped = ReactionRows::default();
-        while let Some((article, kind, count)) = reactions.try_next().await? {
-            if let Some(done) = grouped.push(article, i64::from(kind), count) {
-                each(SiteRow::Reactions(done))?;
-            }
-        }
-        drop(reactions);
-        if let Some(last) = grouped.finish() {
-            each(SiteRow::Reactions(last))?;
-        }
-        let mut typos = sqlx::query_as::<_, TypoTuple>(
-            "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes::text, t.status, t.reports, t.created_at,
-                    t.updated_at
-               FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+        .await?;
+        forward(
+            sqlx::query_as::<_, TypoTuple>(
+                "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes::text, t.status, t.reports, t.created_at,
+                        t.updated_at
+                   FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+            )
+            .fetch(&mut *tx),
+            |typo| SiteRow::Typo(typo.into()),
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(typo) = typos.try_next().await? {
-            each(SiteRow::Typo(typo.into()))?;
-        }
-        drop(typos);
-        let mut bans = sqlx::query_as::<_, BanTuple>(
-            "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+        .await?;
+        forward(
+            sqlx::query_as::<_, BanTuple>(
+                "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+            )
+            .fetch(&mut *tx),
+            |ban| SiteRow::Ban(ban.into()),
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(ban) = bans.try_next().await? {
-            each(SiteRow::Ban(ban.into()))?;
-        }
-        drop(bans);
-        let mut moderators =
+        .await?;
+        forward(
             sqlx::query_as::<_, ModeratorRow>("SELECT name, created_at AS created FROM moderators ORDER BY id")
-                .fetch(&mut *tx);
-        while let Some(moderator) = moderators.try_next().await? {
-            each(SiteRow::Moderator(moderator))?;
-        }
-        drop(moderators);
+                .fetch(&mut *tx),
+            SiteRow::Moderator,
+            each,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -10,8 +10,8 @@ use sqlx::{Connection as _, QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::store::transfer::{
-    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, ModeratorRow, NOBODY, Placement, ReactionRows,
-    SiteRow, TransferStore, TypoTuple,
+    ArticleRow, BanTuple, CommentRow, IdBlock, ImportBatch, ImportLock, Lines, ModeratorRow, NOBODY, Placement,
+    SiteRow, TransferStore, TypoTuple, count_deltas, forward, forward_reactions,
 };
 
 /// Rows per INSERT statement: 18 values each stay below SQLite's 32,766 variables.
@@ -218,17 +218,9 @@ impl TransferStore for SqliteStore {
             // it; a collision is a fault, and fails the batch.
             insert.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *tx).await?;
         }
-        let added = &batch.comments;
-        // Counts move by what was added: visible comments count on their article, visible replies on
-        // their thread's root (stored before them, in this batch or an earlier one).
-        let mut per_article: HashMap<&str, i64> = HashMap::new();
-        let mut per_root: HashMap<i64, i64> = HashMap::new();
-        for c in added.iter().filter(|c| c.status == "visible" && c.deleted.is_none()) {
-            *per_article.entry(c.article.as_str()).or_default() += 1;
-            if c.depth > 0 {
-                *per_root.entry(c.root).or_default() += 1;
-            }
-        }
+        // Every row was added: the counts move by all of them (a root is stored before its replies, in this
+        // batch or an earlier one).
+        let (per_article, per_root) = count_deltas(&batch.comments);
         // Through a keyed table, so that SQLite walks the changes and finds each row by its key (joined
         // with json_each directly, it scans every article for each change).
         let articles: Vec<(i64, i64)> =
@@ -251,7 +243,7 @@ impl TransferStore for SqliteStore {
         }
         bump_imports(&mut tx).await?;
         tx.commit().await?;
-        Ok(added.len() as u64)
+        Ok(batch.comments.len() as u64)
     }
 
     async fn import_site_rows(&self, rows: &[SiteRow]) -> anyhow::Result<u64> {
@@ -349,71 +341,69 @@ impl TransferStore for SqliteStore {
         Ok(added)
     }
 
-    async fn export(&self, each: &mut (dyn FnMut(SiteRow) -> anyhow::Result<()> + Send)) -> anyhow::Result<()> {
+    async fn export(&self, each: Lines<'_>) -> anyhow::Result<()> {
         let mut conn = self.read.acquire().await?;
         // One read transaction: every table as of the same moment, whatever the server writes meanwhile.
         let mut tx = conn.begin().await?;
-        let mut articles = sqlx::query_as::<_, ArticleRow>(
-            "SELECT key, url, title, created_at AS created, moderation, closed FROM articles ORDER BY id",
+        forward(
+            sqlx::query_as::<_, ArticleRow>(
+                "SELECT key, url, title, created_at AS created, moderation, closed FROM articles ORDER BY id",
+            )
+            .fetch(&mut *tx),
+            SiteRow::Article,
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(article) = articles.try_next().await? {
-            each(SiteRow::Article(article))?;
-        }
-        drop(articles);
+        .await?;
         // An imported comment's reader is nobody's: it is left out.
-        let mut comments = sqlx::query_as::<_, CommentRow>(
-            "SELECT c.id, a.key AS article, c.parent_id AS parent, c.root_id AS root, c.depth, c.path, c.author,
-                    c.text, CASE WHEN c.reader = zeroblob(16) THEN NULL ELSE lower(hex(c.reader)) END AS reader,
-                    c.created_at AS created, c.edited_at AS edited, c.deleted_at AS deleted, c.status, c.likes,
-                    c.flags, c.reviewed_at AS reviewed, c.import_source AS source, c.import_id AS source_id
-               FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+        forward(
+            sqlx::query_as::<_, CommentRow>(
+                "SELECT c.id, a.key AS article, c.parent_id AS parent, c.root_id AS root, c.depth, c.path, c.author,
+                        c.text, CASE WHEN c.reader = zeroblob(16) THEN NULL ELSE lower(hex(c.reader)) END AS reader,
+                        c.created_at AS created, c.edited_at AS edited, c.deleted_at AS deleted, c.status, c.likes,
+                        c.flags, c.reviewed_at AS reviewed, c.import_source AS source, c.import_id AS source_id
+                   FROM comments c JOIN articles a ON a.id = c.article_id ORDER BY c.id",
+            )
+            .fetch(&mut *tx),
+            SiteRow::Comment,
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(comment) = comments.try_next().await? {
-            each(SiteRow::Comment(comment))?;
-        }
-        drop(comments);
-        let mut reactions = sqlx::query_as::<_, (String, i64, i64)>(
-            "SELECT a.key, r.kind, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
-              ORDER BY a.id, r.kind",
+        .await?;
+        forward_reactions(
+            sqlx::query_as(
+                "SELECT a.key, r.kind, r.count FROM reaction_counts r JOIN articles a ON a.id = r.article_id
+                  ORDER BY a.id, r.kind",
+            )
+            .fetch(&mut *tx),
+            each,
         )
-        .fetch(&mut *tx);
-        let mut grouped = ReactionRows::default();
-        while let Some((article, kind, count)) = reactions.try_next().await? {
-            if let Some(done) = grouped.push(article, kind, count) {
-                each(SiteRow::Reactions(done))?;
-            }
-        }
-        drop(reactions);
-        if let Some(last) = grouped.finish() {
-            each(SiteRow::Reactions(last))?;
-        }
-        let mut typos = sqlx::query_as::<_, TypoTuple>(
-            "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes, t.status, t.reports, t.created_at,
-                    t.updated_at
-               FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+        .await?;
+        forward(
+            sqlx::query_as::<_, TypoTuple>(
+                "SELECT t.id, a.key, t.fragment, t.before, t.after, t.notes, t.status, t.reports, t.created_at,
+                        t.updated_at
+                   FROM typos t JOIN articles a ON a.id = t.article_id ORDER BY t.id",
+            )
+            .fetch(&mut *tx),
+            |typo| SiteRow::Typo(typo.into()),
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(typo) = typos.try_next().await? {
-            each(SiteRow::Typo(typo.into()))?;
-        }
-        drop(typos);
-        let mut bans = sqlx::query_as::<_, BanTuple>(
-            "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+        .await?;
+        forward(
+            sqlx::query_as::<_, BanTuple>(
+                "SELECT id, kind, value, epoch, until, reason, created_by, created_at, lifted_at FROM bans ORDER BY id",
+            )
+            .fetch(&mut *tx),
+            |ban| SiteRow::Ban(ban.into()),
+            each,
         )
-        .fetch(&mut *tx);
-        while let Some(ban) = bans.try_next().await? {
-            each(SiteRow::Ban(ban.into()))?;
-        }
-        drop(bans);
-        let mut moderators =
+        .await?;
+        forward(
             sqlx::query_as::<_, ModeratorRow>("SELECT name, created_at AS created FROM moderators ORDER BY id")
-                .fetch(&mut *tx);
-        while let Some(moderator) = moderators.try_next().await? {
-            each(SiteRow::Moderator(moderator))?;
-        }
-        drop(moderators);
+                .fetch(&mut *tx),
+            SiteRow::Moderator,
+            each,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
