@@ -88,6 +88,11 @@ else
   "$st" --version
 fi
 
+step "aiosmtpd $AIOSMTPD_VERSION (PyPI, in target/venv; the notification tests send mail to it)"
+if target/venv/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null
+then echo "present"
+else target/venv/bin/pip install -q --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"; echo "installed"; fi
+
 step "crates for offline builds"
 cargo fetch --locked
 # The shipped widget rebuilds the standard library (see Makefile, WIDGET_ENV): fetch its crates too, as trunk

@@ -67,6 +67,9 @@ pub struct CommentPage {
     /// issued for this reader and article with each page.
     #[serde(default)]
     pub form: Option<String>,
+    /// The server sends reply notifications by e-mail: the form may offer [`NewComment::notify_email`].
+    #[serde(default)]
+    pub notify: bool,
 }
 
 /// Orders of the top-level comments.
@@ -119,6 +122,31 @@ pub struct NewComment {
     /// The `form` token of a page of this thread (see [`CommentPage::form`]).
     #[serde(default)]
     pub form: Option<String>,
+    /// An e-mail address to tell of replies to this comment (when [`CommentPage::notify`] says the server
+    /// sends them). Nothing is sent to it until its owner opens the link in a confirmation message; it is
+    /// stored encrypted and never answered back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_email: Option<String>,
+}
+
+/// Whether `address` can be an e-mail address: at most [`crate::limits::EMAIL_MAX`] bytes, one `@`
+/// between a local part and a dotted domain, no white space or control characters. (The server parses it
+/// fully; this is what the widget can say before sending.)
+pub fn check_email(address: &str) -> bool {
+    let ok_chars = address.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            ok_chars
+                && address.len() <= crate::limits::EMAIL_MAX
+                && !local.is_empty()
+                && local.len() <= 64
+                && !local.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
 }
 
 /// Body of `PATCH /api/v1/articles/{article}/comments/{id}`.
@@ -193,6 +221,16 @@ mod tests {
         assert_eq!(check_comment_text(&"ж".repeat(COMMENT_TEXT_MAX)), Ok(()));
         assert_eq!(check_comment_text(&"ж".repeat(COMMENT_TEXT_MAX + 1)), Err(InvalidText::TooLong));
         assert_eq!(check_comment_text(&format!("  {}  ", "a".repeat(COMMENT_TEXT_MAX))), Ok(()));
+    }
+
+    #[test]
+    fn addresses_are_checked_for_their_shape() {
+        assert!(check_email("reader@example.org"));
+        assert!(check_email("чи.та.тель@пример.рф"));
+        for bad in ["", "reader", "reader@", "@example.org", "reader@localhost", "a b@example.org", "r@.org", "r@x."] {
+            assert!(!check_email(bad), "{bad}");
+        }
+        assert!(!check_email(&format!("{}@example.org", "a".repeat(65))));
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod typo;
 pub use article::{ArticleId, InvalidArticleId};
 pub use comment::{
     Comment, CommentCounts, CommentId, CommentPage, CommentSort, EditComment, InvalidText, LikeView, NewComment,
-    PageInfo, check_comment_text,
+    PageInfo, check_comment_text, check_email,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use me::{Erased, MyComment, MyMark, MyReaction, MyTypo, ReaderData};
@@ -50,6 +50,8 @@ pub mod limits {
     pub const COMMENT_TEXT_MAX: usize = 4_000;
     /// Most web addresses in one comment.
     pub const COMMENT_LINKS_MAX: usize = 3;
+    /// Longest e-mail address, in bytes (RFC 5321's limit on a path).
+    pub const EMAIL_MAX: usize = 254;
     /// Longest display name, in characters.
     pub const AUTHOR_MAX: usize = 60;
     /// Longest page URL and title the server keeps, in characters.

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
     ahead: Option<Arc<AtomicI64>>,
+    /// Told when a test moves the clock, so that tasks waiting for a time wake up to look again.
+    moved: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Clock {
@@ -20,13 +22,24 @@ impl Clock {
 
     /// The system's time until [`Clock::advance`] moves it on; clones share the setting.
     pub fn adjustable() -> Self {
-        Self { ahead: Some(Arc::new(AtomicI64::new(0))) }
+        Self { ahead: Some(Arc::new(AtomicI64::new(0))), moved: Some(Arc::new(tokio::sync::Notify::new())) }
     }
 
     /// Moves an [`adjustable`](Clock::adjustable) clock `secs` ahead (a system clock ignores this).
     pub fn advance(&self, secs: i64) {
         if let Some(ahead) = &self.ahead {
             ahead.fetch_add(secs, Ordering::Relaxed);
+        }
+        if let Some(moved) = &self.moved {
+            moved.notify_waiters();
+        }
+    }
+
+    /// Resolves when a test moves the clock on; never for the system's clock.
+    pub async fn moved(&self) {
+        match &self.moved {
+            Some(moved) => moved.notified().await,
+            None => std::future::pending().await,
         }
     }
 

@@ -29,7 +29,7 @@ pub use rules::{accounts, keys, rate_limit};
 pub use store::{DynStore, Store};
 
 use http::{admin, client_ip, listener};
-use rules::{bans, webhook};
+use rules::{bans, mail, outbox, webhook};
 
 /// Everything the server needs to start, however it was given (CLI flags, environment, tests).
 #[derive(Clone, Debug, Default)]
@@ -54,6 +54,14 @@ pub struct Settings {
     pub webhook_url: Option<String>,
     /// Key for the `X-Otklik-Signature` HMAC of each webhook body.
     pub webhook_secret: Option<String>,
+    /// The SMTP server reply notifications go through (`smtp://user:pass@host:587`, `smtps://host`);
+    /// unset, none are offered.
+    pub smtp_url: Option<String>,
+    /// The sender of notifications (`otklik <comments@example.org>`); needed with `smtp_url`.
+    pub mail_from: Option<String>,
+    /// The address readers reach this server by, for the links in messages (default: the address it
+    /// listens on, unless that is every interface).
+    pub public_url: Option<String>,
     /// Rate limits: `off`, `KIND=off` or `KIND=N/PERIOD` entries (see `rate_limit`).
     pub rate_limits: Vec<String>,
     /// Most connections held open at once (default [`DEFAULT_MAX_CONNECTIONS`]); more wait to be accepted.
@@ -141,7 +149,7 @@ struct Configured {
     allowed_origins: Arc<[axum::http::HeaderValue]>,
     trusted_proxies: Arc<[client_ip::IpNet]>,
     limits: rate_limit::LimitSettings,
-    webhook: Option<Arc<webhook::Webhook>>,
+    webhook: Option<webhook::Webhook>,
 }
 
 impl Configured {
@@ -160,7 +168,7 @@ impl Configured {
         let limits = rate_limit::LimitSettings::parse(&settings.rate_limits)
             .map_err(|e| anyhow::anyhow!("OTKLIK_RATE_LIMITS: {e}"))?;
         let webhook = match settings.webhook_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Some(Arc::new(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?)),
+            Some(url) => Some(webhook::Webhook::new(url, settings.webhook_secret.as_deref())?),
             None => None,
         };
         Ok(Self { allowed_origins, trusted_proxies, limits, webhook })
@@ -189,6 +197,14 @@ impl App {
             tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??
         };
         let Configured { allowed_origins, trusted_proxies, limits, webhook } = Configured::parse(settings)?;
+        let mail = match settings.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let from = settings.mail_from.as_deref().filter(|f| !f.trim().is_empty());
+                let from = from.context("OTKLIK_SMTP_URL is set: OTKLIK_MAIL_FROM must name the sender of messages")?;
+                Some(mail::Mail::new(url, from, settings.public_url.as_deref(), &secret)?)
+            }
+            None => None,
+        };
         let reader_key = Arc::new(ReaderKey::new(&secret));
         let admin_token = settings.admin_token.as_deref().filter(|t| !t.is_empty()).map(admin::AdminToken::new);
         let limits = Arc::new(rate_limit::RateLimiter::for_store(limits, &store));
@@ -215,7 +231,7 @@ impl App {
                     store,
                     reader_key,
                     limits,
-                    webhook,
+                    outbox: Arc::new(outbox::Outbox::new(webhook, mail)),
                     moderation: settings.moderation,
                     bans,
                     stop_words,
@@ -281,10 +297,14 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         // The peer address feeds the client IP (see `client_ip`).
+        if let Some(mail) = &self.state.outbox.mail {
+            mail.listening_on(listener.local_addr()?)?;
+        }
         let listener = listener::CappedListener::new(listener, self.connections.clone());
         let service = self.router().into_make_service_with_connect_info::<listener::Peer>();
-        let deliveries =
-            self.state.webhook.clone().map(|hook| tokio::spawn(webhook::run(self.state.store.clone(), hook)));
+        let deliveries = self.state.outbox.active().then(|| {
+            tokio::spawn(outbox::run(self.state.store.clone(), self.state.outbox.clone(), self.state.clock.clone()))
+        });
         let purge =
             tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
         let live = tokio::spawn(rules::live::run(self.state.rules.live.clone(), self.state.store.changes()));
@@ -315,9 +335,7 @@ impl App {
         if let Some(task) = deliveries {
             task.abort();
             let _ = task.await;
-            if let Some(hook) = &self.state.webhook {
-                hook.release(&self.state.store).await;
-            }
+            self.state.outbox.release(&self.state.store).await;
         }
         self.state.store.close().await;
         served?;
@@ -340,8 +358,8 @@ async fn follow(rules: rules::Rules, mut changes: tokio::sync::broadcast::Receiv
         {
             tracing::warn!(error = %format!("{err:#}"), "reloading bans another node changed");
         }
-        if let (store::Change::Outbox | store::Change::Everything, Some(hook)) = (&change, &rules.webhook) {
-            hook.wake();
+        if let store::Change::Outbox | store::Change::Everything = change {
+            rules.outbox.wake();
         }
     }
 }

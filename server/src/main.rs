@@ -178,6 +178,21 @@ struct ServeArgs {
     #[arg(long, env = "OTKLIK_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
 
+    /// SMTP server for reply notifications: smtp://user:pass@host:587 (STARTTLS whenever offered, and
+    /// required unless the server is on this machine) or smtps://user:pass@host:465. Unset: no
+    /// notifications, and the comment form offers none.
+    #[arg(long, env = "OTKLIK_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+
+    /// Sender of notifications, e.g. "Comments <comments@example.org>".
+    #[arg(long, env = "OTKLIK_MAIL_FROM")]
+    mail_from: Option<String>,
+
+    /// The address readers reach this server by (https://comments.example.org), for links in messages.
+    /// Default: the listening address, unless that is every interface.
+    #[arg(long, env = "OTKLIK_PUBLIC_URL")]
+    public_url: Option<String>,
+
     /// Comma-separated rate limits: `off` for none, or KIND=N/PERIOD or KIND=off, e.g.
     /// typos.reader=5/5m,typos.ip=20/5m (the defaults).
     #[arg(long, env = "OTKLIK_RATE_LIMITS", value_delimiter = ',')]
@@ -381,6 +396,9 @@ fn settings(args: ServeArgs) -> (Settings, SocketAddr) {
         admin_token: args.admin_token,
         webhook_url: args.webhook_url,
         webhook_secret: args.webhook_secret,
+        smtp_url: args.smtp_url,
+        mail_from: args.mail_from,
+        public_url: args.public_url,
         rate_limits: args.rate_limits,
         max_connections: Some(args.max_connections),
         max_connections_per_ip: Some(args.max_connections_per_ip),

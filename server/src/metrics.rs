@@ -110,6 +110,8 @@ struct Registry {
     page_misses: AtomicU64,
     webhooks_delivered: AtomicU64,
     webhooks_failed: AtomicU64,
+    mail_sent: AtomicU64,
+    mail_failed: AtomicU64,
     connections: AtomicI64,
 }
 
@@ -184,6 +186,14 @@ pub fn refused(kind: &'static str) {
 pub fn webhook(delivered: bool) {
     if on() {
         let counter = if delivered { &REGISTRY.webhooks_delivered } else { &REGISTRY.webhooks_failed };
+        counter.fetch_add(1, Relaxed);
+    }
+}
+
+/// An e-mail delivery attempt's outcome (sent, or found unneeded, counts as done).
+pub fn mail(sent: bool) {
+    if on() {
+        let counter = if sent { &REGISTRY.mail_sent } else { &REGISTRY.mail_failed };
         counter.fetch_add(1, Relaxed);
     }
 }
@@ -292,6 +302,9 @@ pub fn render(sampled: &Sampled) -> String {
     let _ =
         writeln!(out, "otklik_webhook_deliveries_total{{result=\"delivered\"}} {}", r.webhooks_delivered.load(Relaxed));
     let _ = writeln!(out, "otklik_webhook_deliveries_total{{result=\"failed\"}} {}", r.webhooks_failed.load(Relaxed));
+    head(&mut out, "otklik_mail_deliveries_total", "counter", "E-mail delivery attempts, by outcome.");
+    let _ = writeln!(out, "otklik_mail_deliveries_total{{result=\"sent\"}} {}", r.mail_sent.load(Relaxed));
+    let _ = writeln!(out, "otklik_mail_deliveries_total{{result=\"failed\"}} {}", r.mail_failed.load(Relaxed));
     if let Some(age) = sampled.webhook_backlog_secs {
         head(
             &mut out,

@@ -15,9 +15,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    let webhook_backlog_secs = match &state.webhook {
-        None => None,
-        Some(_) => match state.store.outbox_oldest().await {
+    let webhook_backlog_secs = match state.outbox.active() {
+        false => None,
+        true => match state.store.outbox_oldest().await {
             Ok(oldest) => Some(oldest.map_or(0, |at| (crate::unix_now() - at).max(0))),
             Err(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "reading the webhook backlog for the metrics");

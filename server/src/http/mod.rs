@@ -1,5 +1,6 @@
 //! The HTTP edge: the router and what every request passes (CORS, the guard, tracing), the extractors,
-//! the client address, the listener, the widget's assets, the JSON API and the moderators' console. It
+//! the client address, the listener, the widget's assets, the JSON API, the moderators' console and the
+//! pages of the links in messages. It
 //! turns requests into calls of the product's rules (`crate::rules`) and their answers into responses.
 
 pub mod admin;
@@ -10,6 +11,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod mail;
 pub mod metrics;
 pub mod request_id;
 mod route;
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Router::from(api::health::router()))
         .merge(api::pages::router())
         .merge(console::router())
+        .merge(mail::router())
         .merge(assets::router());
     // The route template, once routing has found it, for the access log and the metrics (when either is
     // kept at all: this layer costs every request a little, and the bench runs without it).

@@ -1,6 +1,6 @@
 //! The product's rules: who may post and how often, what a comment must be, moderation and bans, typo
-//! reports, compose tokens, readers' identities and the server's keys, and the webhook deliveries that
-//! announce events. Called by the HTTP edge (API and console alike); they call the store.
+//! reports, compose tokens, readers' identities and the server's keys, and what the outbox delivers:
+//! webhooks and e-mail notifications. Called by the HTTP edge (API and console alike); they call the store.
 
 pub mod accounts;
 pub mod bans;
@@ -9,9 +9,12 @@ pub mod editors;
 pub mod erasure;
 pub mod guard;
 pub mod keys;
+pub mod lang;
 pub mod live;
+pub mod mail;
 pub mod moderation;
 pub mod net;
+pub mod outbox;
 pub mod posting;
 pub mod rate_limit;
 pub mod reader;
@@ -31,7 +34,8 @@ pub struct Rules {
     pub store: DynStore,
     pub reader_key: Arc<reader::ReaderKey>,
     pub limits: Arc<rate_limit::RateLimiter>,
-    pub webhook: Option<Arc<webhook::Webhook>>,
+    /// Where events go: the webhook, reply notifications by e-mail.
+    pub outbox: Arc<outbox::Outbox>,
     /// Whether new comments appear at once or after approval, for articles without a setting of their own.
     pub moderation: otklik_api::ModerationMode,
     pub bans: Arc<bans::BanList>,

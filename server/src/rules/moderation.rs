@@ -51,10 +51,8 @@ pub async fn moderate(
     action: ModerationAction,
     who: &str,
 ) -> Result<Option<QueueItem>, ModerationError> {
-    let done = rules.store.moderate(id, action, who, rules.webhook.is_some()).await??;
-    if let Some(hook) = &rules.webhook {
-        hook.wake();
-    }
+    let done = rules.store.moderate(id, action, who, rules.outbox.announce()).await??;
+    rules.outbox.wake();
     Ok(done.item)
 }
 

@@ -8,11 +8,12 @@ use otklik_api::{ArticleId, Comment, CommentId, InvalidText, PageInfo, check_com
 use crate::rules::Rules;
 use crate::rules::compose;
 use crate::rules::guard::{self, Refusal};
+use crate::rules::mail::Mail;
 use crate::rules::net::ClientIp;
 use crate::rules::rate_limit::LimitKind;
 use crate::rules::reader::ReaderHash;
 use crate::rules::text::clean_line;
-use crate::store::{CommentError, EditCommentCmd, NewCommentCmd};
+use crate::store::{AddressState, CommentError, EditCommentCmd, NewCommentCmd, Subscription};
 
 /// Why a comment (or an edit) was not taken.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub enum PostError {
     /// The honeypot field, which people never see, was filled in.
     Spam,
     Text(InvalidText),
+    /// The address to tell of replies cannot be an e-mail address.
+    BadEmail,
     /// The name is longer than [`AUTHOR_MAX`] characters.
     AuthorTooLong,
     /// Sent sooner after its form was loaded than a person could write it.
@@ -63,6 +66,8 @@ pub struct NewPost {
     pub website: Option<String>,
     /// The compose token of the thread's page the form came with.
     pub form: Option<String>,
+    /// Where to tell the author of replies (when mail is on).
+    pub notify_email: Option<String>,
 }
 
 /// Posts a comment, shown at once or held for moderation.
@@ -84,17 +89,54 @@ pub async fn post(rules: &Rules, new: NewPost) -> Result<Comment, PostError> {
                 compose::Refusal::Invalid => PostError::InvalidForm,
             })?;
     }
-    let NewPost { article, reader, client, parent, page, .. } = new;
+    let NewPost { article, reader, client, parent, page, notify_email, .. } = new;
     writable(rules, &reader, &client).await?;
     let hold = has_stop_word(&rules.stop_words, &text);
-    let announce = rules.webhook.is_some();
+    let subscribe = match (&rules.outbox.mail, notify_email.as_deref().map(str::trim).filter(|a| !a.is_empty())) {
+        (Some(mail), Some(address)) => Some(subscription(rules, mail, address, &text, &reader, &client).await?),
+        _ => None,
+    };
+    let announce = rules.outbox.announce();
     let (ip, ip_epoch, default_mode) = (client.hash, client.epoch, rules.moderation);
-    let cmd = NewCommentCmd { article, reader, ip, ip_epoch, author, text, parent, page, announce, default_mode, hold };
+    let cmd = NewCommentCmd {
+        article,
+        reader,
+        ip,
+        ip_epoch,
+        author,
+        text,
+        parent,
+        page,
+        announce,
+        default_mode,
+        hold,
+        subscribe,
+    };
     let comment = rules.store.post_comment(cmd).await??;
-    if let Some(hook) = &rules.webhook {
-        hook.wake();
-    }
+    rules.outbox.wake();
     Ok(comment)
+}
+
+/// The address a comment's author gave, ready to store, and whether a confirmation goes to it: not when
+/// it is confirmed or blocked already, nor past the limits on confirmations per address and per client
+/// (the comment is posted all the same; only the message is not sent).
+async fn subscription(
+    rules: &Rules,
+    mail: &Mail,
+    address: &str,
+    text: &str,
+    reader: &ReaderHash,
+    client: &ClientIp,
+) -> Result<Subscription, PostError> {
+    let mut sub = mail.subscription(address, text).map_err(|_| PostError::BadEmail)?;
+    sub.confirm = match rules.store.mail_address(reader, &sub.lookup).await? {
+        AddressState::Unconfirmed => {
+            let checks = [(LimitKind::ConfirmAddress, &sub.lookup), (LimitKind::ConfirmIp, &client.hash)];
+            guard::limited(rules, &checks).await.is_ok()
+        }
+        AddressState::Confirmed | AddressState::Blocked => false,
+    };
+    Ok(sub)
 }
 
 /// An edit is a write like a post: the same bans, limits and stop words, and it may go back to the queue.
@@ -109,11 +151,11 @@ pub async fn edit(
     let text = checked_text(text)?;
     writable(rules, &reader, client).await?;
     let hold = has_stop_word(&rules.stop_words, &text);
-    let announce = rules.webhook.is_some();
+    let announce = rules.outbox.webhook.is_some();
     let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: rules.moderation, hold };
     let comment = rules.store.edit_comment(edit).await??;
-    if let Some(hook) = rules.webhook.as_ref().filter(|_| comment.pending) {
-        hook.wake();
+    if comment.pending {
+        rules.outbox.wake();
     }
     Ok(comment)
 }

@@ -29,10 +29,13 @@ pub enum LimitKind {
     /// Console sign-in attempts from one address, and against one account name.
     SignInIp,
     SignInName,
+    /// Confirmation messages to one e-mail address, and asked for from one client address.
+    ConfirmAddress,
+    ConfirmIp,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::CommentReader,
         Self::CommentIp,
         Self::LikeReader,
@@ -46,6 +49,8 @@ impl LimitKind {
         Self::FlagIp,
         Self::SignInIp,
         Self::SignInName,
+        Self::ConfirmAddress,
+        Self::ConfirmIp,
     ];
 
     /// The name used in `OTKLIK_RATE_LIMITS`.
@@ -64,6 +69,8 @@ impl LimitKind {
             Self::FlagIp => "flags.ip",
             Self::SignInIp => "signin.ip",
             Self::SignInName => "signin.name",
+            Self::ConfirmAddress => "confirmations.address",
+            Self::ConfirmIp => "confirmations.ip",
         }
     }
 
@@ -86,6 +93,9 @@ impl LimitKind {
             // Enough for a moderator who mistypes; a guesser gets ten tries per quarter hour.
             Self::SignInIp => (10, Duration::from_secs(900)),
             Self::SignInName => (10, Duration::from_secs(900)),
+            // A person gives their address again now and then; a script mails a stranger over and over.
+            Self::ConfirmAddress => (3, Duration::from_secs(86_400)),
+            Self::ConfirmIp => (10, Duration::from_secs(3_600)),
         };
         Rate { count, period }
     }

@@ -120,12 +120,22 @@ pub struct NewCommentCmd {
     pub text: String,
     pub parent: Option<CommentId>,
     pub page: PageInfo,
-    /// Queue a `comment.created` (or `comment.pending`) webhook delivery (a webhook is configured).
-    pub announce: bool,
+    pub announce: Announce,
     /// The server's moderation mode, for articles without their own.
     pub default_mode: otklik_api::ModerationMode,
     /// Hold it for moderation whatever the mode (e.g. it contains a stop word).
     pub hold: bool,
+    /// The author asks to be told of replies to it, at this address.
+    pub subscribe: Option<crate::store::Subscription>,
+}
+
+/// What a write that makes a comment visible queues in the outbox, in its own transaction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Announce {
+    /// A `comment.created` (or `comment.pending`) webhook delivery: a webhook is configured.
+    pub webhook: bool,
+    /// A message to each confirmed recipient following the comment it answers: mail is configured.
+    pub replies: bool,
 }
 
 impl NewCommentCmd {

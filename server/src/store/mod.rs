@@ -8,6 +8,7 @@
 mod accounts;
 mod comments;
 pub mod copy;
+mod mail;
 mod moderation;
 mod outbox;
 mod page_cache;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 
 pub use accounts::*;
 pub use comments::*;
+pub use mail::*;
 pub use moderation::*;
 pub use outbox::*;
 pub use postgres::{POOL_DEFAULT, PgStore};
@@ -43,6 +45,7 @@ pub trait Store:
     + CommentStore
     + TypoStore
     + OutboxStore
+    + MailStore
     + AccountStore
     + ModerationStore
     + ReaderStore

@@ -26,7 +26,7 @@ pub trait ModerationStore: Send + Sync {
         id: CommentId,
         action: ModerationAction,
         who: &str,
-        announce: bool,
+        announce: crate::store::Announce,
     ) -> anyhow::Result<Result<Moderated, ModError>>;
 
     /// Recently seen articles with their settings.

@@ -8,6 +8,7 @@
 pub mod console;
 pub mod node;
 pub mod site;
+pub mod smtp;
 pub mod sse;
 pub mod webhook;
 

@@ -101,6 +101,7 @@ async fn page(
     let (sort, limit, root) = (sort.unwrap_or_default(), limit.unwrap_or_default().0, root.map(CommentId));
     let query = CommentQuery { article, reader, sort, cursor, limit, root };
     let mut page = state.store.comments(&query).await?.map_err(refusal)?;
+    page.notify = state.outbox.mail.is_some();
     if let Some(reader) = reader.filter(|_| state.min_compose_secs > 0) {
         page.form = Some(compose::issue(&state.reader_key, &reader, query.article.as_str(), state.clock.now()));
     }
@@ -133,8 +134,8 @@ async fn create(
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, JsonBody<Comment>), AppError> {
     let page = clean_page(&state, &headers, body.page);
-    let NewComment { text, author, parent, website, form, .. } = body;
-    let new = NewPost { article, reader, client, text, author, parent, page, website, form };
+    let NewComment { text, author, parent, website, form, notify_email, .. } = body;
+    let new = NewPost { article, reader, client, text, author, parent, page, website, form, notify_email };
     let comment = posting::post(&state, new).await.map_err(post_error)?;
     Ok((StatusCode::CREATED, JsonBody(comment)))
 }
@@ -274,6 +275,7 @@ fn post_error(e: PostError) -> AppError {
         PostError::Text(InvalidText::TooManyLinks) => {
             invalid(ErrorCode::TooManyLinks, format!("a comment may hold at most {COMMENT_LINKS_MAX} links"))
         }
+        PostError::BadEmail => invalid(ErrorCode::InvalidBody, "notify_email is not an e-mail address".to_owned()),
         PostError::AuthorTooLong => {
             invalid(ErrorCode::InvalidBody, format!("the name may be at most {AUTHOR_MAX} characters"))
         }

@@ -4,32 +4,13 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    En,
-}
+pub use crate::rules::lang::Lang;
 
 impl Lang {
-    pub const fn code(self) -> &'static str {
-        match self {
-            Self::Ru => "ru",
-            Self::En => "en",
-        }
-    }
-
     pub const fn texts(self) -> &'static Texts {
         match self {
             Self::Ru => &RU,
             Self::En => &EN,
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        match raw.get(..2)?.to_ascii_lowercase().as_str() {
-            "ru" => Some(Self::Ru),
-            "en" => Some(Self::En),
-            _ => None,
         }
     }
 }

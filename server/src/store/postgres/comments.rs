@@ -138,7 +138,7 @@ async fn page(conn: &mut PgConnection, q: &CommentQuery) -> anyhow::Result<Resul
             .await?;
         let (total, closed) = article_state(conn, &q.article).await?;
         let (comments, next) = arrange_replies(raw.into_iter().map(ThreadRow::from).collect(), q.limit);
-        return Ok(Ok(CommentPage { comments, next, total, closed, form: None }));
+        return Ok(Ok(CommentPage { comments, next, total, closed, form: None, notify: false }));
     }
 
     let preview = REPLY_PREVIEW as i64;
@@ -160,7 +160,7 @@ async fn page(conn: &mut PgConnection, q: &CommentQuery) -> anyhow::Result<Resul
     let (total, closed) = article_state(conn, &q.article).await?;
 
     let (comments, next) = arrange_page(raw.into_iter().map(ThreadRow::from).collect(), q.sort, q.limit);
-    Ok(Ok(CommentPage { comments, next, total, closed, form: None }))
+    Ok(Ok(CommentPage { comments, next, total, closed, form: None, notify: false }))
 }
 
 /// One comment as `reader` (or nobody) sees it.
@@ -346,8 +346,14 @@ pub(super) fn post_batch<'c>(
                 }
             };
             let comment = post.posted(CommentId(p.id), p.depth, p.reply_to, p.pending, now);
-            if post.announce {
+            if post.announce.webhook {
                 announce(conn, post.article.as_str(), &comment, now).await?;
+            }
+            if let (Some(parent), false, true) = (post.parent, comment.pending, post.announce.replies) {
+                super::mail::tell_reply(conn, comment.id.0, parent.0, &post.reader, now).await?;
+            }
+            if let Some(sub) = &post.subscribe {
+                super::mail::subscribe(conn, comment.id.0, &post.reader, sub, now).await?;
             }
             if !changed.contains(&post.article.as_str()) {
                 changed.push(post.article.as_str());

@@ -26,6 +26,7 @@ use super::page_cache::PageCache;
 mod accounts;
 mod batcher;
 mod comments;
+mod mail;
 mod moderation;
 mod outbox;
 mod reactions;

@@ -63,7 +63,7 @@ async fn moderate(
     id: CommentId,
     action: ModerationAction,
     who: &str,
-    announce: bool,
+    announce: crate::store::Announce,
     now: i64,
 ) -> anyhow::Result<Result<Moderated, ModError>> {
     // The comment's row is locked first: two moderators acting on it from two nodes move its counts once each.
@@ -115,8 +115,13 @@ async fn moderate(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
-        super::comments::announce_approved(conn, &before.article, id, now).await?;
+    if before.status == CommentStatus::Pending && status == CommentStatus::Visible {
+        if announce.webhook {
+            super::comments::announce_approved(conn, &before.article, id, now).await?;
+        }
+        if announce.replies {
+            super::mail::tell_approved(conn, id.0, now).await?;
+        }
     }
     Ok(Ok(Moderated { article: before.article, item: queue_item(conn, id).await? }))
 }
@@ -191,7 +196,7 @@ impl ModerationStore for PgStore {
         id: CommentId,
         action: ModerationAction,
         who: &str,
-        announce: bool,
+        announce: crate::store::Announce,
     ) -> anyhow::Result<Result<Moderated, ModError>> {
         let now = crate::unix_now();
         // Whichever article the comment is on: every thread starts over, on every node.

@@ -75,6 +75,7 @@ impl ReaderStore for PgStore {
 async fn erase(conn: &mut PgConnection, reader: ReaderHash, now: i64) -> anyhow::Result<Erasure> {
     let who = &reader.0[..];
     let mut out = Erasure::default();
+    super::mail::forget_reader(conn, &reader).await?;
     // Newest first: a reply of the reader's to their own comment goes before it, so that comment need not
     // stay as a placeholder.
     let comments: Vec<(i64, String, bool)> = sqlx::query_as(

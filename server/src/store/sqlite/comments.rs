@@ -191,7 +191,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
             .await?;
         let (rows, total, closed) = rows_and_total(&row)?;
         let (comments, next) = arrange_replies(rows, q.limit);
-        return Ok(Ok(CommentPage { comments, next, total, closed, form: None }));
+        return Ok(Ok(CommentPage { comments, next, total, closed, form: None, notify: false }));
     }
 
     let (sql, id, likes) = match (q.sort, &q.cursor) {
@@ -215,7 +215,7 @@ pub async fn page(pool: &SqlitePool, q: &CommentQuery) -> anyhow::Result<Result<
     let (rows, total, closed) = rows_and_total(&row)?;
 
     let (comments, next) = arrange_page(rows, q.sort, q.limit);
-    Ok(Ok(CommentPage { comments, next, total, closed, form: None }))
+    Ok(Ok(CommentPage { comments, next, total, closed, form: None, notify: false }))
 }
 
 /// For each (reader, comment ids) request: which of the ids the reader likes and which they wrote, the
@@ -434,8 +434,14 @@ pub async fn post(
         .await?;
     ctx.next_comment += 1;
     let comment = post.posted(CommentId(id), depth, reply_to, pending, now);
-    if post.announce {
+    if post.announce.webhook {
         announce(conn, post.article.as_str(), &comment, now).await?;
+    }
+    if let (Some(parent), false, true) = (post.parent, pending, post.announce.replies) {
+        super::mail::tell_reply(conn, id, parent.0, &post.reader, now).await?;
+    }
+    if let Some(sub) = &post.subscribe {
+        super::mail::subscribe(conn, id, &post.reader, sub, now).await?;
     }
     Ok(Ok(comment))
 }

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 
 mod accounts;
 mod comments;
+mod mail;
 mod moderation;
 mod outbox;
 mod reactions;

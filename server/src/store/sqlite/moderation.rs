@@ -90,7 +90,7 @@ pub async fn moderate(
     id: CommentId,
     action: ModerationAction,
     who: &str,
-    announce: bool,
+    announce: crate::store::Announce,
     now: i64,
 ) -> anyhow::Result<Result<Moderated, ModError>> {
     let Some(before) = queue_item(conn, id).await? else {
@@ -122,8 +122,13 @@ pub async fn moderate(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    if announce && before.status == CommentStatus::Pending && status == CommentStatus::Visible {
-        super::comments::announce_approved(conn, &before.article, id, now).await?;
+    if before.status == CommentStatus::Pending && status == CommentStatus::Visible {
+        if announce.webhook {
+            super::comments::announce_approved(conn, &before.article, id, now).await?;
+        }
+        if announce.replies {
+            super::mail::tell_approved(conn, id.0, now).await?;
+        }
     }
     Ok(Ok(Moderated { article: before.article, item: queue_item(conn, id).await? }))
 }
@@ -399,7 +404,7 @@ impl ModerationStore for SqliteStore {
         id: CommentId,
         action: ModerationAction,
         who: &str,
-        announce: bool,
+        announce: crate::store::Announce,
     ) -> anyhow::Result<Result<Moderated, ModError>> {
         let job = (id, action, who.to_owned(), announce);
         let done = self

@@ -1,0 +1,516 @@
+//! Reply notifications by e-mail: the addresses readers give (checked, sealed, found again by a keyed
+//! hash), the links in messages (signed, so they need no cookie and no stored token), the messages
+//! themselves (ru/en, plain text and simple HTML, one-click unsubscribe), and their delivery over SMTP
+//! from the outbox.
+//!
+//! Nothing reaches an address before its owner confirms it: a comment that gives one queues a
+//! confirmation; replies are queued for confirmed recipients only (see `store::mail`).
+
+use std::str::FromStr as _;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead as _, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use sha2::Sha256;
+
+pub use crate::rules::lang::Lang;
+use crate::store::{DynStore, GATHER_SECS, Letter, OutboxItem, ReplyNote, Subscription};
+
+/// How long an SMTP server gets for each step of a conversation.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The outbox events of this module.
+pub const CONFIRM_EVENT: &str = "mail.confirm";
+pub const REPLIES_EVENT: &str = "mail.replies";
+
+/// What a link in a message does; each is signed under its own label, so one cannot stand for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    Confirm,
+    Unsubscribe,
+}
+
+impl Link {
+    const fn label(self) -> &'static [u8] {
+        match self {
+            Self::Confirm => b"confirm",
+            Self::Unsubscribe => b"unsubscribe",
+        }
+    }
+
+    /// The path of the page the link opens.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::Confirm => "/mail/confirm/",
+            Self::Unsubscribe => "/mail/unsubscribe/",
+        }
+    }
+}
+
+/// A recipient's language, as its link's token carries it.
+fn lang_of(code: &str) -> Lang {
+    Lang::parse(code).unwrap_or(Lang::En)
+}
+
+/// An address the server cannot take.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadAddress;
+
+/// Keys derived from the server secret, one per use.
+struct Keys {
+    seal: XChaCha20Poly1305,
+    lookup: Hmac<Sha256>,
+    links: Hmac<Sha256>,
+}
+
+impl Keys {
+    fn new(secret: &[u8]) -> Self {
+        let derive = |label: &[u8]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+            mac.update(b"otklik mail: ");
+            mac.update(label);
+            mac.finalize().into_bytes()
+        };
+        let hmac = |key: &[u8]| <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+        Self {
+            seal: <XChaCha20Poly1305 as KeyInit>::new(&derive(b"address key")),
+            lookup: hmac(&derive(b"address lookup")),
+            links: hmac(&derive(b"links")),
+        }
+    }
+
+    fn digest(key: &Hmac<Sha256>, parts: &[&[u8]]) -> [u8; 16] {
+        let mut mac = key.clone();
+        for part in parts {
+            mac.update(&(part.len() as u32).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes()[..16].try_into().expect("a SHA-256 MAC has 32 bytes")
+    }
+}
+
+/// Sends the messages: the SMTP connection, the sender's address, the keys, and where links point.
+pub struct Mail {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    keys: Keys,
+    /// This server's public address (`https://comments.example.org`), without a trailing slash.
+    base: OnceLock<String>,
+}
+
+impl Mail {
+    /// Reads `OTKLIK_SMTP_URL` (`smtp://user:pass@host:587`: STARTTLS whenever the server offers it, and
+    /// only a loopback server may go without; `smtps://` for TLS from the start) and `OTKLIK_MAIL_FROM`.
+    pub fn new(smtp_url: &str, from: &str, public_url: Option<&str>, secret: &[u8]) -> anyhow::Result<Self> {
+        let transport = transport(smtp_url)?;
+        let from = Mailbox::from_str(from.trim()).map_err(|e| {
+            anyhow::anyhow!("OTKLIK_MAIL_FROM `{from}` is not an address (`Name <a@b.org>` or `a@b.org`): {e}")
+        })?;
+        let base = OnceLock::new();
+        if let Some(url) = public_url.map(str::trim).filter(|u| !u.is_empty()) {
+            let parsed = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("OTKLIK_PUBLIC_URL `{url}`: {e}"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https") && parsed.query().is_none(),
+                "OTKLIK_PUBLIC_URL must be an http(s) URL without a query"
+            );
+            let _ = base.set(url.trim_end_matches('/').to_owned());
+        }
+        Ok(Self { transport, from, keys: Keys::new(secret), base })
+    }
+
+    /// Where links point when no public URL was given: the address this server listens on, if it names
+    /// one host (a server listening on every interface cannot know which name readers use).
+    pub fn listening_on(&self, address: std::net::SocketAddr) -> anyhow::Result<()> {
+        if self.base.get().is_some() {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            !address.ip().is_unspecified(),
+            "OTKLIK_SMTP_URL is set and otklik listens on every interface: set OTKLIK_PUBLIC_URL to the address \
+             readers reach it by, for the links in messages"
+        );
+        let _ = self.base.set(format!("http://{address}"));
+        Ok(())
+    }
+
+    fn base(&self) -> &str {
+        self.base.get().map_or("", String::as_str)
+    }
+
+    /// What a comment's author gave to be told of replies, ready to store: `Err` when it cannot be an
+    /// address.
+    pub fn subscription(&self, address: &str, comment: &str) -> Result<Subscription, BadAddress> {
+        let address = address.trim();
+        if !otklik_api::check_email(address) || lettre::Address::from_str(address).is_err() {
+            return Err(BadAddress);
+        }
+        let mut nonce = [0_u8; 24];
+        getrandom::fill(&mut nonce).map_err(|_| BadAddress)?;
+        let sealed = self.keys.seal.encrypt(XNonce::from_slice(&nonce), address.as_bytes()).map_err(|_| BadAddress)?;
+        Ok(Subscription {
+            lookup: self.lookup(address),
+            sealed: [&nonce[..], &sealed].concat(),
+            lang: Lang::of_text(comment).code(),
+            confirm: true,
+        })
+    }
+
+    /// The keyed hash an address is found by (case does not make another address).
+    pub fn lookup(&self, address: &str) -> [u8; 16] {
+        Keys::digest(&self.keys.lookup, &[address.trim().to_lowercase().as_bytes()])
+    }
+
+    fn open(&self, sealed: &[u8]) -> anyhow::Result<String> {
+        anyhow::ensure!(sealed.len() > 24, "a sealed address is too short");
+        let (nonce, sealed) = sealed.split_at(24);
+        let plain = self.keys.seal.decrypt(XNonce::from_slice(nonce), sealed).map_err(|_| {
+            anyhow::anyhow!("an address does not open with this server's key (was the secret changed?)")
+        })?;
+        Ok(String::from_utf8(plain)?)
+    }
+
+    /// The token of a link: the recipient, the language of its page, and a MAC over both.
+    pub fn token(&self, link: Link, recipient: i64, lang: Lang) -> String {
+        let id = recipient.to_be_bytes();
+        let mac = Keys::digest(&self.keys.links, &[link.label(), &id, lang.code().as_bytes()]);
+        let mut raw = Vec::with_capacity(25);
+        raw.extend_from_slice(&id);
+        raw.push(u8::from(lang == Lang::Ru));
+        raw.extend_from_slice(&mac);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The recipient and language a link's token names, if this server signed it for `link`.
+    pub fn check_token(&self, link: Link, token: &str) -> Option<(i64, Lang)> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.as_bytes()).ok()?;
+        if raw.len() != 25 || raw[8] > 1 {
+            return None;
+        }
+        let id: [u8; 8] = raw[..8].try_into().ok()?;
+        let lang = if raw[8] == 1 { Lang::Ru } else { Lang::En };
+        let mac = Keys::digest(&self.keys.links, &[link.label(), &id, lang.code().as_bytes()]);
+        crate::keys::constant_time_eq(&mac, &raw[9..]).then_some((i64::from_be_bytes(id), lang))
+    }
+
+    fn link(&self, link: Link, recipient: i64, lang: Lang) -> String {
+        format!("{}{}{}", self.base(), link.path(), self.token(link, recipient, lang))
+    }
+
+    /// Makes the delivery `item` (a confirmation or replies): `Ok` once it is recorded, whether sent or
+    /// found unneeded; `Err` with why when it should be tried again.
+    pub async fn deliver(&self, store: &DynStore, item: &OutboxItem, now: i64) -> Result<(), String> {
+        let recipient = serde_json::from_str::<serde_json::Value>(&item.payload)
+            .ok()
+            .and_then(|p| p["recipient"].as_i64())
+            .ok_or_else(|| "a message without a recipient".to_owned())?;
+        let failed = |err: anyhow::Error| format!("{err:#}");
+        let letter = store.mail_letter(recipient).await.map_err(failed)?;
+        let confirming = item.event == CONFIRM_EVENT;
+        let message = match &letter {
+            Some(letter) if !letter.blocked && confirming && !letter.confirmed => {
+                Some(self.confirmation(letter, recipient).map_err(failed)?)
+            }
+            Some(letter) if !letter.blocked && !confirming && letter.confirmed && !letter.replies.is_empty() => {
+                Some(self.replies(letter, recipient).map_err(failed)?)
+            }
+            _ => None,
+        };
+        let waiting = letter.as_ref().map_or(&[][..], |l| &l.waiting[..]);
+        let Some(message) = message else {
+            // Gone, blocked, confirmed meanwhile, or every reply hidden since: nothing to send.
+            let done = if confirming {
+                store.outbox_attempted(item.id, None).await
+            } else {
+                store.mail_told(item.id, recipient, waiting, now).await
+            };
+            return done.map_err(failed);
+        };
+        match self.transport.send(message).await {
+            Ok(_) => {
+                tracing::info!(delivery = item.id, event = %item.event, "message sent");
+                let done = if confirming {
+                    store.outbox_attempted(item.id, None).await
+                } else {
+                    store.mail_told(item.id, recipient, waiting, now + GATHER_SECS).await
+                };
+                done.map_err(failed)
+            }
+            Err(err) if bounced(&err) => {
+                let letter = letter.as_ref().expect("a message is only made from a letter");
+                tracing::warn!(delivery = item.id, error = %err, "the address was refused: nothing more goes to it");
+                store.mail_block(item.id, &letter.lookup, &format!("refused: {err}")).await.map_err(failed)
+            }
+            Err(err) => Err(format!("{err}")),
+        }
+    }
+
+    fn envelope(&self, letter: &Letter, subject: String) -> anyhow::Result<lettre::message::MessageBuilder> {
+        let to = Mailbox::new(None, self.open(&letter.sealed)?.parse().context("a stored address")?);
+        Ok(Message::builder().from(self.from.clone()).to(to).subject(subject).message_id(None))
+    }
+
+    /// Adds the one-click unsubscription headers (RFC 8058) to a built message.
+    fn with_unsubscribe(&self, mut message: Message, recipient: i64, lang: Lang) -> Message {
+        let url = self.link(Link::Unsubscribe, recipient, lang);
+        let headers = message.headers_mut();
+        headers.insert_raw(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")));
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".to_owned(),
+        ));
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_owned(),
+        ));
+        message
+    }
+
+    fn confirmation(&self, letter: &Letter, recipient: i64) -> anyhow::Result<Message> {
+        let lang = lang_of(&letter.lang);
+        let confirm = self.link(Link::Confirm, recipient, lang);
+        let texts = texts(lang);
+        let text = format!("{}\n\n{confirm}\n\n{}\n", texts.confirm_body, texts.confirm_ignore);
+        let html = maud::html! {
+            p { (texts.confirm_body) }
+            p { a href=(confirm) { (texts.confirm_button) } }
+            p { small { (texts.confirm_ignore) } }
+        };
+        let message = self
+            .envelope(letter, texts.confirm_subject.to_owned())?
+            .multipart(MultiPart::alternative_plain_html(text, html.into_string()))?;
+        Ok(self.with_unsubscribe(message, recipient, lang))
+    }
+
+    fn replies(&self, letter: &Letter, recipient: i64) -> anyhow::Result<Message> {
+        let lang = lang_of(&letter.lang);
+        let texts = texts(lang);
+        let replies = &letter.replies;
+        let title = |r: &ReplyNote| r.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| r.article.clone());
+        let subject = match replies.len() {
+            1 => format!("{} «{}»", texts.reply_subject, title(&replies[0])),
+            n => format!("{} ({n}): «{}»", texts.replies_subject, title(&replies[0])),
+        };
+        let open = |r: &ReplyNote| r.url.as_ref().map(|url| format!("{url}#otklik-comment-{}", r.id));
+        let unsubscribe = self.link(Link::Unsubscribe, recipient, lang);
+        let mut text = String::new();
+        for r in replies {
+            let author = if r.author.is_empty() { texts.anonymous } else { &r.author };
+            text.push_str(&format!("{author} {} «{}»:\n\n{}\n\n", texts.replied, title(r), r.text));
+            if let Some(link) = open(r) {
+                text.push_str(&format!("{} {link}\n\n", texts.open));
+            }
+            text.push_str("—\n\n");
+        }
+        text.push_str(&format!("{} {unsubscribe}\n", texts.unsubscribe));
+        let html = maud::html! {
+            @for r in replies {
+                p { b { (if r.author.is_empty() { texts.anonymous } else { &r.author }) } " " (texts.replied) " «" (title(r)) "»:" }
+                blockquote style="white-space: pre-wrap; border-left: 3px solid #ccc; margin: 0 0 0 4px; padding-left: 12px" { (r.text) }
+                @if let Some(link) = open(r) { p { a href=(link) { (texts.open_button) } } }
+                hr;
+            }
+            p { small { a href=(unsubscribe) { (texts.unsubscribe) } } }
+        };
+        let message =
+            self.envelope(letter, subject)?.multipart(MultiPart::alternative_plain_html(text, html.into_string()))?;
+        Ok(self.with_unsubscribe(message, recipient, lang))
+    }
+}
+
+/// A permanent refusal of the recipient itself (no such mailbox, not accepted here, a bad name): the
+/// address is wrong for good. Other permanent errors (say, the relay refusing otklik's credentials) say
+/// nothing about the address.
+fn bounced(err: &lettre::transport::smtp::Error) -> bool {
+    err.is_permanent()
+        && err.status().is_some_and(|code| {
+            let code = code.to_string();
+            matches!(code.as_str(), "550" | "551" | "553")
+        })
+}
+
+/// The SMTP transport an `OTKLIK_SMTP_URL` names.
+fn transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let bad = |why: &str| anyhow::anyhow!("OTKLIK_SMTP_URL: {why} (smtp://user:pass@host:587 or smtps://host:465)");
+    let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let (security, port) =
+        security(parsed.scheme(), loopback).ok_or_else(|| bad("the scheme must be smtp or smtps"))?;
+    let parameters = TlsParameters::new(host.clone()).map_err(|e| bad(&e.to_string()))?;
+    let tls = match security {
+        Security::StartTlsIfOffered => Tls::Opportunistic(parameters),
+        Security::StartTls => Tls::Required(parameters),
+        Security::Implicit => Tls::Wrapper(parameters),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(parsed.port().unwrap_or(port))
+        .tls(tls)
+        .timeout(Some(TIMEOUT));
+    if !parsed.username().is_empty() {
+        let user = percent_decode(parsed.username());
+        let password = percent_decode(parsed.password().unwrap_or_default());
+        builder = builder.credentials(Credentials::new(user, password));
+    }
+    Ok(builder.build())
+}
+
+/// How a connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Security {
+    StartTlsIfOffered,
+    StartTls,
+    Implicit,
+}
+
+/// The protection and default port of a scheme. Never in the clear to another machine: the credentials
+/// and the readers' addresses would cross the network readable.
+fn security(scheme: &str, loopback: bool) -> Option<(Security, u16)> {
+    match scheme {
+        "smtp" if loopback => Some((Security::StartTlsIfOffered, 587)),
+        "smtp" => Some((Security::StartTls, 587)),
+        "smtps" => Some((Security::Implicit, 465)),
+        _ => None,
+    }
+}
+
+/// `%XX` escapes of a URL's user or password, decoded (a password may hold any character).
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The words of messages and of the pages their links open.
+pub struct Texts {
+    pub confirm_subject: &'static str,
+    pub confirm_body: &'static str,
+    pub confirm_button: &'static str,
+    pub confirm_ignore: &'static str,
+    pub confirmed: &'static str,
+    pub link_expired: &'static str,
+    pub reply_subject: &'static str,
+    pub replies_subject: &'static str,
+    pub replied: &'static str,
+    pub anonymous: &'static str,
+    pub open: &'static str,
+    pub open_button: &'static str,
+    pub unsubscribe: &'static str,
+    pub unsubscribe_button: &'static str,
+    pub unsubscribed: &'static str,
+}
+
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::Ru => &RU,
+        Lang::En => &EN,
+    }
+}
+
+static RU: Texts = Texts {
+    confirm_subject: "Подтвердите адрес для уведомлений об ответах",
+    confirm_body: "Этот адрес указали под комментарием, чтобы узнавать об ответах на него. \
+                   Чтобы получать уведомления, откройте ссылку и подтвердите адрес:",
+    confirm_button: "Подтвердить адрес",
+    confirm_ignore: "Если это были не вы, ничего не делайте: без подтверждения писем больше не будет.",
+    confirmed: "Адрес подтверждён: мы напишем, когда на ваш комментарий ответят.",
+    link_expired: "Ссылка больше не действует: адрес уже отписан. Укажите его снова под новым комментарием.",
+    reply_subject: "Ответ на ваш комментарий:",
+    replies_subject: "Ответы на ваш комментарий",
+    replied: "ответил(а) на ваш комментарий к материалу",
+    anonymous: "Аноним",
+    open: "Открыть обсуждение:",
+    open_button: "Открыть обсуждение",
+    unsubscribe: "Отписаться от уведомлений:",
+    unsubscribe_button: "Отписаться",
+    unsubscribed: "Вы отписаны: писем об ответах больше не будет.",
+};
+
+static EN: Texts = Texts {
+    confirm_subject: "Confirm your address for reply notifications",
+    confirm_body: "This address was given with a comment, to hear of replies to it. \
+                   To get these messages, open the link and confirm the address:",
+    confirm_button: "Confirm the address",
+    confirm_ignore: "If this was not you, do nothing: without confirmation no more mail comes.",
+    confirmed: "Address confirmed: we will write when someone replies to your comment.",
+    link_expired: "This link no longer works: the address has unsubscribed. Give it again with a new comment.",
+    reply_subject: "A reply to your comment on",
+    replies_subject: "Replies to your comment",
+    replied: "replied to your comment on",
+    anonymous: "Anonymous",
+    open: "Open the discussion:",
+    open_button: "Open the discussion",
+    unsubscribe: "Stop these messages:",
+    unsubscribe_button: "Unsubscribe",
+    unsubscribed: "You are unsubscribed: no more messages about replies.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail() -> Mail {
+        Mail::new("smtp://127.0.0.1:2525", "otklik <news@example.org>", Some("https://c.example.org/"), b"secret")
+            .expect("settings")
+    }
+
+    #[test]
+    fn links_are_signed_for_their_purpose() {
+        let mail = mail();
+        let token = mail.token(Link::Unsubscribe, 42, Lang::Ru);
+        assert_eq!(mail.check_token(Link::Unsubscribe, &token), Some((42, Lang::Ru)));
+        assert_eq!(mail.check_token(Link::Confirm, &token), None);
+        let mut forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&token).expect("base64");
+        forged[7] = 43;
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged);
+        assert_eq!(mail.check_token(Link::Unsubscribe, &forged), None);
+        assert_eq!(mail.link(Link::Confirm, 1, Lang::En).split('/').nth(2), Some("c.example.org"));
+    }
+
+    #[test]
+    fn addresses_are_sealed_and_found_again_whatever_their_case() {
+        let mail = mail();
+        let sub = mail.subscription(" Reader@Example.org ", "Спасибо за статью").expect("an address");
+        assert_eq!(sub.lang, "ru");
+        assert_eq!(sub.lookup, mail.lookup("reader@example.org"));
+        assert!(!sub.sealed.windows(6).any(|w| w == b"Reader"), "the address is not stored in clear");
+        assert_eq!(mail.open(&sub.sealed).expect("opens"), "Reader@Example.org");
+        assert_eq!(mail.subscription("not an address", "x").map(|_| ()), Err(BadAddress));
+        assert_eq!(Lang::of_text("Thanks, good read"), Lang::En);
+    }
+
+    #[test]
+    fn plain_smtp_goes_only_to_a_loopback_server() {
+        assert_eq!(security("smtp", true), Some((Security::StartTlsIfOffered, 587)));
+        assert_eq!(security("smtp", false), Some((Security::StartTls, 587)));
+        assert_eq!(security("smtps", false), Some((Security::Implicit, 465)));
+        assert_eq!(security("http", true), None);
+        assert!(transport("smtp://user:p%40ss@127.0.0.1:2525").is_ok());
+        assert!(transport("smtp://mail.example.org:587").is_ok());
+        assert!(transport("http://mail.example.org").is_err());
+        assert_eq!(percent_decode("p%40ss%2"), "p@ss%2");
+    }
+}

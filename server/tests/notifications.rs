@@ -1,0 +1,296 @@
+//! Reply notifications by e-mail, delivered to a real SMTP server on loopback (aiosmtpd): confirmation
+//! before anything else, replies told once visible and gathered over 15 minutes, one-click unsubscription,
+//! the limits, bounces, retries, and addresses kept out of every answer and out of the database in clear.
+
+mod common;
+
+use std::time::Duration;
+
+use common::smtp::{Mail, Sink, free_port};
+use common::{TestServer, reader, settings_in};
+use otklik_api::{Comment, CommentPage};
+use otklik_server::clock::Clock;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const ARTICLE: &str = "harbour-opens";
+const TITLE: &str = "The harbour opens again";
+const ADDRESS: &str = "Vera.Reader@example.org";
+
+async fn server(sink_url: &str, tweak: impl FnOnce(&mut otklik_server::Settings)) -> TestServer {
+    let url = sink_url.to_owned();
+    TestServer::start_with(move |settings| {
+        settings.smtp_url = Some(url);
+        settings.mail_from = Some("Comments <comments@news.example>".into());
+        settings.allowed_origins = vec!["https://news.example".into()];
+        tweak(settings);
+    })
+    .await
+}
+
+async fn say(s: &TestServer, who: &str, text: &str, parent: Option<i64>, email: Option<&str>) -> reqwest::Response {
+    let mut body = json!({ "text": text, "page": { "url": "https://news.example/harbour", "title": TITLE } });
+    if let Some(parent) = parent {
+        body["parent"] = json!(parent);
+    }
+    if let Some(email) = email {
+        body["notify_email"] = json!(email);
+    }
+    s.client
+        .post(s.url(&format!("/api/v1/articles/{ARTICLE}/comments")))
+        .header("X-Otklik-Reader", who)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post(s: &TestServer, who: &str, text: &str, parent: Option<i64>, email: Option<&str>) -> Comment {
+    let resp = say(s, who, text, parent, email).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let body = resp.text().await.unwrap();
+    assert!(!body.to_lowercase().contains("example.org"), "an address in an answer: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn thread(s: &TestServer) -> CommentPage {
+    let url = s.url(&format!("/api/v1/articles/{ARTICLE}/comments"));
+    s.client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Opens the confirmation link of `mail` as a person does: the page, then its button.
+async fn confirm(s: &TestServer, mail: &Mail) {
+    let link = mail.link("/mail/confirm/").expect("a confirmation link");
+    assert!(link.starts_with(&s.url("/mail/confirm/")), "{link}");
+    let page = s.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    let done = s.client.post(&link).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+}
+
+/// Everything the database holds, as bytes (the SQLite file and its WAL), to look for addresses in.
+fn database_bytes(s: &TestServer) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["otklik.db", "otklik.db-wal"] {
+        bytes.extend(std::fs::read(s.dir.path().join(name)).unwrap_or_default());
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn nothing_goes_to_an_address_until_it_is_confirmed_and_it_never_shows() {
+    let sink = Sink::start().await;
+    let s = server(&sink.url(), |_| {}).await;
+    let (vera, oleg) = (reader(1), reader(2));
+
+    let page = thread(&s).await;
+    assert!(page.notify, "the form offers the address field when mail is on");
+
+    let first = post(&s, &vera, "Наконец-то! Жду открытия рынка.", None, Some(ADDRESS)).await;
+    let confirmation = sink.wait_for(1).await.remove(0);
+    assert_eq!(confirmation.to, ADDRESS);
+    assert!(confirmation.subject().contains("Подтвердите"), "Russian, as the comment: {}", confirmation.subject());
+    assert_eq!(confirmation.header("list-unsubscribe-post"), Some("List-Unsubscribe=One-Click"));
+
+    // Opening the link only shows the page (mail scanners open every link): still unconfirmed.
+    let link = confirmation.link("/mail/confirm/").unwrap();
+    assert_eq!(s.client.get(&link).send().await.unwrap().status(), StatusCode::OK);
+    post(&s, &oleg, "Before the confirmation", Some(first.id.0), None).await;
+
+    confirm(&s, &confirmation).await;
+    post(&s, &vera, "My own answer is not news to me", Some(first.id.0), None).await;
+    let reply = post(&s, &oleg, "After the confirmation", Some(first.id.0), None).await;
+
+    let messages = sink.wait_for(2).await;
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    let told = &messages[1];
+    assert_eq!(told.to, ADDRESS);
+    assert!(told.subject().contains(TITLE), "{}", told.subject());
+    assert!(told.text.contains("After the confirmation"), "{}", told.text);
+    assert!(!told.text.contains("Before the confirmation") && !told.text.contains("own answer"), "{}", told.text);
+    assert!(told.text.contains(&format!("https://news.example/harbour#otklik-comment-{}", reply.id)), "{}", told.text);
+    let unsubscribe = told.header("list-unsubscribe").expect("List-Unsubscribe");
+    assert!(unsubscribe.starts_with(&format!("<{}", s.url("/mail/unsubscribe/"))), "{unsubscribe}");
+    assert_eq!(told.header("list-unsubscribe-post"), Some("List-Unsubscribe=One-Click"));
+    assert!(told.raw.contains("text/html"), "a simple HTML part too");
+
+    // The address is in no answer, and not in the database in clear.
+    for path in [format!("/api/v1/articles/{ARTICLE}/comments"), "/api/v1/me".to_owned()] {
+        let body =
+            s.client.get(s.url(&path)).header("X-Otklik-Reader", &vera).send().await.unwrap().text().await.unwrap();
+        assert!(!body.to_lowercase().contains("vera.reader"), "{path}: {body}");
+    }
+    if !common::on_postgres() {
+        let bytes = String::from_utf8_lossy(&database_bytes(&s)).to_lowercase();
+        assert!(!bytes.contains("vera.reader"), "the address is stored in clear");
+    }
+}
+
+#[tokio::test]
+async fn replies_are_told_once_visible_and_gathered_over_a_quarter_hour() {
+    let sink = Sink::start().await;
+    let clock = Clock::adjustable();
+    let s = server(&sink.url(), |settings| {
+        settings.moderation = otklik_api::ModerationMode::Pre;
+        settings.admin_token = Some(common::EDITOR_TOKEN.into());
+        settings.clock = clock.clone();
+    })
+    .await;
+    let (vera, oleg) = (reader(1), reader(2));
+    let approve = |id: i64| {
+        let s = &s;
+        async move {
+            let resp =
+                s.admin(reqwest::Method::POST, &format!("/comments/{id}"), Some(json!({"action": "approve"}))).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    };
+    let hide = |id: i64| {
+        let s = &s;
+        async move {
+            let resp =
+                s.admin(reqwest::Method::POST, &format!("/comments/{id}"), Some(json!({"action": "hide"}))).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    };
+
+    let first = post(&s, &vera, "Will the ferry run on Sundays?", None, Some(ADDRESS)).await;
+    approve(first.id.0).await;
+    confirm(&s, &sink.wait_for(1).await[0]).await;
+
+    let hidden = post(&s, &oleg, "Spam that a moderator hides", Some(first.id.0), None).await;
+    hide(hidden.id.0).await;
+    let one = post(&s, &oleg, "Yes, from May", Some(first.id.0), None).await;
+    assert!(one.pending);
+    approve(one.id.0).await;
+    let messages = sink.wait_for(2).await;
+    assert!(messages[1].text.contains("Yes, from May") && !messages[1].text.contains("Spam"), "{}", messages[1].text);
+
+    // Within the quarter hour after a message, replies wait and go together.
+    for text in ["And on holidays", "But not in winter"] {
+        let reply = post(&s, &oleg, text, Some(first.id.0), None).await;
+        approve(reply.id.0).await;
+    }
+    clock.advance(15 * 60);
+    let messages = sink.wait_for(3).await;
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    let gathered = &messages[2].text;
+    assert!(gathered.contains("And on holidays") && gathered.contains("But not in winter"), "{gathered}");
+    assert!(messages[2].subject().contains("(2)"), "{}", messages[2].subject());
+    assert_eq!(sink.messages().len(), 3);
+}
+
+#[tokio::test]
+async fn one_click_unsubscription_stops_the_messages() {
+    let sink = Sink::start().await;
+    let s = server(&sink.url(), |_| {}).await;
+    let (vera, oleg, nina) = (reader(1), reader(2), reader(3));
+    let first = post(&s, &vera, "Is the pier safe?", None, Some(ADDRESS)).await;
+    confirm(&s, &sink.wait_for(1).await[0]).await;
+    post(&s, &oleg, "It was rebuilt", Some(first.id.0), None).await;
+    let told = sink.wait_for(2).await.remove(1);
+    let url = told.header("list-unsubscribe").unwrap().trim_matches(['<', '>']).to_owned();
+
+    // What a mail client sends (RFC 8058): a POST with this body, no cookie.
+    let resp = s
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(s.client.post(&url).send().await.unwrap().status(), StatusCode::OK, "twice is no error");
+    let forged = format!("{}x", &url[..url.len() - 1]);
+    assert_eq!(s.client.post(&forged).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    post(&s, &oleg, "And painted", Some(first.id.0), None).await;
+    // A later message to someone else: once it is here, anything queued before it has been sent.
+    post(&s, &nina, "Sentinel", None, Some("nina@example.org")).await;
+    let messages = sink.wait_for(3).await;
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert_eq!(messages[2].to, "nina@example.org");
+}
+
+#[tokio::test]
+async fn confirmations_are_limited_and_a_bounced_address_gets_nothing_more() {
+    let sink = Sink::start().await;
+    let s = server(&sink.url(), |settings| {
+        settings.rate_limits = vec!["confirmations.address=1/1d".into(), "confirmations.ip=2/1h".into()];
+    })
+    .await;
+    // The same address from two readers: one confirmation. The comment goes in either way.
+    let first = post(&s, &reader(1), "First", None, Some(ADDRESS)).await;
+    post(&s, &reader(2), "Second", None, Some(&ADDRESS.to_uppercase())).await;
+    // A refused address is blocked for everyone.
+    post(&s, &reader(3), "Third", None, Some("bounce@example.org")).await;
+    post(&s, &reader(4), "Fourth", None, Some("bounce@example.org")).await;
+    // This client has had its two confirmations: the next is not sent.
+    post(&s, &reader(5), "Fifth", None, Some("over@example.org")).await;
+
+    let confirmation = sink.wait_for(1).await.remove(0);
+    assert_eq!(confirmation.to, ADDRESS);
+    confirm(&s, &confirmation).await;
+    // Queued after everything above: once it is here, all of that has been sent or dropped.
+    post(&s, &reader(6), "Sixth", Some(first.id.0), None).await;
+    let messages = sink.wait_for(2).await;
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[1].text.contains("Sixth"));
+    assert_eq!(sink.refused(), ["bounce@example.org"], "tried once, then blocked");
+    let thread = thread(&s).await;
+    assert_eq!(thread.total, 6, "every comment is posted");
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_gets_the_message_later() {
+    let port = free_port();
+    let clock = Clock::adjustable();
+    let s = server(&format!("smtp://127.0.0.1:{port}"), |settings| settings.clock = clock.clone()).await;
+    post(&s, &reader(1), "Hello", None, Some(ADDRESS)).await;
+    // The first attempt fails: the row stays, with its attempt counted.
+    let database = common::database_in(s.dir.path());
+    common::until("a failed attempt", Duration::from_secs(20), || attempts(&database)).await;
+    let sink = Sink::start_on(port).await;
+    clock.advance(31);
+    let messages = sink.wait_for(1).await;
+    assert_eq!(messages[0].to, ADDRESS);
+}
+
+async fn attempts(database: &str) -> bool {
+    use sqlx::Connection as _;
+    let query = "SELECT count(*) FROM outbox WHERE attempts > 0";
+    if database.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(database).await.unwrap();
+        sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap() > 0
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{database}")).await.unwrap();
+        sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap() > 0
+    }
+}
+
+#[tokio::test]
+async fn without_smtp_nothing_is_offered_and_bad_settings_or_addresses_are_refused() {
+    let s = TestServer::start().await;
+    assert!(!thread(&s).await.notify, "no SMTP server: the form offers no address field");
+    // An address sent anyway is not kept: there is nothing to send with.
+    post(&s, &reader(1), "No mail here", None, Some(ADDRESS)).await;
+
+    let sink = Sink::start().await;
+    let s = server(&sink.url(), |_| {}).await;
+    let resp = say(&s, &reader(1), "Keep my text", None, Some("not an address")).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let thread = thread(&s).await;
+    assert_eq!(thread.total, 0, "a refused comment is not half posted");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.smtp_url = Some(sink.url());
+    let err = otklik_server::App::open(&settings).await.err().expect("no sender: refused");
+    assert!(format!("{err:#}").contains("OTKLIK_MAIL_FROM"), "{err:#}");
+    settings.mail_from = Some("comments@news.example".into());
+    settings.smtp_url = Some("smtp://mail.example.org:587".into());
+    assert!(otklik_server::App::open(&settings).await.is_ok(), "STARTTLS required to another machine is fine");
+}
