@@ -33,7 +33,15 @@ fn shown(host: &HtmlElement) -> Vec<(String, String)> {
 
 /// A top-level comment with no name, as a script posts it through the API.
 fn anonymous(text: String) -> otklik_api::NewComment {
-    otklik_api::NewComment { text, author: None, parent: None, page: None, website: None, form: None }
+    otklik_api::NewComment {
+        text,
+        author: None,
+        parent: None,
+        page: None,
+        website: None,
+        form: None,
+        notify_email: None,
+    }
 }
 
 /// Types `text` into the `index`-th comment box as a person would (value, then an input event).
