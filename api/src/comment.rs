@@ -68,7 +68,6 @@ pub struct CommentPage {
     #[serde(default)]
     pub form: Option<String>,
     /// The server sends reply notifications by e-mail: the form may offer [`NewComment::notify_email`].
-    #[serde(default)]
     pub notify: bool,
 }
 
@@ -125,7 +124,7 @@ pub struct NewComment {
     /// An e-mail address to tell of replies to this comment (when [`CommentPage::notify`] says the server
     /// sends them). Nothing is sent to it until its owner opens the link in a confirmation message; it is
     /// stored encrypted and never answered back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub notify_email: Option<String>,
 }
 

@@ -41,7 +41,8 @@ pub fn CommentForm(parent: Option<CommentId>, #[prop(optional)] on_done: Option<
             let author = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
             let website = Some(honeypot.get_untracked()).filter(|v| !v.is_empty());
             let form = thread.form.get_untracked();
-            let new = NewComment { text: body, author, parent, page: Some(page_info()), website, form };
+            let new =
+                NewComment { text: body, author, parent, page: Some(page_info()), website, form, notify_email: None };
             let (thread, draft_key) = (thread.clone(), draft_key.clone());
             sending.set(true);
             thread.sending.set(true);

@@ -24,6 +24,15 @@ use crate::thread::Thread;
 /// How many comments of a page are drawn in its first task: more than a phone's screen shows.
 const SLICE: usize = 6;
 
+/// The sort orders' `<option>`s, labelled in `CommentSort::ALL` order.
+fn sort_options(labels: [&str; 3]) -> String {
+    CommentSort::ALL
+        .into_iter()
+        .zip(labels)
+        .map(|(s, label)| format!(r#"<option value="{}">{label}</option>"#, s.as_str()))
+        .collect()
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Load {
     Loading,
@@ -165,17 +174,12 @@ pub fn CommentThread(
                 <h2 id="otk-comments-heading" class="otk-heading">{heading}</h2>
                 <label class="otk-sort">
                     <span class="otk-sort-label">{texts.sort}</span>
-                    <select on:change=move |ev| {
+                    // The options as markup: a list of typed `<option>` views costs the module 0.3 KB gzip more.
+                    <select inner_html=sort_options(texts.sorts) on:change=move |ev| {
                         let order = CommentSort::ALL.into_iter().find(|s| s.as_str() == event_target_value(&ev));
                         thread.sort.set(order.unwrap_or_default());
                         fetch_sorted(false);
-                    }>
-                        {CommentSort::ALL
-                            .into_iter()
-                            .zip(texts.sorts)
-                            .map(|(s, label)| view! { <option value=s.as_str()>{label}</option> })
-                            .collect_view()}
-                    </select>
+                    }></select>
                 </label>
             </div>
             // Closed or not is a class on the section: the stylesheet hides the forms and shows the notice.
