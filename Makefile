@@ -90,6 +90,7 @@ bench: setup
 	cargo build --profile server -p otklik-server -p xtask --locked
 	target/server/xtask bench --server $(SERVER_BIN)
 	target/server/xtask import-bench --server $(SERVER_BIN)
+	target/server/xtask mail-bench --server $(SERVER_BIN)
 	OTKLIK_PG_DURABLE=1 scripts/with-postgres.sh sh -c 'target/server/xtask bench --server $(SERVER_BIN) \
 	  --postgres "$$OTKLIK_TEST_POSTGRES" && target/server/xtask bench --server $(SERVER_BIN) \
 	  --postgres "$$OTKLIK_TEST_POSTGRES" --nodes 2'

@@ -339,13 +339,23 @@ async fn get_json<T: serde::de::DeserializeOwned>(addr: SocketAddr, path: &str) 
 }
 
 /// The server under test, as a child process on a free loopback port.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
     async fn start(bin: &Path, dir: &Path, database: &str) -> anyhow::Result<Self> {
+        Self::start_with(bin, dir, database, &[]).await
+    }
+
+    /// A server with further environment settings (`OTKLIK_...`).
+    pub(crate) async fn start_with(
+        bin: &Path,
+        dir: &Path,
+        database: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(bin)
             .args(["serve", "--listen", &addr.to_string()])
@@ -362,6 +372,7 @@ impl Server {
             .env("OTKLIK_MAX_CONNECTIONS", "16000")
             .env("OTKLIK_MAX_CONNECTIONS_PER_IP", "16000")
             .env("OTKLIK_MAX_STREAMS", "12000")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {} (build it with `make server`)", bin.display()))?;
@@ -377,7 +388,7 @@ impl Server {
         anyhow::bail!("the server did not become healthy at {addr}")
     }
 
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -13,6 +13,7 @@ mod cold_start;
 mod import_bench;
 mod imports;
 mod live;
+mod mail_bench;
 mod weight;
 
 use std::path::PathBuf;
@@ -80,6 +81,15 @@ enum Task {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// How many messages a second the outbox sends to an SMTP server on loopback (aiosmtpd).
+    MailBench {
+        /// The server binary.
+        #[arg(long, default_value = "target/server/otklik")]
+        server: PathBuf,
+        /// Messages to send.
+        #[arg(long, default_value_t = 2_000)]
+        messages: usize,
+    },
     /// The shipped widget from the compiled wasm: split, bound, shrunk and named by hash.
     Bundle {
         /// The wasm cargo built with `--cfg otklik_split`.
@@ -95,6 +105,7 @@ fn main() -> ExitCode {
         Task::Bench { server, seconds, postgres, nodes } => bench::run(&server, seconds, postgres.as_deref(), nodes),
         Task::Bundle { wasm, out } => bundle::run(&wasm, &out),
         Task::ColdStart { server, assets, runs } => cold_start::run(&server, &assets, runs),
+        Task::MailBench { server, messages } => mail_bench::run(&server, messages).map(|()| ExitCode::SUCCESS),
         Task::ImportBench { server, comments, keep } => {
             import_bench::run(&server, comments, keep).map(|()| ExitCode::SUCCESS)
         }

@@ -15,11 +15,12 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead as _, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use sha2::Sha256;
 
 pub use crate::rules::lang::Lang;
@@ -100,7 +101,7 @@ impl Keys {
 
 /// Sends the messages: the SMTP connection, the sender's address, the keys, and where links point.
 pub struct Mail {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    smtp: Smtp,
     from: Mailbox,
     keys: Keys,
     /// This server's public address (`https://comments.example.org`), without a trailing slash.
@@ -111,7 +112,7 @@ impl Mail {
     /// Reads `OTKLIK_SMTP_URL` (`smtp://user:pass@host:587`: STARTTLS whenever the server offers it, and
     /// only a loopback server may go without; `smtps://` for TLS from the start) and `OTKLIK_MAIL_FROM`.
     pub fn new(smtp_url: &str, from: &str, public_url: Option<&str>, secret: &[u8]) -> anyhow::Result<Self> {
-        let transport = transport(smtp_url)?;
+        let smtp = Smtp::new(smtp_url)?;
         let from = Mailbox::from_str(from.trim()).map_err(|e| {
             anyhow::anyhow!("OTKLIK_MAIL_FROM `{from}` is not an address (`Name <a@b.org>` or `a@b.org`): {e}")
         })?;
@@ -124,7 +125,7 @@ impl Mail {
             );
             let _ = base.set(url.trim_end_matches('/').to_owned());
         }
-        Ok(Self { transport, from, keys: Keys::new(secret), base })
+        Ok(Self { smtp, from, keys: Keys::new(secret), base })
     }
 
     /// Where links point when no public URL was given: the address this server listens on, if it names
@@ -234,7 +235,7 @@ impl Mail {
             };
             return done.map_err(failed);
         };
-        match self.transport.send(message).await {
+        match self.smtp.send(&message).await {
             Ok(_) => {
                 tracing::info!(delivery = item.id, event = %item.event, "message sent");
                 let done = if confirming {
@@ -244,12 +245,12 @@ impl Mail {
                 };
                 done.map_err(failed)
             }
-            Err(err) if bounced(&err) => {
+            Err(SendError::Smtp(err)) if bounced(&err) => {
                 let letter = letter.as_ref().expect("a message is only made from a letter");
                 tracing::warn!(delivery = item.id, error = %err, "the address was refused: nothing more goes to it");
                 store.mail_block(item.id, &letter.lookup, &format!("refused: {err}")).await.map_err(failed)
             }
-            Err(err) => Err(format!("{err}")),
+            Err(err) => Err(err.to_string()),
         }
     }
 
@@ -337,31 +338,119 @@ fn bounced(err: &lettre::transport::smtp::Error) -> bool {
         })
 }
 
-/// The SMTP transport an `OTKLIK_SMTP_URL` names.
-fn transport(url: &str) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let bad = |why: &str| anyhow::anyhow!("OTKLIK_SMTP_URL: {why} (smtp://user:pass@host:587 or smtps://host:465)");
-    let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    let (security, port) =
-        security(parsed.scheme(), loopback).ok_or_else(|| bad("the scheme must be smtp or smtps"))?;
-    let parameters = TlsParameters::new(host.clone()).map_err(|e| bad(&e.to_string()))?;
-    let tls = match security {
-        Security::StartTlsIfOffered => Tls::Opportunistic(parameters),
-        Security::StartTls => Tls::Required(parameters),
-        Security::Implicit => Tls::Wrapper(parameters),
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(parsed.port().unwrap_or(port))
-        .tls(tls)
-        .timeout(Some(TIMEOUT));
-    if !parsed.username().is_empty() {
-        let user = percent_decode(parsed.username());
-        let password = percent_decode(parsed.password().unwrap_or_default());
-        builder = builder.credentials(Credentials::new(user, password));
+/// Why a message could not be handed over.
+#[derive(Debug)]
+enum SendError {
+    Smtp(lettre::transport::smtp::Error),
+    Io(std::io::Error),
+    /// The server offers no STARTTLS, and it is not on this machine.
+    NoTls,
+    TimedOut,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Smtp(err) => err.fmt(f),
+            Self::Io(err) => write!(f, "connecting: {err}"),
+            Self::NoTls => {
+                f.write_str("the SMTP server offers no STARTTLS: nothing is sent in the clear to another machine")
+            }
+            Self::TimedOut => f.write_str("the SMTP server did not answer in time"),
+        }
     }
-    Ok(builder.build())
+}
+
+impl From<lettre::transport::smtp::Error> for SendError {
+    fn from(err: lettre::transport::smtp::Error) -> Self {
+        Self::Smtp(err)
+    }
+}
+
+/// The SMTP server an `OTKLIK_SMTP_URL` names, and one connection to it kept open between messages (the
+/// outbox has one sender per node). Its own rather than lettre's pool: lettre 0.11.23 leaves Nagle's
+/// algorithm on, and the last five bytes of every message then wait 40 ms for the server's delayed
+/// acknowledgement (lettre#1159, not yet released) — 22 messages a second at most. Over `smtps://` the
+/// connection is lettre's own and keeps that delay until a release carries the fix.
+struct Smtp {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    connection: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
+}
+
+impl Smtp {
+    fn new(url: &str) -> anyhow::Result<Self> {
+        let bad = |why: &str| anyhow::anyhow!("OTKLIK_SMTP_URL: {why} (smtp://user:pass@host:587 or smtps://host:465)");
+        let parsed = reqwest::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let (security, port) =
+            security(parsed.scheme(), loopback).ok_or_else(|| bad("the scheme must be smtp or smtps"))?;
+        TlsParameters::new(host.clone()).map_err(|e| bad(&e.to_string()))?;
+        let credentials = (!parsed.username().is_empty()).then(|| {
+            let password = percent_decode(parsed.password().unwrap_or_default());
+            Credentials::new(percent_decode(parsed.username()), password)
+        });
+        Ok(Self {
+            port: parsed.port().unwrap_or(port),
+            host,
+            security,
+            credentials,
+            hello: ClientId::default(),
+            connection: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tls = || TlsParameters::new(self.host.clone());
+        let address = (self.host.as_str(), self.port);
+        let mut connection = if self.security == Security::Implicit {
+            AsyncSmtpConnection::connect_tokio1(address, Some(TIMEOUT), &self.hello, Some(tls()?), None).await?
+        } else {
+            let stream = tokio::net::TcpStream::connect(address).await.map_err(SendError::Io)?;
+            stream.set_nodelay(true).map_err(SendError::Io)?;
+            let mut connection = AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await?;
+            if connection.can_starttls() {
+                connection.starttls(tls()?, &self.hello).await?;
+            } else if self.security == Security::StartTls {
+                return Err(SendError::NoTls);
+            }
+            connection
+        };
+        if let Some(credentials) = &self.credentials {
+            connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await?;
+        }
+        Ok(connection)
+    }
+
+    /// Sends one message down the kept connection, opening it (again) first when there is none or it has
+    /// broken. After a failure the connection is dropped: what state the server is in is not known.
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let mut slot = self.connection.lock().await;
+        let sent = tokio::time::timeout(3 * TIMEOUT, async {
+            if let Some(connection) = slot.as_mut()
+                && !connection.test_connected().await
+            {
+                *slot = None;
+            }
+            let connection = match slot.as_mut() {
+                Some(connection) => connection,
+                None => slot.insert(self.connect().await?),
+            };
+            connection.send(message.envelope(), &message.formatted()).await?;
+            Ok(())
+        })
+        .await
+        .unwrap_or(Err(SendError::TimedOut));
+        if sent.is_err() {
+            *slot = None;
+        }
+        sent
+    }
 }
 
 /// How a connection to the SMTP server is protected.
@@ -508,9 +597,9 @@ mod tests {
         assert_eq!(security("smtp", false), Some((Security::StartTls, 587)));
         assert_eq!(security("smtps", false), Some((Security::Implicit, 465)));
         assert_eq!(security("http", true), None);
-        assert!(transport("smtp://user:p%40ss@127.0.0.1:2525").is_ok());
-        assert!(transport("smtp://mail.example.org:587").is_ok());
-        assert!(transport("http://mail.example.org").is_err());
+        assert!(Smtp::new("smtp://user:p%40ss@127.0.0.1:2525").is_ok_and(|s| s.port == 2525));
+        assert!(Smtp::new("smtps://mail.example.org").is_ok_and(|s| s.port == 465 && s.security == Security::Implicit));
+        assert!(Smtp::new("http://mail.example.org").is_err());
         assert_eq!(percent_decode("p%40ss%2"), "p@ss%2");
     }
 }
