@@ -26,6 +26,7 @@ CREATE TABLE mail_pending (
     reply_id     BIGINT NOT NULL,
     PRIMARY KEY (recipient_id, reply_id)
 );
+CREATE INDEX mail_pending_reply ON mail_pending (reply_id);
 
 CREATE TABLE mail_blocked (
     lookup     BYTEA  PRIMARY KEY,

@@ -34,6 +34,8 @@ CREATE TABLE mail_pending (
     reply_id     INTEGER NOT NULL,
     PRIMARY KEY (recipient_id, reply_id)
 ) WITHOUT ROWID;
+-- A reply made visible looks for the rows it just added.
+CREATE INDEX mail_pending_reply ON mail_pending (reply_id);
 
 -- Addresses that bounced (or complained): nothing more goes to them, whoever gives them.
 CREATE TABLE mail_blocked (

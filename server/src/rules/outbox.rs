@@ -72,27 +72,34 @@ impl Outbox {
         }
     }
 
-    /// Makes one delivery: `Ok(true)` when it is done and still to be recorded as such, `Ok(false)` when
-    /// the deliverer recorded it itself, `Err` with why it failed.
-    async fn deliver(&self, store: &DynStore, item: &OutboxItem, now: i64) -> Result<bool, String> {
+    /// Makes one delivery.
+    async fn deliver(&self, store: &DynStore, item: &OutboxItem, now: i64) -> Outcome {
         if item.event.starts_with("mail.") {
-            let Some(mail) = &self.mail else {
-                tracing::warn!(delivery = item.id, event = %item.event, "mail is switched off: message dropped");
-                return Ok(true);
-            };
+            let Some(mail) = &self.mail else { return Outcome::NotConfigured };
             let sent = mail.deliver(store, item, now).await;
             crate::metrics::mail(sent.is_ok());
-            return sent.map(|()| false);
+            return sent.map_or_else(Outcome::Failed, |()| Outcome::Recorded);
         }
-        let Some(hook) = &self.webhook else {
-            tracing::warn!(delivery = item.id, event = %item.event, "no webhook is configured: delivery dropped");
-            return Ok(true);
-        };
+        let Some(hook) = &self.webhook else { return Outcome::NotConfigured };
         let delivered = hook.deliver(item).await;
         crate::metrics::webhook(delivered.is_ok());
-        delivered.map(|()| true)
+        delivered.map_or_else(Outcome::Failed, |()| Outcome::Delivered)
     }
 }
+
+/// What became of a delivery.
+enum Outcome {
+    /// Made: the row is to go.
+    Delivered,
+    /// Made (or found unneeded), and recorded by the deliverer itself.
+    Recorded,
+    /// Queued while its kind was configured and no longer is: kept, for a server configured again.
+    NotConfigured,
+    Failed(String),
+}
+
+/// How long a delivery of a kind no longer configured waits before it is looked at again (seconds).
+const UNCONFIGURED_WAIT: i64 = 86_400;
 
 /// Delay before the next attempt after `attempts` failures: 30 s doubling up to an hour.
 fn backoff(attempts: u32) -> i64 {
@@ -121,16 +128,20 @@ pub async fn run(store: DynStore, outbox: Arc<Outbox>, clock: Clock) {
         for item in &items {
             outbox.hold(Some(item.id));
             let retry_at = match outbox.deliver(&store, item, now).await {
-                Ok(false) => None,
-                Ok(true) => {
+                Outcome::Recorded => None,
+                Outcome::Delivered => {
                     tracing::info!(delivery = item.id, event = %item.event, "delivered");
                     Some(None)
                 }
-                Err(why) if item.attempts + 1 >= MAX_ATTEMPTS => {
+                Outcome::NotConfigured => {
+                    tracing::warn!(delivery = item.id, event = %item.event, "its kind is not configured: kept for later");
+                    Some(Some(clock.now() + UNCONFIGURED_WAIT))
+                }
+                Outcome::Failed(why) if item.attempts + 1 >= MAX_ATTEMPTS => {
                     tracing::error!(delivery = item.id, event = %item.event, %why, "delivery given up");
                     Some(Some(i64::MAX))
                 }
-                Err(why) => {
+                Outcome::Failed(why) => {
                     let wait = backoff(item.attempts);
                     tracing::warn!(delivery = item.id, event = %item.event, %why, retry_in_secs = wait, "delivery failed");
                     Some(Some(clock.now() + wait))
