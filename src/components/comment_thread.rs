@@ -189,10 +189,10 @@ pub fn CommentThread(
             <p class="otk-note otk-closed-note">{texts.closed}</p>
             // States are toggled with `hidden` rather than built on demand: each conditional view is its own
             // generic instantiation in the bundle, an attribute binding is not.
-            <div class="otk-empty" hidden=move || !empty()>
-                <p class="otk-empty-title">{texts.empty_title}</p>
-                <p class="otk-note">{texts.empty_body}</p>
-            </div>
+            // Fixed words as markup: two typed paragraphs cost the module 0.2 KB gzip.
+            <div class="otk-empty" hidden=move || !empty() inner_html=format!(
+                r#"<p class="otk-empty-title">{}</p><p class="otk-note">{}</p>"#, texts.empty_title, texts.empty_body
+            )></div>
             <p class="otk-note" role="status" hidden=move || load.get() != Load::Loading>{texts.comments_loading}</p>
             <p class="otk-note otk-error" role="status" hidden=move || load.get() != Load::Failed>
                 {texts.comments_failed} " "
