@@ -197,14 +197,7 @@ impl App {
             tokio::task::spawn_blocking(move || Assets::load(&assets_dir)).await??
         };
         let Configured { allowed_origins, trusted_proxies, limits, webhook } = Configured::parse(settings)?;
-        let mail = match settings.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            Some(url) => {
-                let from = settings.mail_from.as_deref().filter(|f| !f.trim().is_empty());
-                let from = from.context("OTKLIK_SMTP_URL is set: OTKLIK_MAIL_FROM must name the sender of messages")?;
-                Some(mail::Mail::new(url, from, settings.public_url.as_deref(), &secret)?)
-            }
-            None => None,
-        };
+        let mail = mail_settings(settings, &secret)?;
         let reader_key = Arc::new(ReaderKey::new(&secret));
         let admin_token = settings.admin_token.as_deref().filter(|t| !t.is_empty()).map(admin::AdminToken::new);
         let limits = Arc::new(rate_limit::RateLimiter::for_store(limits, &store));
@@ -254,7 +247,12 @@ impl App {
     /// changing nothing. Answers a line for each thing found right; the first thing wrong is the error.
     pub async fn check(settings: &Settings) -> anyhow::Result<Vec<String>> {
         Configured::parse(settings)?;
+        // The key only seals and signs: any key shows whether the settings are right.
+        let mail = mail_settings(settings, b"settings check")?;
         let mut found = vec!["configuration: valid".to_owned()];
+        if mail.is_some() {
+            found.push("mail: reply notifications on (the SMTP server is not contacted by this check)".to_owned());
+        }
         let store = store::open_existing(&settings.database).await?;
         let checked = async {
             store.ping().await.context("the database does not take writes")?;
@@ -341,6 +339,14 @@ impl App {
         served?;
         Ok(())
     }
+}
+
+/// The reply notifications' sender, when `OTKLIK_SMTP_URL` is set (then `OTKLIK_MAIL_FROM` must be too).
+fn mail_settings(settings: &Settings, secret: &[u8]) -> anyhow::Result<Option<mail::Mail>> {
+    let Some(url) = settings.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
+    let from = settings.mail_from.as_deref().filter(|f| !f.trim().is_empty());
+    let from = from.context("OTKLIK_SMTP_URL is set: OTKLIK_MAIL_FROM must name the sender of messages")?;
+    Ok(Some(mail::Mail::new(url, from, settings.public_url.as_deref(), secret)?))
 }
 
 /// Keeps what this node holds in memory in step with changes other nodes make to the database.

@@ -36,10 +36,13 @@ async fn a_database_serve_prepared_passes_and_each_fault_is_named() {
     assert!(!stdout.contains(":secret@") && !stdout.contains("password"), "no password is printed: {stdout}");
 
     // Each fault fails the check with what is wrong.
-    let faults: [(&[&str], &str); 3] = [
+    let faults: [(&[&str], &str); 6] = [
         (&["--rate-limits", "comments.ip=lots"], "OTKLIK_RATE_LIMITS"),
         (&["--trusted-proxies", "not-an-address"], "OTKLIK_TRUSTED_PROXIES"),
         (&["--secret", "too-short"], "at least 32"),
+        (&["--smtp-url", "smtp://127.0.0.1:2525"], "OTKLIK_MAIL_FROM"),
+        (&["--smtp-url", "imap://mail.example.org", "--mail-from", "c@news.example"], "OTKLIK_SMTP_URL"),
+        (&["--smtp-url", "smtp://127.0.0.1:2525", "--mail-from", "nobody"], "OTKLIK_MAIL_FROM"),
     ];
     for (flags, named) in faults {
         let out = check(&database, flags);
@@ -47,6 +50,9 @@ async fn a_database_serve_prepared_passes_and_each_fault_is_named() {
         assert!(!out.status.success(), "{flags:?}: {stdout}");
         assert!(stderr.contains(named), "{flags:?}: {stderr}");
     }
+    let mail = ["--smtp-url", "smtp://127.0.0.1:2525", "--mail-from", "Comments <c@news.example>"];
+    let out = check(&database, &mail);
+    assert!(out.status.success() && said(&out).0.contains("ok  mail: reply notifications on"), "{:?}", said(&out));
     let missing = dir.path().join("elsewhere/none.db");
     let out = check(&missing.to_string_lossy(), &[]);
     assert!(!out.status.success());
