@@ -114,7 +114,7 @@ async fn nothing_goes_to_an_address_until_it_is_confirmed_and_it_never_shows() {
     let unsubscribe = told.header("list-unsubscribe").expect("List-Unsubscribe");
     assert!(unsubscribe.starts_with(&format!("<{}", s.url("/mail/unsubscribe/"))), "{unsubscribe}");
     assert_eq!(told.header("list-unsubscribe-post"), Some("List-Unsubscribe=One-Click"));
-    assert!(told.raw.contains("text/html"), "a simple HTML part too");
+    assert!(told.html.contains("After the confirmation"), "a simple HTML part too: {}", told.html);
 
     // The address is in no answer, and not in the database in clear.
     for path in [format!("/api/v1/articles/{ARTICLE}/comments"), "/api/v1/me".to_owned()] {
@@ -242,6 +242,29 @@ async fn confirmations_are_limited_and_a_bounced_address_gets_nothing_more() {
     assert_eq!(sink.refused(), ["bounce@example.org"], "tried once, then blocked");
     let thread = thread(&s).await;
     assert_eq!(thread.total, 6, "every comment is posted");
+}
+
+#[tokio::test]
+async fn a_reply_is_quoted_as_text_and_an_erased_reader_hears_nothing_more() {
+    let sink = Sink::start().await;
+    let s = server(&sink.url(), |_| {}).await;
+    let (vera, oleg) = (reader(1), reader(2));
+    let first = post(&s, &vera, "Where does the ferry stop?", None, Some(ADDRESS)).await;
+    confirm(&s, &sink.wait_for(1).await[0]).await;
+    post(&s, &oleg, "<b>At the pier</b> & <script>alert(1)</script>", Some(first.id.0), None).await;
+    let told = sink.wait_for(2).await.remove(1);
+    assert!(told.text.contains("<b>At the pier</b> & <script>"), "the text part quotes it as written: {}", told.text);
+    assert!(told.html.contains("&lt;script&gt;") && !told.html.contains("<script>"), "escaped: {}", told.html);
+
+    // Erased, the reader's address and what it followed are gone.
+    let erased = s.client.delete(s.url("/api/v1/me")).header("X-Otklik-Reader", &vera).send().await.unwrap();
+    assert_eq!(erased.status(), StatusCode::OK);
+    let second = post(&s, &reader(3), "Another thread", None, Some("nina@example.org")).await;
+    post(&s, &oleg, "And on Sundays?", Some(second.id.0), None).await;
+    post(&s, &reader(4), "Sentinel", None, Some("sentinel@example.org")).await;
+    let messages = sink.wait_for(4).await;
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    assert_eq!(messages[3].to, "sentinel@example.org");
 }
 
 #[tokio::test]

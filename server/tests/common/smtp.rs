@@ -12,12 +12,14 @@ pub struct Sink {
     child: Child,
 }
 
-/// A message the sink accepted: its headers (names lower-cased) and its plain-text part, decoded.
+/// A message the sink accepted: its headers (names lower-cased) and its text and HTML parts, decoded.
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub headers: Vec<(String, String)>,
     pub text: String,
+    /// The text/html part, decoded.
+    pub html: String,
     pub raw: String,
 }
 
@@ -126,8 +128,9 @@ fn parse(raw: &str) -> Mail {
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
     let headers = unfold(head);
     let to = headers.iter().find(|(n, _)| n == "x-envelope-to").map(|(_, v)| v.clone()).unwrap_or_default();
-    let text = plain_part(body).unwrap_or_default();
-    Mail { to, headers, text, raw: raw.clone() }
+    let text = part(body, "text/plain").unwrap_or_default();
+    let html = part(body, "text/html").unwrap_or_default();
+    Mail { to, headers, text, html, raw: raw.clone() }
 }
 
 fn unfold(head: &str) -> Vec<(String, String)> {
@@ -145,13 +148,13 @@ fn unfold(head: &str) -> Vec<(String, String)> {
     headers
 }
 
-/// The text/plain part of a multipart body.
-fn plain_part(body: &str) -> Option<String> {
+/// The part of a multipart body of content type `kind`.
+fn part(body: &str, kind: &str) -> Option<String> {
     for part in body.split("\n--") {
         let (head, content) = part.split_once("\n\n")?;
         let headers = unfold(head.trim_start_matches(|c: char| c != '\n').trim_start());
         let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_ascii_lowercase());
-        if !header("content-type").is_some_and(|t| t.starts_with("text/plain")) {
+        if !header("content-type").is_some_and(|t| t.starts_with(kind)) {
             continue;
         }
         let content = content.trim_end();
