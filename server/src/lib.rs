@@ -303,6 +303,7 @@ impl App {
         let deliveries = self.state.outbox.active().then(|| {
             tokio::spawn(outbox::run(self.state.store.clone(), self.state.outbox.clone(), self.state.clock.clone()))
         });
+        let digests = self.state.outbox.mail.is_some().then(|| tokio::spawn(queue_digests(self.state.rules.clone())));
         let purge =
             tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
         let live = tokio::spawn(rules::live::run(self.state.rules.live.clone(), self.state.store.changes()));
@@ -326,6 +327,9 @@ impl App {
         }
         purge.abort();
         live.abort();
+        if let Some(task) = digests {
+            task.abort();
+        }
         if let Some(task) = coherent {
             task.abort();
         }
@@ -366,6 +370,24 @@ async fn follow(rules: rules::Rules, mut changes: tokio::sync::broadcast::Receiv
         }
         if let store::Change::Outbox | store::Change::Everything = change {
             rules.outbox.wake();
+        }
+    }
+}
+
+/// Queues the moderators' daily digests that are due: at start-up, hourly, and when a test moves the clock.
+async fn queue_digests(rules: rules::Rules) {
+    loop {
+        match rules.store.queue_digests(rules.clock.now()).await {
+            Ok(0) => {}
+            Ok(queued) => {
+                tracing::info!(queued, "moderators' digests queued");
+                rules.outbox.wake();
+            }
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "queueing the moderators' digests"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3_600)) => {}
+            () = rules.clock.moved() => {}
         }
     }
 }

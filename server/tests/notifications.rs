@@ -1,11 +1,13 @@
 //! Reply notifications by e-mail, delivered to a real SMTP server on loopback (aiosmtpd): confirmation
 //! before anything else, replies told once visible and gathered over 15 minutes, one-click unsubscription,
-//! the limits, bounces, retries, and addresses kept out of every answer and out of the database in clear.
+//! the limits, bounces, retries, and addresses kept out of every answer and out of the database in clear;
+//! and moderators told, as each chose in the console, of pending comments, flags, typo reports, or daily.
 
 mod common;
 
 use std::time::Duration;
 
+use common::console::{Console, add_moderator};
 use common::smtp::{Mail, Sink, free_port};
 use common::{TestServer, reader, settings_in};
 use otklik_api::{Comment, CommentPage};
@@ -316,4 +318,87 @@ async fn without_smtp_nothing_is_offered_and_bad_settings_or_addresses_are_refus
     settings.mail_from = Some("comments@news.example".into());
     settings.smtp_url = Some("smtp://mail.example.org:587".into());
     assert!(otklik_server::App::open(&settings).await.is_ok(), "STARTTLS required to another machine is fine");
+}
+
+#[tokio::test]
+async fn moderators_are_told_what_each_chose_once_their_address_is_confirmed() {
+    let sink = Sink::start().await;
+    let clock = Clock::adjustable();
+    let s = server(&sink.url(), |settings| {
+        settings.moderation = otklik_api::ModerationMode::Pre;
+        settings.clock = clock.clone();
+    })
+    .await;
+    let olga = Console::sign_in(&s, "olga", &add_moderator(&s, "olga")).await;
+    let ivan = Console::sign_in(&s, "ivan", &add_moderator(&s, "ivan")).await;
+    let (status, page) = olga.get("/admin/notifications").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"address\""), "{page}");
+
+    // Olga wants every event, Ivan a daily digest; a bad address is refused.
+    let bad = olga.post("/admin/notifications", &[("address", "not an address"), ("pending", "on")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let all = [("address", "olga@news.example"), ("pending", "on"), ("flags", "on"), ("typos", "on")];
+    assert_eq!(olga.post("/admin/notifications", &all).await.status(), StatusCode::SEE_OTHER);
+    let digest = [("address", "ivan@news.example"), ("digest", "on")];
+    assert_eq!(ivan.post("/admin/notifications", &digest).await.status(), StatusCode::SEE_OTHER);
+    let confirmations = sink.wait_for(2).await;
+    let (_, page) = olga.get("/admin/notifications").await;
+    assert!(!page.contains("olga@news.example"), "the console never shows the address: {page}");
+    for confirmation in &confirmations {
+        let link = confirmation.link("/mail/moderator/confirm/").expect("a confirmation link");
+        assert_eq!(s.client.post(&link).send().await.unwrap().status(), StatusCode::OK);
+    }
+
+    // Each event, one message to Olga; Ivan hears nothing until his digest.
+    let pending = post(&s, &reader(1), "Is the ferry running?", None, None).await;
+    let olgas = |n: usize| {
+        let sink = &sink;
+        async move {
+            sink.wait_for(n)
+                .await
+                .into_iter()
+                .filter(|m| m.to == "olga@news.example" && !m.text.contains("/confirm/"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let told = olgas(3).await;
+    assert!(told[0].text.contains("Is the ferry running?") && told[0].text.contains(TITLE), "{}", told[0].text);
+    assert!(told[0].text.contains(&s.url("/admin")), "a link to the console: {}", told[0].text);
+    assert_eq!(told[0].header("list-unsubscribe-post"), Some("List-Unsubscribe=One-Click"));
+    olga.act(pending.id.0, "approve").await;
+    let flagged = s
+        .client
+        .put(s.url(&format!("/api/v1/articles/{ARTICLE}/comments/{}/flag", pending.id)))
+        .header("X-Otklik-Reader", reader(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flagged.status(), StatusCode::NO_CONTENT);
+    let typo = s
+        .client
+        .post(s.url(&format!("/api/v1/articles/{ARTICLE}/typos")))
+        .header("X-Otklik-Reader", reader(3))
+        .json(&json!({"fragment": "ferrry", "before": "The ", "after": " runs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typo.status(), StatusCode::CREATED);
+    let told = olgas(5).await;
+    assert_eq!(told.len(), 3, "{told:#?}");
+    assert!(told[2].text.contains("ferrry"), "{}", told[2].text);
+
+    // A day on, Ivan's digest counts what waits: one flagged comment, one typo report.
+    post(&s, &reader(4), "Another question", None, None).await;
+    clock.advance(86_400);
+    let messages = sink.wait_for(7).await;
+    let digest =
+        messages.iter().find(|m| m.to == "ivan@news.example" && !m.text.contains("/confirm/")).expect("a digest");
+    assert!(digest.text.contains(": 1"), "{}", digest.text);
+
+    // One click and Olga hears no more.
+    let url = told[0].header("list-unsubscribe").unwrap().trim_matches(['<', '>']).to_owned();
+    assert_eq!(s.client.post(&url).body("List-Unsubscribe=One-Click").send().await.unwrap().status(), StatusCode::OK);
+    let (_, page) = olga.get("/admin/notifications").await;
+    assert!(!page.contains("/admin/notifications/remove"), "the setting is gone: {page}");
 }

@@ -1,4 +1,5 @@
-//! `/mail/confirm/{token}` and `/mail/unsubscribe/{token}`: the pages the links in messages open.
+//! `/mail/confirm/{token}` and `/mail/unsubscribe/{token}` (and their `/mail/moderator/...` twins for
+//! moderators' addresses): the pages the links in messages open.
 //!
 //! Opening a link changes nothing: mail scanners fetch every link in a message, and a confirmation a
 //! scanner made would send mail nobody asked for. The page holds one button that POSTs to the same
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mail/confirm/{token}", get(confirm_page).post(confirm))
         .route("/mail/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
+        .route("/mail/moderator/confirm/{token}", get(moderator_confirm_page).post(moderator_confirm))
+        .route("/mail/moderator/unsubscribe/{token}", get(moderator_unsubscribe_page).post(moderator_unsubscribe))
 }
 
 /// The recipient and language of a link this server signed; any other token is a 404 (as is every link
@@ -29,7 +32,15 @@ fn checked(state: &AppState, link: Link, token: &str) -> Option<(i64, Lang)> {
 }
 
 async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match checked(&state, Link::Confirm, &token) {
+    confirmation_page(&state, Link::Confirm, &token)
+}
+
+async fn moderator_confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    confirmation_page(&state, Link::ConfirmModerator, &token)
+}
+
+fn confirmation_page(state: &AppState, link: Link, token: &str) -> Response {
+    match checked(state, link, token) {
         Some((_, lang)) => {
             let t = texts(lang);
             page(
@@ -48,16 +59,36 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
 
 async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
     let Some((recipient, lang)) = checked(&state, Link::Confirm, &token) else { return Ok(not_found()) };
+    let confirmed = state.store.mail_confirm(recipient).await?;
+    Ok(confirmed_page(lang, confirmed.then_some(texts(lang).confirmed)))
+}
+
+async fn moderator_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
+    let Some((moderator, lang)) = checked(&state, Link::ConfirmModerator, &token) else { return Ok(not_found()) };
+    let confirmed = state.store.moderator_confirm(moderator).await?;
+    Ok(confirmed_page(lang, confirmed.then_some(texts(lang).moderator_confirmed)))
+}
+
+/// After the button: confirmed, or the link's recipient is gone (it unsubscribed meanwhile).
+fn confirmed_page(lang: Lang, confirmed: Option<&str>) -> Response {
     let t = texts(lang);
-    Ok(if state.store.mail_confirm(recipient).await? {
-        page(lang, StatusCode::OK, t.confirmed, html! { p role="status" { (t.confirmed) } })
+    if let Some(said) = confirmed {
+        page(lang, StatusCode::OK, said, html! { p role="status" { (said) } })
     } else {
         page(lang, StatusCode::GONE, t.link_expired, html! { p role="alert" { (t.link_expired) } })
-    })
+    }
 }
 
 async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match checked(&state, Link::Unsubscribe, &token) {
+    unsubscription_page(&state, Link::Unsubscribe, &token)
+}
+
+async fn moderator_unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    unsubscription_page(&state, Link::UnsubscribeModerator, &token)
+}
+
+fn unsubscription_page(state: &AppState, link: Link, token: &str) -> Response {
+    match checked(state, link, token) {
         Some((_, lang)) => {
             let t = texts(lang);
             page(
@@ -80,6 +111,14 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     state.store.mail_unsubscribe(recipient).await?;
     let t = texts(lang);
     Ok(page(lang, StatusCode::OK, t.unsubscribed, html! { p role="status" { (t.unsubscribed) } }))
+}
+
+/// A moderator's one-click unsubscription: their address and choices are forgotten.
+async fn moderator_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
+    let Some((moderator, lang)) = checked(&state, Link::UnsubscribeModerator, &token) else { return Ok(not_found()) };
+    state.store.moderator_unsubscribe(moderator).await?;
+    let t = texts(lang);
+    Ok(page(lang, StatusCode::OK, t.moderator_unsubscribed, html! { p role="status" { (t.moderator_unsubscribed) } }))
 }
 
 fn not_found() -> Response {

@@ -24,7 +24,9 @@ use lettre::transport::smtp::extension::ClientId;
 use sha2::Sha256;
 
 pub use crate::rules::lang::Lang;
-use crate::store::{DynStore, GATHER_SECS, Letter, OutboxItem, ReplyNote, Subscription};
+use crate::store::{
+    DigestCounts, DynStore, GATHER_SECS, Letter, ModeratorAddress, ModeratorEvent, OutboxItem, ReplyNote, Subscription,
+};
 
 /// How long an SMTP server gets for each step of a conversation.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,12 +34,17 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The outbox events of this module.
 pub const CONFIRM_EVENT: &str = "mail.confirm";
 pub const REPLIES_EVENT: &str = "mail.replies";
+pub const MODERATOR_CONFIRM_EVENT: &str = "mail.moderator.confirm";
+pub const MODERATOR_EVENT: &str = "mail.moderator";
 
 /// What a link in a message does; each is signed under its own label, so one cannot stand for another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Link {
     Confirm,
     Unsubscribe,
+    /// A moderator's address, set in the console.
+    ConfirmModerator,
+    UnsubscribeModerator,
 }
 
 impl Link {
@@ -45,6 +52,8 @@ impl Link {
         match self {
             Self::Confirm => b"confirm",
             Self::Unsubscribe => b"unsubscribe",
+            Self::ConfirmModerator => b"confirm moderator",
+            Self::UnsubscribeModerator => b"unsubscribe moderator",
         }
     }
 
@@ -53,6 +62,8 @@ impl Link {
         match self {
             Self::Confirm => "/mail/confirm/",
             Self::Unsubscribe => "/mail/unsubscribe/",
+            Self::ConfirmModerator => "/mail/moderator/confirm/",
+            Self::UnsubscribeModerator => "/mail/moderator/unsubscribe/",
         }
     }
 }
@@ -165,6 +176,12 @@ impl Mail {
         })
     }
 
+    /// A moderator's address from the console, ready to store.
+    pub fn moderator_address(&self, address: &str, lang: Lang) -> Result<ModeratorAddress, BadAddress> {
+        let Subscription { lookup, sealed, .. } = self.subscription(address, "")?;
+        Ok(ModeratorAddress { lookup, sealed, lang: lang.code() })
+    }
+
     /// The keyed hash an address is found by (case does not make another address).
     pub fn lookup(&self, address: &str) -> [u8; 16] {
         Keys::digest(&self.keys.lookup, &[address.trim().to_lowercase().as_bytes()])
@@ -212,8 +229,12 @@ impl Mail {
         let recipient = serde_json::from_str::<serde_json::Value>(&item.payload)
             .ok()
             .and_then(|p| p["recipient"].as_i64())
+            .or_else(|| serde_json::from_str::<serde_json::Value>(&item.payload).ok()?["moderator"].as_i64())
             .ok_or_else(|| "a message without a recipient".to_owned())?;
         let failed = |err: anyhow::Error| format!("{err:#}");
+        if item.event.starts_with(MODERATOR_EVENT) {
+            return self.deliver_to_moderator(store, item, recipient).await.map_err(failed);
+        }
         let letter = store.mail_letter(recipient).await.map_err(failed)?;
         let confirming = item.event == CONFIRM_EVENT;
         let message = match &letter {
@@ -254,14 +275,93 @@ impl Mail {
         }
     }
 
-    fn envelope(&self, letter: &Letter, subject: String) -> anyhow::Result<lettre::message::MessageBuilder> {
-        let to = Mailbox::new(None, self.open(&letter.sealed)?.parse().context("a stored address")?);
+    /// A moderator's confirmation or notification; `Ok` once sent and recorded, or found unneeded.
+    async fn deliver_to_moderator(&self, store: &DynStore, item: &OutboxItem, moderator: i64) -> anyhow::Result<()> {
+        let payload: serde_json::Value = serde_json::from_str(&item.payload)?;
+        let letter = store.moderator_letter(moderator).await?;
+        let confirming = item.event == MODERATOR_CONFIRM_EVENT;
+        let message = match &letter {
+            Some(l) if l.blocked || l.confirmed == confirming => None,
+            None => None,
+            Some(l) => {
+                let lang = lang_of(&l.lang);
+                let t = texts(lang);
+                let (subject, body) = if confirming {
+                    let link = self.link(Link::ConfirmModerator, moderator, lang);
+                    (
+                        t.moderator_confirm_subject.to_owned(),
+                        format!("{}\n\n{link}\n\n{}", t.moderator_confirm_body, t.confirm_ignore),
+                    )
+                } else {
+                    let console = format!("{}/admin", self.base());
+                    match payload["kind"].as_str().and_then(ModeratorEvent::parse) {
+                        Some(event) => {
+                            let (subject, intro, console) = match event {
+                                ModeratorEvent::Pending => (t.pending_subject, t.pending_intro, console),
+                                ModeratorEvent::Flag => {
+                                    (t.flag_subject, t.flag_intro, format!("{console}?queue=flagged"))
+                                }
+                                ModeratorEvent::Typo => (t.typo_subject, t.typo_intro, format!("{console}/typos")),
+                            };
+                            let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
+                            let author = text("author");
+                            let quoted =
+                                if author.is_empty() { text("text") } else { format!("{author}: {}", text("text")) };
+                            (
+                                format!("{subject} «{}»", text("article")),
+                                format!("{intro} «{}»:\n\n{quoted}\n\n{console}", text("article")),
+                            )
+                        }
+                        None => {
+                            let counts = store.digest_counts().await?;
+                            if counts == DigestCounts::default() {
+                                (String::new(), String::new())
+                            } else {
+                                let body = format!(
+                                    "{}\n\n{}: {}\n{}: {}\n{}: {}\n\n{console}",
+                                    t.digest_intro,
+                                    t.digest_pending,
+                                    counts.pending,
+                                    t.digest_flagged,
+                                    counts.flagged,
+                                    t.digest_typos,
+                                    counts.typos
+                                );
+                                (t.digest_subject.to_owned(), body)
+                            }
+                        }
+                    }
+                };
+                if subject.is_empty() {
+                    None
+                } else {
+                    let unsubscribe = self.link(Link::UnsubscribeModerator, moderator, lang);
+                    let body = format!("{body}\n\n{} {unsubscribe}\n", t.unsubscribe);
+                    let message =
+                        self.envelope(&l.sealed, subject)?.singlepart(lettre::message::SinglePart::plain(body))?;
+                    Some(self.with_unsubscribe(message, Link::UnsubscribeModerator, moderator, lang))
+                }
+            }
+        };
+        let Some(message) = message else { return store.outbox_attempted(item.id, None).await };
+        match self.smtp.send(&message).await {
+            Ok(()) => store.outbox_attempted(item.id, None).await,
+            Err(SendError::Smtp(err)) if bounced(&err) => {
+                let lookup = letter.map(|l| l.lookup).unwrap_or_default();
+                store.mail_block(item.id, &lookup, &format!("refused: {err}")).await
+            }
+            Err(err) => Err(anyhow::anyhow!("{err}")),
+        }
+    }
+
+    fn envelope(&self, sealed: &[u8], subject: String) -> anyhow::Result<lettre::message::MessageBuilder> {
+        let to = Mailbox::new(None, self.open(sealed)?.parse().context("a stored address")?);
         Ok(Message::builder().from(self.from.clone()).to(to).subject(subject).message_id(None))
     }
 
     /// Adds the one-click unsubscription headers (RFC 8058) to a built message.
-    fn with_unsubscribe(&self, mut message: Message, recipient: i64, lang: Lang) -> Message {
-        let url = self.link(Link::Unsubscribe, recipient, lang);
+    fn with_unsubscribe(&self, mut message: Message, link: Link, recipient: i64, lang: Lang) -> Message {
+        let url = self.link(link, recipient, lang);
         let headers = message.headers_mut();
         headers.insert_raw(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")));
         headers.insert_raw(HeaderValue::new(
@@ -286,9 +386,9 @@ impl Mail {
             p { small { (texts.confirm_ignore) } }
         };
         let message = self
-            .envelope(letter, texts.confirm_subject.to_owned())?
+            .envelope(&letter.sealed, texts.confirm_subject.to_owned())?
             .multipart(MultiPart::alternative_plain_html(text, html.into_string()))?;
-        Ok(self.with_unsubscribe(message, recipient, lang))
+        Ok(self.with_unsubscribe(message, Link::Unsubscribe, recipient, lang))
     }
 
     fn replies(&self, letter: &Letter, recipient: i64) -> anyhow::Result<Message> {
@@ -321,9 +421,10 @@ impl Mail {
             }
             p { small { a href=(unsubscribe) { (texts.unsubscribe) } } }
         };
-        let message =
-            self.envelope(letter, subject)?.multipart(MultiPart::alternative_plain_html(text, html.into_string()))?;
-        Ok(self.with_unsubscribe(message, recipient, lang))
+        let message = self
+            .envelope(&letter.sealed, subject)?
+            .multipart(MultiPart::alternative_plain_html(text, html.into_string()))?;
+        Ok(self.with_unsubscribe(message, Link::Unsubscribe, recipient, lang))
     }
 }
 
@@ -510,6 +611,21 @@ pub struct Texts {
     pub unsubscribe: &'static str,
     pub unsubscribe_button: &'static str,
     pub unsubscribed: &'static str,
+    pub moderator_unsubscribed: &'static str,
+    pub moderator_confirmed: &'static str,
+    pub moderator_confirm_subject: &'static str,
+    pub moderator_confirm_body: &'static str,
+    pub pending_subject: &'static str,
+    pub pending_intro: &'static str,
+    pub flag_subject: &'static str,
+    pub flag_intro: &'static str,
+    pub typo_subject: &'static str,
+    pub typo_intro: &'static str,
+    pub digest_subject: &'static str,
+    pub digest_intro: &'static str,
+    pub digest_pending: &'static str,
+    pub digest_flagged: &'static str,
+    pub digest_typos: &'static str,
 }
 
 pub fn texts(lang: Lang) -> &'static Texts {
@@ -536,6 +652,22 @@ static RU: Texts = Texts {
     unsubscribe: "Отписаться от уведомлений:",
     unsubscribe_button: "Отписаться",
     unsubscribed: "Вы отписаны: писем об ответах больше не будет.",
+    moderator_confirmed: "Адрес подтверждён: уведомления модератора будут приходить сюда.",
+    moderator_unsubscribed: "Вы отписаны: уведомлений модератора на этот адрес больше не будет.",
+    moderator_confirm_subject: "Подтвердите адрес для уведомлений модератора",
+    moderator_confirm_body: "Этот адрес указали в консоли модератора otklik. Чтобы получать уведомления, \
+                             откройте ссылку и подтвердите адрес:",
+    pending_subject: "Комментарий ждёт проверки:",
+    pending_intro: "Новый комментарий ждёт проверки в материале",
+    flag_subject: "Жалоба на комментарий:",
+    flag_intro: "Читатель пожаловался на комментарий в материале",
+    typo_subject: "Сообщение об опечатке:",
+    typo_intro: "Читатель сообщил об опечатке в материале",
+    digest_subject: "Что ждёт модераторов",
+    digest_intro: "Сводка за день:",
+    digest_pending: "ждут проверки",
+    digest_flagged: "с жалобами",
+    digest_typos: "сообщений об опечатках",
 };
 
 static EN: Texts = Texts {
@@ -555,6 +687,22 @@ static EN: Texts = Texts {
     unsubscribe: "Stop these messages:",
     unsubscribe_button: "Unsubscribe",
     unsubscribed: "You are unsubscribed: no more messages about replies.",
+    moderator_confirmed: "Address confirmed: moderators' notifications will come here.",
+    moderator_unsubscribed: "You are unsubscribed: no more moderators' notifications to this address.",
+    moderator_confirm_subject: "Confirm your address for moderators' notifications",
+    moderator_confirm_body: "This address was given in the otklik moderators' console. To get its notifications, \
+                             open the link and confirm the address:",
+    pending_subject: "A comment awaits moderation:",
+    pending_intro: "A new comment awaits moderation on",
+    flag_subject: "A comment was flagged:",
+    flag_intro: "A reader flagged a comment on",
+    typo_subject: "A typo report:",
+    typo_intro: "A reader reported a typo on",
+    digest_subject: "What waits for the moderators",
+    digest_intro: "Today's summary:",
+    digest_pending: "awaiting moderation",
+    digest_flagged: "flagged",
+    digest_typos: "typo reports",
 };
 
 #[cfg(test)]

@@ -183,6 +183,23 @@ const TABLES: &[Table] = &[
         identity: true,
     },
     Table {
+        name: "moderator_mail",
+        columns: &[
+            ("moderator_id", Int),
+            ("lookup", Blob),
+            ("sealed", Blob),
+            ("lang", Text),
+            ("confirmed_at", Int),
+            ("pending", Bool),
+            ("flags", Bool),
+            ("typos", Bool),
+            ("digest", Bool),
+            ("digest_at", Int),
+        ],
+        order: "moderator_id",
+        identity: false,
+    },
+    Table {
         name: "sessions",
         columns: &[
             ("token_hash", Blob),

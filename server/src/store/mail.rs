@@ -43,7 +43,7 @@ pub struct Letter {
     pub replies: Vec<ReplyNote>,
 }
 
-/// A recipient as both backends read it for a [`Letter`].
+/// A recipient (or a moderator's address) as both backends read it for a [`Letter`].
 #[derive(Debug, sqlx::FromRow)]
 pub struct RecipientRow {
     pub lookup: Vec<u8>,
@@ -103,3 +103,103 @@ pub trait MailStore: Send + Sync {
     /// what waited for the address.
     async fn mail_block(&self, delivery: i64, lookup: &[u8], reason: &str) -> anyhow::Result<()>;
 }
+
+/// What a moderator asks to be told of by e-mail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// Every comment that comes to wait for moderation.
+    pub pending: bool,
+    /// Every flag a reader puts on a comment.
+    pub flags: bool,
+    /// Every new (not merged) typo report.
+    pub typos: bool,
+    /// One message a day of what waits.
+    pub digest: bool,
+}
+
+/// A moderator's notification setting as the console shows it (never the address itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModeratorMail {
+    pub confirmed: bool,
+    pub choices: Choices,
+}
+
+/// A moderator's new address, prepared by the rules (see [`Subscription`]).
+#[derive(Clone, Debug)]
+pub struct ModeratorAddress {
+    pub lookup: [u8; 16],
+    pub sealed: Vec<u8>,
+    pub lang: &'static str,
+}
+
+/// A moderator's address and what the sender needs to write to it: a recipient's row without replies.
+pub type ModeratorLetter = RecipientRow;
+
+/// What a daily digest counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DigestCounts {
+    /// Comments waiting for moderation.
+    pub pending: u64,
+    /// Visible comments readers flagged since a moderator last acted on them.
+    pub flagged: u64,
+    /// Typo reports still open.
+    pub typos: u64,
+}
+
+/// The events a moderator can be told of one by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeratorEvent {
+    Pending,
+    Flag,
+    Typo,
+}
+
+impl ModeratorEvent {
+    /// The `moderator_mail` column that asks for it, and the word in the message's payload.
+    pub const fn column(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Flag => "flags",
+            Self::Typo => "typos",
+        }
+    }
+
+    pub fn parse(kind: &str) -> Option<Self> {
+        [Self::Pending, Self::Flag, Self::Typo].into_iter().find(|e| e.column() == kind)
+    }
+}
+
+/// Moderators' notifications.
+#[async_trait]
+pub trait ModeratorMailStore: Send + Sync {
+    /// A moderator's setting, if they gave an address.
+    async fn moderator_mail(&self, moderator: &str) -> anyhow::Result<Option<ModeratorMail>>;
+
+    /// Sets what a moderator is told of, and with `address`, where: a new address waits for its
+    /// confirmation (one is queued); the same address keeps it. `None` for both forgets the setting.
+    async fn set_moderator_mail(
+        &self,
+        moderator: &str,
+        address: Option<ModeratorAddress>,
+        choices: Option<Choices>,
+    ) -> anyhow::Result<()>;
+
+    /// Confirms a moderator's address; false when there is no such setting (any more).
+    async fn moderator_confirm(&self, moderator: i64) -> anyhow::Result<bool>;
+
+    /// Forgets a moderator's address and choices; answers whether there were any.
+    async fn moderator_unsubscribe(&self, moderator: i64) -> anyhow::Result<bool>;
+
+    /// A moderator's address, to write to.
+    async fn moderator_letter(&self, moderator: i64) -> anyhow::Result<Option<ModeratorLetter>>;
+
+    /// Queues a digest for every confirmed moderator who asked for one and had none in the last day;
+    /// answers how many.
+    async fn queue_digests(&self, now: i64) -> anyhow::Result<u64>;
+
+    /// What waits for the moderators now.
+    async fn digest_counts(&self) -> anyhow::Result<DigestCounts>;
+}
+
+/// A day, in seconds: how often a digest goes.
+pub const DIGEST_SECS: i64 = 86_400;

@@ -46,6 +46,7 @@ pub trait Store:
     + TypoStore
     + OutboxStore
     + MailStore
+    + ModeratorMailStore
     + AccountStore
     + ModerationStore
     + ReaderStore

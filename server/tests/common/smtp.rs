@@ -128,7 +128,9 @@ fn parse(raw: &str) -> Mail {
     let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
     let headers = unfold(head);
     let to = headers.iter().find(|(n, _)| n == "x-envelope-to").map(|(_, v)| v.clone()).unwrap_or_default();
-    let text = part(body, "text/plain").unwrap_or_default();
+    // A single-part message is its own text part.
+    let text =
+        part(body, "text/plain").or_else(|| part(&format!("{head}\n\n{body}"), "text/plain")).unwrap_or_default();
     let html = part(body, "text/html").unwrap_or_default();
     Mail { to, headers, text, html, raw: raw.clone() }
 }

@@ -10,6 +10,7 @@ mod audit;
 mod bans;
 mod comments;
 mod i18n;
+mod notifications;
 mod session;
 mod typos;
 
@@ -50,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bans", get(bans::list).post(bans::add))
         .route("/admin/bans/{id}/lift", post(bans::lift))
         .route("/admin/audit", get(audit::list))
+        .route("/admin/notifications", get(notifications::page).post(notifications::set))
+        .route("/admin/notifications/remove", post(notifications::remove))
         .layer(axum::middleware::from_fn(console_headers))
 }
 
@@ -230,6 +233,7 @@ pub enum Section {
     Articles,
     Bans,
     Audit,
+    Mail,
     None,
 }
 
@@ -242,6 +246,7 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Signed>, section: Section, c
         (Section::Articles, "/admin/articles", t.nav_articles),
         (Section::Bans, "/admin/bans", t.nav_bans),
         (Section::Audit, "/admin/audit", t.nav_audit),
+        (Section::Mail, "/admin/notifications", t.nav_mail),
     ];
     html! {
         (DOCTYPE)

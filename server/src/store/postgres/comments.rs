@@ -349,6 +349,10 @@ pub(super) fn post_batch<'c>(
             if post.announce.webhook {
                 announce(conn, post.article.as_str(), &comment, now).await?;
             }
+            if comment.pending {
+                super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, comment.id.0, now)
+                    .await?;
+            }
             if let (Some(parent), false, true) = (post.parent, comment.pending, post.announce.replies) {
                 super::mail::tell_reply(conn, comment.id.0, parent.0, &post.reader, now).await?;
             }
@@ -479,6 +483,9 @@ async fn edit(
     if edit.announce && uncounted {
         announce(conn, article.as_str(), &edited, now).await?;
     }
+    if uncounted {
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id.0, now).await?;
+    }
     Ok(Ok(edited))
 }
 
@@ -558,6 +565,7 @@ async fn flag(
     .rows_affected();
     if added > 0 {
         sqlx::query("UPDATE comments SET flags = flags + 1 WHERE id = $1").bind(id.0).execute(&mut *conn).await?;
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
     }
     Ok(Ok(()))
 }

@@ -28,6 +28,7 @@ mod batcher;
 mod comments;
 mod mail;
 mod moderation;
+mod moderator_mail;
 mod outbox;
 mod reactions;
 mod readers;

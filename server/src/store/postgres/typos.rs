@@ -50,6 +50,9 @@ async fn report(conn: &mut PgConnection, cmd: &NewTypoCmd, now: i64) -> anyhow::
         let report = by_id(&mut *conn, id).await?.context("the report just stored")?;
         outbox::enqueue(&mut *conn, "typo.created", &crate::store::typo_event(&report), now).await?;
     }
+    if !merged {
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Typo, id, now).await?;
+    }
     Ok(TypoReceipt { id: TypoId(id), reports: reports.max(1) as u64, merged })
 }
 

@@ -30,6 +30,7 @@ pub async fn add_moderator(conn: &mut SqliteConnection, name: &str, phc: &str, n
 pub async fn remove_moderator(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "DELETE FROM sessions WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?1);
+         DELETE FROM moderator_mail WHERE moderator_id = (SELECT id FROM moderators WHERE name = ?1);
          DELETE FROM moderators WHERE name = ?1;",
     )
     .bind(name)

@@ -437,6 +437,9 @@ pub async fn post(
     if post.announce.webhook {
         announce(conn, post.article.as_str(), &comment, now).await?;
     }
+    if pending {
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id, now).await?;
+    }
     if let (Some(parent), false, true) = (post.parent, pending, post.announce.replies) {
         super::mail::tell_reply(conn, id, parent.0, &post.reader, now).await?;
     }
@@ -492,6 +495,9 @@ pub async fn edit(
     let edited = rows.into_iter().next().context("the edited comment")?;
     if edit.announce && uncounted {
         announce(conn, article.as_str(), &edited.comment, now).await?;
+    }
+    if uncounted {
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id.0, now).await?;
     }
     Ok(Ok(edited.comment))
 }

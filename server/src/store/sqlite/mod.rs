@@ -29,6 +29,7 @@ mod accounts;
 mod comments;
 mod mail;
 mod moderation;
+mod moderator_mail;
 mod outbox;
 mod reactions;
 mod readers;

@@ -152,15 +152,19 @@ pub async fn flag(
     if !exists {
         return Ok(Err(CommentError::NotFound));
     }
-    sqlx::query(
-        "INSERT INTO comment_flags (comment_id, reader, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING;
-         UPDATE comments SET flags = flags + changes() WHERE id = ?1;",
+    let added = sqlx::query(
+        "INSERT INTO comment_flags (comment_id, reader, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
     )
     .bind(id.0)
     .bind(&reader.0[..])
     .bind(now)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if added > 0 {
+        sqlx::query("UPDATE comments SET flags = flags + 1 WHERE id = ?1").bind(id.0).execute(&mut *conn).await?;
+        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
+    }
     Ok(Ok(()))
 }
 
