@@ -1,7 +1,8 @@
 """A loopback SMTP server for otklik's tests: keeps each message it accepts as a file.
 
 Usage: smtp-sink.py PORT DIRECTORY. Messages land in DIRECTORY as NNNNNN.eml, written under another name
-and renamed, so a reader never sees half a message. A recipient whose local part starts with "bounce" is
+and renamed, so a reader never sees half a message. Standard output says what happens, a line each, for
+whoever waits on it: "ready" once it listens, "message NNNNNN" once a message is in place. A recipient whose local part starts with "bounce" is
 refused with 550, as a mail server refuses a mailbox that does not exist, and noted in refused.log.
 """
 
@@ -35,6 +36,7 @@ class Sink:
             out.write(f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n".encode())
             out.write(envelope.original_content)
         os.rename(partial, final)
+        print(f"message {number:06}", flush=True)
         return "250 Message accepted"
 
 

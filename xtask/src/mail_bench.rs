@@ -1,14 +1,15 @@
 //! How fast the outbox sends messages: `N` confirmations queued while the SMTP server is down, then
 //! delivered by a server started once it is up (the sender catches up on everything waiting), timed from
-//! that start until the last message has arrived. The SMTP server is aiosmtpd on loopback
+//! that start until the sink says the last message has arrived. The SMTP server is aiosmtpd on loopback
 //! (`scripts/smtp-sink.py`, installed by `make setup`), which keeps each message as a file.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt as _;
 use hyper::StatusCode;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::bench::{Server, connect, post, token};
 
@@ -44,19 +45,14 @@ async fn measure(bin: &Path, dir: &Path, inbox: &Path, messages: usize) -> anyho
     println!("mail: {messages} comments with an address posted in {:.1} s", started.elapsed().as_secs_f64());
     server.stop();
 
-    let _sink = Sink::start(port, inbox).await?;
+    let mut sink = Sink::start(port, inbox)?;
+    sink.ready().await?;
     let mut server = Server::start_with(bin, dir, &database, &env).await?;
     let started = Instant::now();
-    let mut arrived = 0;
-    while arrived < messages {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "{arrived} of {messages} messages after 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        arrived = std::fs::read_dir(inbox)?
-            .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml")))
-            .count();
+    // The sink says "message N" as each one is in place.
+    for arrived in 0..messages {
+        let said = tokio::time::timeout(Duration::from_secs(600), sink.said.recv()).await.ok().flatten();
+        anyhow::ensure!(said.is_some(), "{arrived} of {messages} messages after 10 minutes");
     }
     let elapsed = started.elapsed().as_secs_f64();
     server.stop();
@@ -68,32 +64,43 @@ async fn measure(bin: &Path, dir: &Path, inbox: &Path, messages: usize) -> anyho
 }
 
 /// aiosmtpd keeping messages in `inbox`, stopped when dropped.
-struct Sink(Child);
+struct Sink {
+    child: tokio::process::Child,
+    /// What the sink says, a line each: "ready", then one per message in place.
+    said: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
 
 impl Sink {
-    async fn start(port: u16, inbox: &Path) -> anyhow::Result<Self> {
+    fn start(port: u16, inbox: &Path) -> anyhow::Result<Self> {
         let python = Path::new("target/venv/bin/python");
         anyhow::ensure!(python.exists(), "target/venv/bin/python is missing: run `make setup` (it installs aiosmtpd)");
-        let child = Command::new(python)
+        let mut child = tokio::process::Command::new(python)
             .arg("scripts/smtp-sink.py")
             .arg(port.to_string())
             .arg(inbox)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()?;
-        let sink = Self(child);
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(sink);
+        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let (tell, said) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = tell.send(line);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("the SMTP sink did not start on port {port}")
+        });
+        Ok(Self { child, said })
+    }
+
+    /// Waits until the sink says it listens.
+    async fn ready(&mut self) -> anyhow::Result<()> {
+        let said = tokio::time::timeout(Duration::from_secs(20), self.said.recv()).await.ok().flatten();
+        anyhow::ensure!(said.as_deref() == Some("ready"), "the SMTP sink did not start");
+        Ok(())
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.start_kill();
     }
 }

@@ -18,11 +18,16 @@ use crate::http::error::AppError;
 use crate::rules::mail::{Lang, Link, texts};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/mail/confirm/{token}", get(confirm_page).post(confirm))
-        .route("/mail/unsubscribe/{token}", get(unsubscribe_page).post(unsubscribe))
-        .route("/mail/moderator/confirm/{token}", get(moderator_confirm_page).post(moderator_confirm))
-        .route("/mail/moderator/unsubscribe/{token}", get(moderator_unsubscribe_page).post(moderator_unsubscribe))
+    let links = [Link::Confirm, Link::Unsubscribe, Link::ConfirmModerator, Link::UnsubscribeModerator];
+    links.into_iter().fold(Router::new(), |router, link| {
+        let shown = move |State(state): State<AppState>, Path(token): Path<String>| async move {
+            button_page(&state, link, &token)
+        };
+        let pressed = move |State(state): State<AppState>, Path(token): Path<String>| async move {
+            act(&state, link, &token).await
+        };
+        router.route(&format!("{}{{token}}", link.path()), get(shown).post(pressed))
+    })
 }
 
 /// The recipient and language of a link this server signed; any other token is a 404 (as is every link
@@ -31,94 +36,43 @@ fn checked(state: &AppState, link: Link, token: &str) -> Option<(i64, Lang)> {
     state.outbox.mail.as_ref()?.check_token(link, token)
 }
 
-async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    confirmation_page(&state, Link::Confirm, &token)
-}
-
-async fn moderator_confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    confirmation_page(&state, Link::ConfirmModerator, &token)
-}
-
-fn confirmation_page(state: &AppState, link: Link, token: &str) -> Response {
-    match checked(state, link, token) {
-        Some((_, lang)) => {
-            let t = texts(lang);
-            page(
-                lang,
-                StatusCode::OK,
-                t.confirm_subject,
-                html! {
-                    p { (t.confirm_body) }
-                    form method="post" { button type="submit" { (t.confirm_button) } }
-                },
-            )
-        }
-        None => not_found(),
-    }
-}
-
-async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
-    let Some((recipient, lang)) = checked(&state, Link::Confirm, &token) else { return Ok(not_found()) };
-    let confirmed = state.store.mail_confirm(recipient).await?;
-    Ok(confirmed_page(lang, confirmed.then_some(texts(lang).confirmed)))
-}
-
-async fn moderator_confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
-    let Some((moderator, lang)) = checked(&state, Link::ConfirmModerator, &token) else { return Ok(not_found()) };
-    let confirmed = state.store.moderator_confirm(moderator).await?;
-    Ok(confirmed_page(lang, confirmed.then_some(texts(lang).moderator_confirmed)))
-}
-
-/// After the button: confirmed, or the link's recipient is gone (it unsubscribed meanwhile).
-fn confirmed_page(lang: Lang, confirmed: Option<&str>) -> Response {
+/// What opening a link shows: what it is for, and the one button that does it.
+fn button_page(state: &AppState, link: Link, token: &str) -> Response {
+    let Some((_, lang)) = checked(state, link, token) else { return not_found() };
     let t = texts(lang);
-    if let Some(said) = confirmed {
-        page(lang, StatusCode::OK, said, html! { p role="status" { (said) } })
-    } else {
-        page(lang, StatusCode::GONE, t.link_expired, html! { p role="alert" { (t.link_expired) } })
-    }
+    let (title, about, button) = match link {
+        Link::Confirm => (t.confirm_subject, Some(t.confirm_body), t.confirm_button),
+        Link::ConfirmModerator => (t.moderator_confirm_subject, Some(t.moderator_confirm_body), t.confirm_button),
+        Link::Unsubscribe | Link::UnsubscribeModerator => (t.unsubscribe_button, None, t.unsubscribe_button),
+    };
+    page(
+        lang,
+        StatusCode::OK,
+        title,
+        html! {
+            @if let Some(about) = about { p { (about) } }
+            form method="post" { button type="submit" { (button) } }
+        },
+    )
 }
 
-async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    unsubscription_page(&state, Link::Unsubscribe, &token)
-}
-
-async fn moderator_unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    unsubscription_page(&state, Link::UnsubscribeModerator, &token)
-}
-
-fn unsubscription_page(state: &AppState, link: Link, token: &str) -> Response {
-    match checked(state, link, token) {
-        Some((_, lang)) => {
-            let t = texts(lang);
-            page(
-                lang,
-                StatusCode::OK,
-                t.unsubscribe_button,
-                html! {
-                    form method="post" { button type="submit" { (t.unsubscribe_button) } }
-                },
-            )
-        }
-        None => not_found(),
-    }
-}
-
-/// Unsubscribes, from the page's button or from a mail client's one-click POST
-/// (`List-Unsubscribe=One-Click`). Doing it twice is no error: the address is off the list either way.
-async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
-    let Some((recipient, lang)) = checked(&state, Link::Unsubscribe, &token) else { return Ok(not_found()) };
-    state.store.mail_unsubscribe(recipient).await?;
+/// The button, or a mail client's one-click unsubscription (`List-Unsubscribe=One-Click`, RFC 8058).
+/// Unsubscribing twice is no error: the address is off the list either way; confirming an address that
+/// unsubscribed meanwhile is 410.
+async fn act(state: &AppState, link: Link, token: &str) -> Result<Response, AppError> {
+    let Some((id, lang)) = checked(state, link, token) else { return Ok(not_found()) };
     let t = texts(lang);
-    Ok(page(lang, StatusCode::OK, t.unsubscribed, html! { p role="status" { (t.unsubscribed) } }))
-}
-
-/// A moderator's one-click unsubscription: their address and choices are forgotten.
-async fn moderator_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
-    let Some((moderator, lang)) = checked(&state, Link::UnsubscribeModerator, &token) else { return Ok(not_found()) };
-    state.store.moderator_unsubscribe(moderator).await?;
-    let t = texts(lang);
-    Ok(page(lang, StatusCode::OK, t.moderator_unsubscribed, html! { p role="status" { (t.moderator_unsubscribed) } }))
+    let store = &state.store;
+    let done = match link {
+        Link::Confirm => store.mail_confirm(id).await?.then_some(t.confirmed),
+        Link::ConfirmModerator => store.moderator_confirm(id).await?.then_some(t.moderator_confirmed),
+        Link::Unsubscribe => store.mail_unsubscribe(id).await.map(|_| Some(t.unsubscribed))?,
+        Link::UnsubscribeModerator => store.moderator_unsubscribe(id).await.map(|_| Some(t.moderator_unsubscribed))?,
+    };
+    Ok(match done {
+        Some(said) => page(lang, StatusCode::OK, said, html! { p role="status" { (said) } }),
+        None => page(lang, StatusCode::GONE, t.link_expired, html! { p role="alert" { (t.link_expired) } }),
+    })
 }
 
 fn not_found() -> Response {

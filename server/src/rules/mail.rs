@@ -25,7 +25,8 @@ use sha2::Sha256;
 
 pub use crate::rules::lang::Lang;
 use crate::store::{
-    DigestCounts, DynStore, GATHER_SECS, Letter, ModeratorAddress, ModeratorEvent, OutboxItem, ReplyNote, Subscription,
+    DigestCounts, DynStore, GATHER_SECS, Letter, ModeratorAddress, ModeratorEvent, ModeratorLetter, OutboxItem,
+    ReplyNote, Subscription,
 };
 
 /// How long an SMTP server gets for each step of a conversation.
@@ -223,18 +224,17 @@ impl Mail {
         format!("{}{}{}", self.base(), link.path(), self.token(link, recipient, lang))
     }
 
-    /// Makes the delivery `item` (a confirmation or replies): `Ok` once it is recorded, whether sent or
-    /// found unneeded; `Err` with why when it should be tried again.
+    /// Makes the delivery `item` (a reader's confirmation or replies, a moderator's confirmation or
+    /// notice): `Ok` once it is recorded, whether sent or found unneeded; `Err` with why when it should be
+    /// tried again.
     pub async fn deliver(&self, store: &DynStore, item: &OutboxItem, now: i64) -> Result<(), String> {
-        let recipient = serde_json::from_str::<serde_json::Value>(&item.payload)
-            .ok()
-            .and_then(|p| p["recipient"].as_i64())
-            .or_else(|| serde_json::from_str::<serde_json::Value>(&item.payload).ok()?["moderator"].as_i64())
-            .ok_or_else(|| "a message without a recipient".to_owned())?;
+        let payload: serde_json::Value = serde_json::from_str(&item.payload).map_err(|e| e.to_string())?;
         let failed = |err: anyhow::Error| format!("{err:#}");
         if item.event.starts_with(MODERATOR_EVENT) {
-            return self.deliver_to_moderator(store, item, recipient).await.map_err(failed);
+            let moderator = payload["moderator"].as_i64().ok_or("a message without a moderator")?;
+            return self.deliver_to_moderator(store, item, moderator, &payload).await;
         }
+        let recipient = payload["recipient"].as_i64().ok_or("a message without a recipient")?;
         let letter = store.mail_letter(recipient).await.map_err(failed)?;
         let confirming = item.event == CONFIRM_EVENT;
         let message = match &letter {
@@ -246,112 +246,125 @@ impl Mail {
             }
             _ => None,
         };
-        let waiting = letter.as_ref().map_or(&[][..], |l| &l.waiting[..]);
-        let Some(message) = message else {
-            // Gone, blocked, confirmed meanwhile, or every reply hidden since: nothing to send.
-            let done = if confirming {
-                store.outbox_attempted(item.id, None).await
-            } else {
-                store.mail_told(item.id, recipient, waiting, now).await
-            };
-            return done.map_err(failed);
+        // Gone, blocked, confirmed meanwhile, or every reply hidden since: recorded as if sent, nothing is.
+        let sent = match (&message, &letter) {
+            (Some(message), Some(letter)) => self.hand_over(store, item, message, &letter.lookup).await?,
+            _ => true,
         };
-        match self.smtp.send(&message).await {
-            Ok(_) => {
+        if !sent {
+            return Ok(());
+        }
+        let done = if confirming {
+            store.outbox_attempted(item.id, None).await
+        } else {
+            // Replies that arrive within the next quarter hour wait for the message after this one.
+            let waiting = letter.as_ref().map_or(&[][..], |l| &l.waiting[..]);
+            let next_at = if message.is_some() { now + GATHER_SECS } else { now };
+            store.mail_told(item.id, recipient, waiting, next_at).await
+        };
+        done.map_err(failed)
+    }
+
+    /// Sends `message`: `Ok(true)` when the SMTP server took it; `Ok(false)` when it refused the recipient
+    /// for good, and the address (`lookup`) is blocked and the delivery ended; `Err` to try again later.
+    async fn hand_over(
+        &self,
+        store: &DynStore,
+        item: &OutboxItem,
+        message: &Message,
+        lookup: &[u8],
+    ) -> Result<bool, String> {
+        match self.smtp.send(message).await {
+            Ok(()) => {
                 tracing::info!(delivery = item.id, event = %item.event, "message sent");
-                let done = if confirming {
-                    store.outbox_attempted(item.id, None).await
-                } else {
-                    store.mail_told(item.id, recipient, waiting, now + GATHER_SECS).await
-                };
-                done.map_err(failed)
+                Ok(true)
             }
             Err(SendError::Smtp(err)) if bounced(&err) => {
-                let letter = letter.as_ref().expect("a message is only made from a letter");
                 tracing::warn!(delivery = item.id, error = %err, "the address was refused: nothing more goes to it");
-                store.mail_block(item.id, &letter.lookup, &format!("refused: {err}")).await.map_err(failed)
+                let blocked = store.mail_block(item.id, lookup, &format!("refused: {err}")).await;
+                blocked.map(|()| false).map_err(|err| format!("{err:#}"))
             }
             Err(err) => Err(err.to_string()),
         }
     }
 
-    /// A moderator's confirmation or notification; `Ok` once sent and recorded, or found unneeded.
-    async fn deliver_to_moderator(&self, store: &DynStore, item: &OutboxItem, moderator: i64) -> anyhow::Result<()> {
-        let payload: serde_json::Value = serde_json::from_str(&item.payload)?;
-        let letter = store.moderator_letter(moderator).await?;
+    /// A moderator's confirmation or notice; `Ok` once sent and recorded, or found unneeded.
+    async fn deliver_to_moderator(
+        &self,
+        store: &DynStore,
+        item: &OutboxItem,
+        moderator: i64,
+        payload: &serde_json::Value,
+    ) -> Result<(), String> {
+        let failed = |err: anyhow::Error| format!("{err:#}");
         let confirming = item.event == MODERATOR_CONFIRM_EVENT;
-        let message = match &letter {
-            Some(l) if l.blocked || l.confirmed == confirming => None,
-            None => None,
-            Some(l) => {
-                let lang = lang_of(&l.lang);
-                let t = texts(lang);
-                let (subject, body) = if confirming {
-                    let link = self.link(Link::ConfirmModerator, moderator, lang);
-                    (
-                        t.moderator_confirm_subject.to_owned(),
-                        format!("{}\n\n{link}\n\n{}", t.moderator_confirm_body, t.confirm_ignore),
-                    )
-                } else {
-                    let console = format!("{}/admin", self.base());
-                    match payload["kind"].as_str().and_then(ModeratorEvent::parse) {
-                        Some(event) => {
-                            let (subject, intro, console) = match event {
-                                ModeratorEvent::Pending => (t.pending_subject, t.pending_intro, console),
-                                ModeratorEvent::Flag => {
-                                    (t.flag_subject, t.flag_intro, format!("{console}?queue=flagged"))
-                                }
-                                ModeratorEvent::Typo => (t.typo_subject, t.typo_intro, format!("{console}/typos")),
-                            };
-                            let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
-                            let author = text("author");
-                            let quoted =
-                                if author.is_empty() { text("text") } else { format!("{author}: {}", text("text")) };
-                            (
-                                format!("{subject} «{}»", text("article")),
-                                format!("{intro} «{}»:\n\n{quoted}\n\n{console}", text("article")),
-                            )
-                        }
-                        None => {
-                            let counts = store.digest_counts().await?;
-                            if counts == DigestCounts::default() {
-                                (String::new(), String::new())
-                            } else {
-                                let body = format!(
-                                    "{}\n\n{}: {}\n{}: {}\n{}: {}\n\n{console}",
-                                    t.digest_intro,
-                                    t.digest_pending,
-                                    counts.pending,
-                                    t.digest_flagged,
-                                    counts.flagged,
-                                    t.digest_typos,
-                                    counts.typos
-                                );
-                                (t.digest_subject.to_owned(), body)
-                            }
-                        }
-                    }
-                };
-                if subject.is_empty() {
-                    None
-                } else {
-                    let unsubscribe = self.link(Link::UnsubscribeModerator, moderator, lang);
-                    let body = format!("{body}\n\n{} {unsubscribe}\n", t.unsubscribe);
-                    let message =
-                        self.envelope(&l.sealed, subject)?.singlepart(lettre::message::SinglePart::plain(body))?;
-                    Some(self.with_unsubscribe(message, Link::UnsubscribeModerator, moderator, lang))
-                }
-            }
+        let letter = store.moderator_letter(moderator).await.map_err(failed)?;
+        let letter = letter.filter(|l| !l.blocked && l.confirmed != confirming);
+        let event = payload["kind"].as_str().and_then(ModeratorEvent::parse);
+        // A digest counts what waits when it goes.
+        let counts = match (&letter, confirming, event) {
+            (Some(_), false, None) => Some(store.digest_counts().await.map_err(failed)?),
+            _ => None,
         };
-        let Some(message) = message else { return store.outbox_attempted(item.id, None).await };
-        match self.smtp.send(&message).await {
-            Ok(()) => store.outbox_attempted(item.id, None).await,
-            Err(SendError::Smtp(err)) if bounced(&err) => {
-                let lookup = letter.map(|l| l.lookup).unwrap_or_default();
-                store.mail_block(item.id, &lookup, &format!("refused: {err}")).await
+        let message = match &letter {
+            Some(letter) => {
+                self.moderator_message(letter, moderator, confirming, event, payload, counts).map_err(failed)?
             }
-            Err(err) => Err(anyhow::anyhow!("{err}")),
-        }
+            None => None,
+        };
+        let sent = match (&message, &letter) {
+            (Some(message), Some(letter)) => self.hand_over(store, item, message, &letter.lookup).await?,
+            _ => true,
+        };
+        if sent { store.outbox_attempted(item.id, None).await.map_err(failed) } else { Ok(()) }
+    }
+
+    /// The message to a moderator: the confirmation, an event's notice, or the digest (none when nothing
+    /// waits).
+    fn moderator_message(
+        &self,
+        letter: &ModeratorLetter,
+        moderator: i64,
+        confirming: bool,
+        event: Option<ModeratorEvent>,
+        payload: &serde_json::Value,
+        counts: Option<DigestCounts>,
+    ) -> anyhow::Result<Option<Message>> {
+        let lang = lang_of(&letter.lang);
+        let t = texts(lang);
+        let console = format!("{}/admin", self.base());
+        let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
+        let (subject, body) = match (confirming, event, counts) {
+            (true, ..) => {
+                let link = self.link(Link::ConfirmModerator, moderator, lang);
+                let body = format!("{}\n\n{link}\n\n{}", t.moderator_confirm_body, t.confirm_ignore);
+                (t.moderator_confirm_subject.to_owned(), body)
+            }
+            (false, Some(event), _) => {
+                let (subject, intro, page) = match event {
+                    ModeratorEvent::Pending => (t.pending_subject, t.pending_intro, console),
+                    ModeratorEvent::Flag => (t.flag_subject, t.flag_intro, format!("{console}?queue=flagged")),
+                    ModeratorEvent::Typo => (t.typo_subject, t.typo_intro, format!("{console}/typos")),
+                };
+                let (author, article) = (text("author"), text("article"));
+                let quoted = if author.is_empty() { text("text") } else { format!("{author}: {}", text("text")) };
+                (format!("{subject} «{article}»"), format!("{intro} «{article}»:\n\n{quoted}\n\n{page}"))
+            }
+            (false, None, Some(counts)) if counts != DigestCounts::default() => {
+                let lines = [
+                    (t.digest_pending, counts.pending),
+                    (t.digest_flagged, counts.flagged),
+                    (t.digest_typos, counts.typos),
+                ];
+                let lines: Vec<String> = lines.iter().map(|(what, n)| format!("{what}: {n}")).collect();
+                (t.digest_subject.to_owned(), format!("{}\n\n{}\n\n{console}", t.digest_intro, lines.join("\n")))
+            }
+            _ => return Ok(None),
+        };
+        let unsubscribe = self.link(Link::UnsubscribeModerator, moderator, lang);
+        let body = format!("{body}\n\n{} {unsubscribe}\n", t.unsubscribe);
+        let message = self.envelope(&letter.sealed, subject)?.singlepart(lettre::message::SinglePart::plain(body))?;
+        Ok(Some(self.with_unsubscribe(message, Link::UnsubscribeModerator, moderator, lang)))
     }
 
     fn envelope(&self, sealed: &[u8], subject: String) -> anyhow::Result<lettre::message::MessageBuilder> {

@@ -1,16 +1,22 @@
 //! A real SMTP server on loopback for the notification tests: aiosmtpd (from PyPI, installed by `make
 //! setup` into target/venv) running `scripts/smtp-sink.py`, which keeps every accepted message as a file.
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running sink; stopped when dropped.
 pub struct Sink {
     pub port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
+    /// The lines the sink prints as things happen ("ready", "message N"), read on a thread of their own.
+    said: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
+
+/// How long a test waits for the sink to start or a message to arrive before it fails.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A message the sink accepted: its headers (names lower-cased) and its text and HTML parts, decoded.
 #[derive(Debug, Clone)]
@@ -56,24 +62,28 @@ impl Sink {
         Self::start_on(free_port()).await
     }
 
-    /// Starts the sink on `port` and waits until it accepts connections.
+    /// Starts the sink on `port` and waits until it says it listens.
     pub async fn start_on(port: u16) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/smtp-sink.py");
-        let child = Command::new(python())
+        let mut child = Command::new(python())
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("starting the SMTP sink");
-        let sink = Self { port, dir, child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "the SMTP sink did not start on port {port}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let (tell, said) = tokio::sync::mpsc::unbounded_channel();
+        let out = BufReader::new(child.stdout.take().expect("the sink's output"));
+        std::thread::spawn(move || out.lines().map_while(Result::ok).try_for_each(|line| tell.send(line)));
+        let sink = Self { port, dir, child, said: tokio::sync::Mutex::new(said) };
+        assert_eq!(sink.next_line().await.as_deref(), Some("ready"), "the SMTP sink did not start on port {port}");
         sink
+    }
+
+    /// The sink's next line, or `None` when it has said nothing for [`PATIENCE`] (or stopped).
+    async fn next_line(&self) -> Option<String> {
+        tokio::time::timeout(PATIENCE, self.said.lock().await.recv()).await.ok().flatten()
     }
 
     /// `OTKLIK_SMTP_URL` for this sink.
@@ -101,16 +111,16 @@ impl Sink {
             .collect()
     }
 
-    /// Waits until at least `count` messages have arrived, and answers them all.
+    /// Waits until at least `count` messages have arrived (the sink says so of each), and answers them all.
     pub async fn wait_for(&self, count: usize) -> Vec<Mail> {
-        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let messages = self.messages();
             if messages.len() >= count {
                 return messages;
             }
-            assert!(Instant::now() < deadline, "{count} messages expected, {} arrived", messages.len());
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            if self.next_line().await.is_none() {
+                panic!("{count} messages expected, {} arrived", messages.len());
+            }
         }
     }
 }

@@ -39,27 +39,47 @@ pub async fn subscribe(
         .execute(&mut *conn)
         .await?;
     let recent = sent_at.is_some_and(|at| at > now - CONFIRM_AGAIN_SECS);
-    if sub.confirm && !confirmed && !recent {
-        let queued = sqlx::query(
-            "INSERT INTO outbox (event, payload, next_attempt, created_at)
-               SELECT 'mail.confirm', json_build_object('recipient', $1::bigint)::text, $2, $2
-                WHERE NOT EXISTS (SELECT 1 FROM mail_blocked WHERE lookup = $3)",
-        )
-        .bind(recipient)
-        .bind(now)
-        .bind(&sub.lookup[..])
-        .execute(&mut *conn)
-        .await?;
-        if queued.rows_affected() > 0 {
-            sqlx::query("UPDATE mail_recipients SET confirm_sent_at = $2 WHERE id = $1")
-                .bind(recipient)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            super::announce(conn, Change::Outbox).await?;
-        }
+    if sub.confirm
+        && !confirmed
+        && !recent
+        && queue_confirmation(conn, "mail.confirm", "recipient", recipient, &sub.lookup, now).await?
+    {
+        sqlx::query("UPDATE mail_recipients SET confirm_sent_at = $2 WHERE id = $1")
+            .bind(recipient)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
+}
+
+/// Queues the confirmation `event` for `{key: id}` unless the address (`lookup`) is blocked, and wakes
+/// every node's sender; answers whether it did.
+pub async fn queue_confirmation(
+    conn: &mut PgConnection,
+    event: &str,
+    key: &str,
+    id: i64,
+    lookup: &[u8],
+    now: i64,
+) -> anyhow::Result<bool> {
+    let queued = sqlx::query(
+        "INSERT INTO outbox (event, payload, next_attempt, created_at)
+           SELECT $1, json_build_object($2::text, $3::bigint)::text, $4, $4
+            WHERE NOT EXISTS (SELECT 1 FROM mail_blocked WHERE lookup = $5)",
+    )
+    .bind(event)
+    .bind(key)
+    .bind(id)
+    .bind(now)
+    .bind(lookup)
+    .execute(&mut *conn)
+    .await?;
+    let queued = queued.rows_affected() > 0;
+    if queued {
+        super::announce(conn, Change::Outbox).await?;
+    }
+    Ok(queued)
 }
 
 /// Queues visible reply `reply` (to `parent`, by `replier`) for every confirmed recipient following the

@@ -37,20 +37,42 @@ pub async fn subscribe(
         .execute(&mut *conn)
         .await?;
     let recent = sent_at.is_some_and(|at| at > now - CONFIRM_AGAIN_SECS);
-    if sub.confirm && !confirmed && !recent {
-        sqlx::query(
-            "INSERT INTO outbox (event, payload, next_attempt, created_at)
-               SELECT 'mail.confirm', json_object('recipient', ?1), ?2, ?2
-                WHERE NOT EXISTS (SELECT 1 FROM mail_blocked WHERE lookup = ?3);
-             UPDATE mail_recipients SET confirm_sent_at = ?2 WHERE id = ?1 AND changes() > 0;",
-        )
-        .bind(recipient)
-        .bind(now)
-        .bind(&sub.lookup[..])
-        .execute(&mut *conn)
-        .await?;
+    if sub.confirm
+        && !confirmed
+        && !recent
+        && queue_confirmation(conn, "mail.confirm", "recipient", recipient, &sub.lookup, now).await?
+    {
+        sqlx::query("UPDATE mail_recipients SET confirm_sent_at = ?2 WHERE id = ?1")
+            .bind(recipient)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
+}
+
+/// Queues the confirmation `event` for `{key: id}` unless the address (`lookup`) is blocked; answers
+/// whether it did.
+pub async fn queue_confirmation(
+    conn: &mut SqliteConnection,
+    event: &str,
+    key: &str,
+    id: i64,
+    lookup: &[u8],
+    now: i64,
+) -> anyhow::Result<bool> {
+    let queued = sqlx::query(
+        "INSERT INTO outbox (event, payload, next_attempt, created_at)
+           SELECT ?1, json_object(?2, ?3), ?4, ?4 WHERE NOT EXISTS (SELECT 1 FROM mail_blocked WHERE lookup = ?5)",
+    )
+    .bind(event)
+    .bind(key)
+    .bind(id)
+    .bind(now)
+    .bind(lookup)
+    .execute(conn)
+    .await?;
+    Ok(queued.rows_affected() > 0)
 }
 
 /// Queues visible reply `reply` (to `parent`, by `replier`) for every confirmed recipient following the

@@ -91,16 +91,8 @@ async fn set(
             .fetch_one(&mut *conn)
             .await?;
             if !confirmed {
-                sqlx::query(
-                    "INSERT INTO outbox (event, payload, next_attempt, created_at)
-                       SELECT 'mail.moderator.confirm', json_object('moderator', ?1), ?2, ?2
-                        WHERE NOT EXISTS (SELECT 1 FROM mail_blocked WHERE lookup = ?3)",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(&address.lookup[..])
-                .execute(&mut *conn)
-                .await?;
+                let event = "mail.moderator.confirm";
+                super::mail::queue_confirmation(conn, event, "moderator", id, &address.lookup, now).await?;
             }
         }
     }
