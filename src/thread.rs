@@ -18,6 +18,8 @@ pub struct Thread {
     pub total: RwSignal<u64>,
     /// The article takes no new comments.
     pub closed: RwSignal<bool>,
+    /// The server sends reply notifications: forms offer an address field (`CommentPage::notify`).
+    pub notify: RwSignal<bool>,
     /// The server's token for new comments, from the latest page (see `CommentPage::form`).
     pub form: RwSignal<Option<String>>,
     /// The order the list is in; `CommentThread` changes it.

@@ -7,8 +7,9 @@ use web_sys::{Element, IntersectionObserver, IntersectionObserverEntry, Intersec
 /// How far ahead of the viewport to start: a comment thread should be ready by the time it scrolls in.
 const AHEAD: &str = "800px 0px";
 
-/// Calls `f` once, when `el` comes within [`AHEAD`] of the viewport (at once without IntersectionObserver).
-pub fn when_near(el: &Element, f: impl FnOnce() + 'static) {
+/// Calls `f` once, when `el` comes within [`AHEAD`] of the viewport (at once if `now`, or without
+/// IntersectionObserver).
+pub fn when_near(el: &Element, now: bool, f: impl FnOnce() + 'static) {
     let pending = std::rc::Rc::new(std::cell::Cell::new(Some(f)));
     let run = pending.clone();
     let callback = Closure::<dyn FnMut(js_sys::Array, IntersectionObserver)>::new(
@@ -22,13 +23,13 @@ pub fn when_near(el: &Element, f: impl FnOnce() + 'static) {
     );
     let init = IntersectionObserverInit::new();
     init.set_root_margin(AHEAD);
-    match IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init) {
-        Ok(observer) => {
+    match IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init).ok().filter(|_| !now) {
+        Some(observer) => {
             observer.observe(el);
             // The observer holds the callback from now on; it is dropped with the page.
             callback.forget();
         }
-        Err(_) => {
+        None => {
             if let Some(f) = pending.take() {
                 f();
             }

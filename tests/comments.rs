@@ -1,5 +1,6 @@
 //! Comment thread tests in headless Chromium against the real test server: the empty state, plural forms,
-//! posting, replying, Ctrl+Enter, and a draft that survives a failed send and a reload.
+//! posting, replying, Ctrl+Enter, a draft that survives a failed send and a reload, the "email me" box, and
+//! the comment a notification's link names.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -300,4 +301,104 @@ async fn live_comments_wait_behind_the_button_and_removed_ones_leave_at_once() {
     assert_eq!(visible(&host), ["second", "third"]);
     assert_eq!(text_of(&host, ".otk-comments .otk-heading"), "2 comments");
     assert!(button(&host).is_none());
+}
+
+/// Whether the element matching `css` is laid out (neither it nor a parent is `display: none`).
+fn displayed(host: &HtmlElement, css: &str) -> bool {
+    find(host, css).is_some_and(|e| e.unchecked_into::<HtmlElement>().offset_parent().is_some())
+}
+
+/// The test server sends reply notifications: the form offers the "email me" box, whose address field
+/// shows once it is ticked; an address that cannot be one is refused before sending, keeping the text; a
+/// good one goes with the comment, is remembered for the next form, and the form says a confirmation may
+/// come. The box itself is asked again for each comment.
+#[wasm_bindgen_test]
+async fn the_email_box_sends_a_checked_address_and_remembers_it() {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    storage.remove_item("otklik.email").unwrap();
+    let host = mounted(&article("notify"), "en");
+    until("the thread to load", || loaded(&host)).await;
+    until("the email box", || displayed(&host, ".otk-comments .otk-notify input[name=notify]")).await;
+    assert_eq!(text_of(&host, ".otk-comments .otk-notify label"), " Email me when someone replies");
+    assert!(!displayed(&host, ".otk-notify input[name=email]"), "no address field until the box is ticked");
+
+    click(&host, ".otk-comments .otk-notify input[name=notify]");
+    assert!(displayed(&host, ".otk-notify input[name=email]"), "the address field once it is");
+    let address = find(&host, ".otk-comments .otk-notify input[name=email]").unwrap();
+    type_text(&address, "reader at example");
+    type_into(&host, 0, "Tell me when someone answers");
+    let network = Network::watched();
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    let alert = || text_of(&host, ".otk-comments .otk-form [role=alert]");
+    until("the bad-address message", || alert().contains("Check the email address")).await;
+    assert!(network.sent().is_empty(), "refused before sending: {:?}", network.sent());
+    let area: HtmlTextAreaElement = find(&host, ".otk-comments textarea").unwrap().unchecked_into();
+    assert_eq!(area.value(), "Tell me when someone answers", "the text is kept");
+
+    type_text(&address, " reader@example.org ");
+    click(&host, ".otk-comments .otk-form button[type=submit]");
+    until("the comment", || shown(&host).len() == 1).await;
+    let sent = network.sent().iter().position(|r| r.starts_with("POST ") && r.ends_with("/comments")).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&network.bodies()[sent]).unwrap();
+    network.restore();
+    assert_eq!(body["notify_email"], "reader@example.org", "{body}");
+    let asked = find(&host, ".otk-comments .otk-form p[role=status]").unwrap();
+    assert!(!asked.has_attribute("hidden"));
+    assert!(asked.text_content().unwrap().contains("link to confirm"));
+    // An email field's value comes without surrounding spaces (the browser strips them).
+    assert_eq!(storage.get_item("otklik.email").unwrap().as_deref(), Some("reader@example.org"));
+
+    // The next form has the address, and asks again.
+    let again = mounted(&article("notify-again"), "ru");
+    until("the next thread", || loaded(&again)).await;
+    let field = find(&again, ".otk-comments .otk-notify input[name=email]").unwrap();
+    assert_eq!(field.unchecked_into::<web_sys::HtmlInputElement>().value(), "reader@example.org");
+    let tick = find(&again, ".otk-comments .otk-notify input[name=notify]").unwrap();
+    assert!(!tick.unchecked_into::<web_sys::HtmlInputElement>().checked());
+    assert!(text_of(&again, ".otk-comments .otk-notify label").contains("Сообщать об ответах на e-mail"));
+    storage.remove_item("otklik.email").unwrap();
+}
+
+/// A notification's link (`#otklik-comment-ID`) loads the thread at once, wherever the widget is on the
+/// page, and marks that comment and brings it into view.
+#[wasm_bindgen_test]
+async fn the_comment_a_link_names_is_marked_and_brought_into_view() {
+    let id = article("linked");
+    let article_id = otklik_api::ArticleId::parse(&id).unwrap();
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&(js_sys::Date::now() as u64).to_le_bytes());
+    bytes[8] = 9;
+    let api = otklik_widget::Api::new(server(), otklik_api::ReaderToken::from_bytes(bytes).encode());
+    // Tall comments: the last is well below the widget's top.
+    let mut last = None;
+    for n in 0..6 {
+        let text = format!("comment {n}\n{}", "a line of its own\n".repeat(12));
+        last = Some(api.post_comment(&article_id, &anonymous(text)).await.expect("within the allowance").id);
+    }
+    let anchor = format!("otklik-comment-{}", last.unwrap());
+    let location = web_sys::window().unwrap().location();
+    location.set_hash(&anchor).unwrap();
+    // Far below the fold: without the link, the thread would wait for the reader to scroll there.
+    let spacer: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    spacer.set_attribute("style", "height: 5000px").unwrap();
+    document().body().unwrap().append_child(&spacer).unwrap();
+    let host: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    host.set_attribute("data-otklik-article", &id).unwrap();
+    document().body().unwrap().append_child(&host).unwrap();
+    web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
+    otklik_widget::mount(&host, server());
+
+    let linked = || find(&host, &format!("#{anchor}")).filter(|e| e.get_attribute("aria-current").is_some());
+    until("the linked comment to be marked", || linked().is_some()).await;
+    let comment = linked().unwrap();
+    assert_eq!(comment.get_attribute("aria-current").as_deref(), Some("location"));
+    let marked = host.shadow_root().unwrap().query_selector_all("[aria-current]").unwrap().length();
+    assert_eq!(marked, 1, "only the linked comment is marked");
+    let top = comment.get_bounding_client_rect().top();
+    let height = web_sys::window().unwrap().inner_height().unwrap().as_f64().unwrap();
+    assert!((0.0..height).contains(&top), "the comment is in view: top {top}, viewport {height}");
+
+    location.set_hash("").unwrap();
+    host.remove();
+    spacer.remove();
 }

@@ -158,23 +158,28 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
     if mine {
         class.push_str(" otk-mine");
     }
+
     view! {
         // Hidden by a moderator or deleted by its author since the list was read: gone from every open page
         // (but for the author's own placeholder, which their own delete left).
-        <li class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id)) && !comment.with(|c| c.deleted)>
+        // The id is what a notification's link names (`CommentThread` brings that comment into view).
+        <li id=format!("otklik-comment-{id}") class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id)) && !comment.with(|c| c.deleted)>
             {move || if comment.with(|c| c.deleted) {
                 view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
             } else {
                 let (author, created, edited, reply_to) = meta();
+                // The edited mark and the reply-to name are hidden rather than left out: each conditional
+                // view is a type of its own in the bundle (0.7 KB gzip for these two).
+                let no_reply_to = !deep || reply_to.is_none();
                 view! {
                     <div class="otk-meta">
                         <span class="otk-author">{author}</span>
                         <time datetime=iso_time(created) title=absolute_time(lang, created)>{relative_time(lang, created)}</time>
-                        {edited.then(|| view! { <span class="otk-edited">{texts.edited}</span> })}
+                        <span class="otk-edited" hidden=!edited>{texts.edited}</span>
                         <span class="otk-pending">{texts.pending}</span>
-                        {deep.then(|| reply_to.map(|name| view! {
-                            <span class="otk-reply-to">{texts.in_reply_to} " " {name}</span>
-                        }))}
+                        <span class="otk-reply-to" hidden=no_reply_to>
+                            {texts.in_reply_to} " " {reply_to.unwrap_or_default()}
+                        </span>
                     </div>
                     <p class="otk-text">
                         {move || comment.with(|c| segments(&c.text).into_iter().map(|(link, piece)| if link {

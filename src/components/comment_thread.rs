@@ -58,6 +58,7 @@ pub fn CommentThread(
         items: RwSignal::new(Vec::new()),
         total: RwSignal::new(0),
         closed: RwSignal::new(false),
+        notify: RwSignal::new(false),
         form: RwSignal::new(None),
         sort: RwSignal::new(CommentSort::default()),
         sending: RwSignal::new(false),
@@ -105,6 +106,7 @@ pub fn CommentThread(
                         }
                         thread.total.set(page.total);
                         thread.closed.set(page.closed);
+                        thread.notify.set(page.notify);
                         // The first token stands: a fresher one would restart the compose clock.
                         if thread.form.with_untracked(Option::is_none) {
                             thread.form.set(page.form);
@@ -122,6 +124,11 @@ pub fn CommentThread(
                                     items.splice(at..at, rest);
                                 });
                             }
+                        }
+                        // The comment a notification's link names, once the page is drawn.
+                        if let Some(anchor) = crate::page::linked_anchor().filter(|_| !more) {
+                            crate::visibility::next_task().await;
+                            crate::page::show_anchor(&anchor);
                         }
                     }
                     Err(_) if more => {}
@@ -169,7 +176,14 @@ pub fn CommentThread(
     let (fetch_more, fetch_again, fetch_sorted, fetch_new) = (fetch.clone(), fetch.clone(), fetch.clone(), fetch);
 
     view! {
-        <section class="otk-comments" class:otk-closed=move || thread.closed.get() aria-labelledby="otk-comments-heading">
+        <section
+            class=move || match (thread.closed.get(), thread.notify.get()) {
+                (false, false) => "otk-comments",
+                (false, true) => "otk-comments otk-mail",
+                (true, _) => "otk-comments otk-closed",
+            }
+            aria-labelledby="otk-comments-heading"
+        >
             <div class="otk-comments-head">
                 <h2 id="otk-comments-heading" class="otk-heading">{heading}</h2>
                 <label class="otk-sort">

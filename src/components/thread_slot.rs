@@ -28,7 +28,8 @@ pub fn ThreadSlot(
             chunks::thread(ThreadArgs { api, article, lang, first })
         })
     };
-    crate::visibility::when_near(&near, load.clone());
+    // A link to a comment (a reply notification's) wants the thread at once, wherever the widget is.
+    crate::visibility::when_near(&near, crate::page::linked_anchor().is_some(), load.clone());
     let load = StoredValue::new_local(load);
 
     // Gone, not hidden, once the thread is in: the thread has its own heading.

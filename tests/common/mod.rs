@@ -8,9 +8,7 @@ use js_sys::{Function, Promise, Reflect};
 use otklik_widget::mount;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    Element, Event, EventInit, EventTarget, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
-};
+use web_sys::{Element, Event, EventInit, EventTarget, HtmlElement, KeyboardEvent, KeyboardEventInit};
 
 /// The server the script started for these tests; without it the tests fail rather than skip.
 pub fn server() -> &'static str {
@@ -85,12 +83,12 @@ pub fn click(host: &HtmlElement, css: &str) {
     find(host, css).unwrap_or_else(|| panic!("no {css}")).unchecked_into::<HtmlElement>().click();
 }
 
-/// Types `text` into `area` as a person would: the value, then an input event.
-pub fn type_text(area: &HtmlTextAreaElement, text: &str) {
-    area.set_value(text);
+/// Types `text` into `field` (a text area or an input) as a person would: the value, then an input event.
+pub fn type_text(field: &Element, text: &str) {
+    Reflect::set(field, &"value".into(), &text.into()).unwrap();
     let init = EventInit::new();
     init.set_bubbles(true);
-    area.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    field.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
 }
 
 /// Ctrl+Enter pressed on `target`; it bubbles and crosses shadow roots, as a real key press does.
@@ -123,15 +121,17 @@ impl Network {
         )
     }
 
-    /// Lets every request through, noting each as `METHOD URL` when sent ([`Network::sent`]) and as
-    /// `METHOD URL STATUS` when answered ([`Network::answers`]).
+    /// Lets every request through, noting each as `METHOD URL` when sent ([`Network::sent`], its body in
+    /// [`Network::bodies`]) and as `METHOD URL STATUS` when answered ([`Network::answers`]).
     pub fn watched() -> Self {
         let window = web_sys::window().unwrap();
-        Reflect::set(&window, &"__otklikAnswers".into(), &js_sys::Array::new()).unwrap();
-        Reflect::set(&window, &"__otklikSent".into(), &js_sys::Array::new()).unwrap();
+        for list in ["__otklikAnswers", "__otklikSent", "__otklikBodies"] {
+            Reflect::set(&window, &list.into(), &js_sys::Array::new()).unwrap();
+        }
         Self::replace_fetch(
             "const method = input instanceof Request ? input.method : ((init && init.method) || 'GET'); \
              this.__otklikSent.push(method + ' ' + (input instanceof Request ? input.url : String(input))); \
+             this.__otklikBodies.push(init && typeof init.body === 'string' ? init.body : ''); \
              const answer = this.__otklikRealFetch(input, init); \
              answer.then(r => this.__otklikAnswers.push(method + ' ' + r.url + ' ' + r.status), () => {}); \
              return answer;",
@@ -157,6 +157,11 @@ impl Network {
     /// The requests sent since [`Network::watched`], answered or not.
     pub fn sent(&self) -> Vec<String> {
         Self::noted("__otklikSent")
+    }
+
+    /// The text bodies of [`Network::sent`]'s requests, in the same order (empty for none).
+    pub fn bodies(&self) -> Vec<String> {
+        Self::noted("__otklikBodies")
     }
 
     fn noted(list: &str) -> Vec<String> {
