@@ -182,6 +182,21 @@ async fn replies_are_told_once_visible_and_gathered_over_a_quarter_hour() {
     assert!(gathered.contains("And on holidays") && gathered.contains("But not in winter"), "{gathered}");
     assert!(messages[2].subject().contains("(2)"), "{}", messages[2].subject());
     assert_eq!(sink.messages().len(), 3);
+
+    // A reply told already, edited back into the queue and approved again, is not told twice.
+    let url = s.url(&format!("/api/v1/articles/{ARTICLE}/comments/{}", one.id.0));
+    let edit = json!({ "text": "Yes, from the first of May" });
+    let edited = s.client.patch(&url).header("X-Otklik-Reader", &oleg).json(&edit).send().await.unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    assert!(edited.json::<Comment>().await.unwrap().pending, "an edit under pre-moderation waits again");
+    approve(one.id.0).await;
+    let later = post(&s, &oleg, "Tickets at the pier", Some(first.id.0), None).await;
+    approve(later.id.0).await;
+    clock.advance(15 * 60);
+    let messages = sink.wait_for(4).await;
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    assert!(messages[3].text.contains("Tickets at the pier"), "{}", messages[3].text);
+    assert!(!messages[3].text.contains("first of May"), "told twice: {}", messages[3].text);
 }
 
 #[tokio::test]

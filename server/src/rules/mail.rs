@@ -26,7 +26,7 @@ use sha2::Sha256;
 pub use crate::rules::lang::Lang;
 use crate::store::{
     DigestCounts, DynStore, GATHER_SECS, Letter, ModeratorAddress, ModeratorEvent, ModeratorLetter, OutboxItem,
-    ReplyNote, Subscription,
+    ReplyNote, Subscription, Told,
 };
 
 /// How long an SMTP server gets for each step of a conversation.
@@ -259,8 +259,12 @@ impl Mail {
         } else {
             // Replies that arrive within the next quarter hour wait for the message after this one.
             let waiting = letter.as_ref().map_or(&[][..], |l| &l.waiting[..]);
+            let told: Vec<i64> = match (&message, &letter) {
+                (Some(_), Some(letter)) => letter.replies.iter().map(|r| r.id).collect(),
+                _ => Vec::new(),
+            };
             let next_at = if message.is_some() { now + GATHER_SECS } else { now };
-            store.mail_told(item.id, recipient, waiting, next_at).await
+            store.mail_told(Told { delivery: item.id, recipient, waiting, told: &told, next_at }).await
         };
         done.map_err(failed)
     }
@@ -588,23 +592,7 @@ fn security(scheme: &str, loopback: bool) -> Option<(Security, u16)> {
 
 /// `%XX` escapes of a URL's user or password, decoded (a password may hold any character).
 fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// The words of messages and of the pages their links open.

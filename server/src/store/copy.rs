@@ -166,7 +166,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "mail_pending",
-        columns: &[("recipient_id", Int), ("reply_id", Int)],
+        columns: &[("recipient_id", Int), ("reply_id", Int), ("told_at", Int)],
         order: "recipient_id, reply_id",
         identity: false,
     },

@@ -73,6 +73,20 @@ pub struct ReplyNote {
     pub title: Option<String>,
 }
 
+/// A recipient's message, sent or found unneeded, as [`MailStore::mail_told`] records it.
+#[derive(Clone, Copy, Debug)]
+pub struct Told<'a> {
+    /// Its outbox row.
+    pub delivery: i64,
+    pub recipient: i64,
+    /// The replies that waited when it was made.
+    pub waiting: &'a [i64],
+    /// Those of them it told.
+    pub told: &'a [i64],
+    /// When the recipient's next message may go.
+    pub next_at: i64,
+}
+
 /// A confirmation is not sent again sooner than this after the last one (seconds).
 pub const CONFIRM_AGAIN_SECS: i64 = 3_600;
 
@@ -94,10 +108,11 @@ pub trait MailStore: Send + Sync {
     /// A recipient's address and what waits for it; `None` when it is gone.
     async fn mail_letter(&self, recipient: i64) -> anyhow::Result<Option<Letter>>;
 
-    /// Records a message sent (or found to be unneeded): the outbox row `delivery` goes, the replies `told`
-    /// stop waiting, the next message may go at `next_at`; replies that came meanwhile get a new row due
-    /// then.
-    async fn mail_told(&self, delivery: i64, recipient: i64, told: &[i64], next_at: i64) -> anyhow::Result<()>;
+    /// Records a message sent (or found to be unneeded): its outbox row goes; of the replies that were
+    /// waiting, those it told are kept as told (made visible again after an edit, a reply is not told
+    /// twice) and the rest (hidden or deleted since) are dropped; replies that came meanwhile get a new
+    /// row, due when the next message may go.
+    async fn mail_told(&self, message: Told<'_>) -> anyhow::Result<()>;
 
     /// Stops all mail to an address (a bounce or a complaint), ends the delivery `delivery`, and forgets
     /// what waited for the address.

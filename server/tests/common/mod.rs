@@ -51,6 +51,8 @@ impl TestServer {
 
     /// Serves an app opened (and set up) by the test.
     pub async fn serve(dir: TempDir, app: App) -> Self {
+        // The server's warnings and errors go to the test's captured output, shown when the test fails.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let assets = app.assets();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().unwrap();

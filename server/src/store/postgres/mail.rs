@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::{PgStore, in_tx};
 use crate::rules::reader::ReaderHash;
 use crate::store::{
-    AddressState, CONFIRM_AGAIN_SECS, Change, Letter, MailStore, RecipientRow, ReplyNote, Subscription,
+    AddressState, CONFIRM_AGAIN_SECS, Change, Letter, MailStore, RecipientRow, ReplyNote, Subscription, Told,
 };
 
 /// Keeps `sub`'s address for the comment's author and follows comment `comment` for them; queues a
@@ -111,7 +111,8 @@ pub async fn tell_reply(
     // what still waits, so it either sees this reply or leaves `queued` false for this update to set.
     let queued = sqlx::query(
         "WITH q AS (UPDATE mail_recipients SET queued = true
-                     WHERE NOT queued AND id IN (SELECT recipient_id FROM mail_pending WHERE reply_id = $1)
+                     WHERE NOT queued AND id IN (SELECT recipient_id FROM mail_pending
+                                                  WHERE reply_id = $1 AND told_at IS NULL)
                      RETURNING id, next_mail_at)
          INSERT INTO outbox (event, payload, next_attempt, created_at)
            SELECT 'mail.replies', json_build_object('recipient', id)::text, greatest($2, next_mail_at), $2 FROM q",
@@ -162,7 +163,7 @@ async fn forget(conn: &mut PgConnection, recipients: &[i64]) -> anyhow::Result<(
 
 async fn record_told(
     conn: &mut PgConnection,
-    (delivery, recipient, told, next_at): (i64, i64, &[i64], i64),
+    Told { delivery, recipient, waiting, told, next_at }: Told<'_>,
     now: i64,
 ) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM outbox WHERE id = $1").bind(delivery).execute(&mut *conn).await?;
@@ -173,15 +174,21 @@ async fn record_told(
     if locked.is_none() {
         return Ok(());
     }
-    sqlx::query("DELETE FROM mail_pending WHERE recipient_id = $1 AND reply_id = ANY($2)")
+    sqlx::query("UPDATE mail_pending SET told_at = $3 WHERE recipient_id = $1 AND reply_id = ANY($2)")
         .bind(recipient)
         .bind(told)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM mail_pending WHERE recipient_id = $1 AND told_at IS NULL AND reply_id = ANY($2)")
+        .bind(recipient)
+        .bind(waiting)
         .execute(&mut *conn)
         .await?;
     // A statement of its own, after the lock: it sees every reply committed before the lock was granted.
     let again: bool = sqlx::query_scalar(
         "UPDATE mail_recipients SET next_mail_at = $2,
-                queued = EXISTS (SELECT 1 FROM mail_pending WHERE recipient_id = $1)
+                queued = EXISTS (SELECT 1 FROM mail_pending WHERE recipient_id = $1 AND told_at IS NULL)
           WHERE id = $1 RETURNING queued",
     )
     .bind(recipient)
@@ -251,14 +258,15 @@ impl MailStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let waiting: Vec<i64> = sqlx::query_scalar("SELECT reply_id FROM mail_pending WHERE recipient_id = $1")
-            .bind(recipient)
-            .fetch_all(&self.pool)
-            .await?;
+        let waiting: Vec<i64> =
+            sqlx::query_scalar("SELECT reply_id FROM mail_pending WHERE recipient_id = $1 AND told_at IS NULL")
+                .bind(recipient)
+                .fetch_all(&self.pool)
+                .await?;
         let replies: Vec<ReplyNote> = sqlx::query_as(
             "SELECT c.id, c.parent_id, c.author, c.text, c.created_at, a.key AS article, a.url, a.title
                FROM mail_pending p JOIN comments c ON c.id = p.reply_id JOIN articles a ON a.id = c.article_id
-              WHERE p.recipient_id = $1 AND c.status = 'visible' AND c.deleted_at IS NULL
+              WHERE p.recipient_id = $1 AND p.told_at IS NULL AND c.status = 'visible' AND c.deleted_at IS NULL
               ORDER BY c.id",
         )
         .bind(recipient)
@@ -267,9 +275,9 @@ impl MailStore for PgStore {
         Ok(Some(row.letter(waiting, replies)))
     }
 
-    async fn mail_told(&self, delivery: i64, recipient: i64, told: &[i64], next_at: i64) -> anyhow::Result<()> {
+    async fn mail_told(&self, message: Told<'_>) -> anyhow::Result<()> {
         let now = crate::unix_now();
-        in_tx!(self.pool, conn => record_told(conn, (delivery, recipient, told, next_at), now))
+        in_tx!(self.pool, conn => record_told(conn, message, now))
     }
 
     async fn mail_block(&self, delivery: i64, lookup: &[u8], reason: &str) -> anyhow::Result<()> {

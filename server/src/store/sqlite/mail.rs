@@ -7,7 +7,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use super::SqliteStore;
 use super::writer::Touches;
 use crate::rules::reader::ReaderHash;
-use crate::store::{AddressState, CONFIRM_AGAIN_SECS, Letter, MailStore, RecipientRow, ReplyNote, Subscription};
+use crate::store::{AddressState, CONFIRM_AGAIN_SECS, Letter, MailStore, RecipientRow, ReplyNote, Subscription, Told};
 
 /// Keeps `sub`'s address for the comment's author and follows comment `comment` for them; queues a
 /// confirmation message where `sub` asks for one and the address is neither confirmed, blocked, nor sent
@@ -94,9 +94,10 @@ pub async fn tell_reply(
          INSERT INTO outbox (event, payload, next_attempt, created_at)
            SELECT 'mail.replies', json_object('recipient', r.id), max(?4, r.next_mail_at), ?4
              FROM mail_pending p JOIN mail_recipients r ON r.id = p.recipient_id
-            WHERE p.reply_id = ?1 AND NOT r.queued;
+            WHERE p.reply_id = ?1 AND p.told_at IS NULL AND NOT r.queued;
          UPDATE mail_recipients SET queued = 1
-          WHERE NOT queued AND id IN (SELECT recipient_id FROM mail_pending WHERE reply_id = ?1);",
+          WHERE NOT queued
+            AND id IN (SELECT recipient_id FROM mail_pending WHERE reply_id = ?1 AND told_at IS NULL);",
     )
     .bind(reply)
     .bind(parent)
@@ -147,25 +148,50 @@ async fn unsubscribe(conn: &mut SqliteConnection, recipient: i64) -> anyhow::Res
     Ok(gone.rows_affected() > 0)
 }
 
-async fn told(conn: &mut SqliteConnection, job: &(i64, i64, String, i64), now: i64) -> anyhow::Result<()> {
-    let (delivery, recipient, told, next_at) = job;
+/// One statement per query here: sqlx 0.8 binds `?NNN` parameters across the statements of one query
+/// string by a count that gaps in a statement's numbering throw off, leaving a later parameter unbound
+/// (NULL). `store::sqlite` tests look for such strings.
+async fn told(conn: &mut SqliteConnection, job: &(i64, i64, String, String, i64), now: i64) -> anyhow::Result<()> {
+    let (delivery, recipient, waiting, told, next_at) = job;
+    sqlx::query("DELETE FROM outbox WHERE id = ?1").bind(delivery).execute(&mut *conn).await?;
     sqlx::query(
-        "DELETE FROM outbox WHERE id = ?1;
-         DELETE FROM mail_pending WHERE recipient_id = ?2 AND reply_id IN (SELECT value FROM json_each(?3));
-         UPDATE mail_recipients SET next_mail_at = ?4,
-                queued = EXISTS (SELECT 1 FROM mail_pending WHERE recipient_id = ?2)
-          WHERE id = ?2;
-         INSERT INTO outbox (event, payload, next_attempt, created_at)
-           SELECT 'mail.replies', json_object('recipient', id), next_mail_at, ?5
-             FROM mail_recipients WHERE id = ?2 AND queued;",
+        "UPDATE mail_pending SET told_at = ?3
+          WHERE recipient_id = ?1 AND reply_id IN (SELECT value FROM json_each(?2))",
     )
-    .bind(delivery)
     .bind(recipient)
     .bind(told)
-    .bind(next_at)
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "DELETE FROM mail_pending
+          WHERE recipient_id = ?1 AND told_at IS NULL AND reply_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(recipient)
+    .bind(waiting)
+    .execute(&mut *conn)
+    .await?;
+    let again: bool = sqlx::query_scalar(
+        "UPDATE mail_recipients SET next_mail_at = ?2,
+                queued = EXISTS (SELECT 1 FROM mail_pending WHERE recipient_id = ?1 AND told_at IS NULL)
+          WHERE id = ?1 RETURNING queued",
+    )
+    .bind(recipient)
+    .bind(next_at)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(false);
+    if again {
+        sqlx::query(
+            "INSERT INTO outbox (event, payload, next_attempt, created_at)
+               VALUES ('mail.replies', json_object('recipient', ?1), ?2, ?3)",
+        )
+        .bind(recipient)
+        .bind(next_at)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 
@@ -195,14 +221,15 @@ async fn letter(pool: &SqlitePool, recipient: i64) -> anyhow::Result<Option<Lett
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let waiting: Vec<i64> = sqlx::query_scalar("SELECT reply_id FROM mail_pending WHERE recipient_id = ?1")
-        .bind(recipient)
-        .fetch_all(pool)
-        .await?;
+    let waiting: Vec<i64> =
+        sqlx::query_scalar("SELECT reply_id FROM mail_pending WHERE recipient_id = ?1 AND told_at IS NULL")
+            .bind(recipient)
+            .fetch_all(pool)
+            .await?;
     let replies: Vec<ReplyNote> = sqlx::query_as(
         "SELECT c.id, c.parent_id, c.author, c.text, c.created_at, a.key AS article, a.url, a.title
            FROM mail_pending p JOIN comments c ON c.id = p.reply_id JOIN articles a ON a.id = c.article_id
-          WHERE p.recipient_id = ?1 AND c.status = 'visible' AND c.deleted_at IS NULL
+          WHERE p.recipient_id = ?1 AND p.told_at IS NULL AND c.status = 'visible' AND c.deleted_at IS NULL
           ORDER BY c.id",
     )
     .bind(recipient)
@@ -257,8 +284,9 @@ impl MailStore for SqliteStore {
         letter(&self.read, recipient).await
     }
 
-    async fn mail_told(&self, delivery: i64, recipient: i64, told: &[i64], next_at: i64) -> anyhow::Result<()> {
-        let job = (delivery, recipient, serde_json::to_string(told)?, next_at);
+    async fn mail_told(&self, message: Told<'_>) -> anyhow::Result<()> {
+        let Told { delivery, recipient, waiting, told, next_at } = message;
+        let job = (delivery, recipient, serde_json::to_string(waiting)?, serde_json::to_string(told)?, next_at);
         self.write("message sent", Touches::Nothing, job, |job, conn, ctx| Box::pin(self::told(conn, job, ctx.now)))
             .await
     }

@@ -38,6 +38,9 @@ mod transfer;
 mod typos;
 mod writer;
 
+#[cfg(test)]
+mod parameters;
+
 use super::page_cache::*;
 use reactions::*;
 use reads::*;
@@ -360,6 +363,9 @@ impl SqliteStore {
         data: D,
         run: Run<D, T>,
     ) -> anyhow::Result<T> {
-        super::ask(&self.writer, |reply| Op::Write(Box::new(Job { what, data, run, touches, done: None, reply }))).await
+        super::ask(&self.writer, |reply| {
+            Op::Write(Box::new(Job { what, data, run, touches, done: None, failure: None, reply }))
+        })
+        .await
     }
 }

@@ -150,7 +150,7 @@ pub(super) async fn run_writer(
             if every_thread {
                 writer.modes.clear();
             }
-            let committed = match applied {
+            let batch = match applied {
                 Ok(counts) => {
                     writer.dirty = true;
                     let mut heard: Vec<Change> = Vec::new();
@@ -185,7 +185,7 @@ pub(super) async fn run_writer(
                         };
                         let _ = op.reply.send(result);
                     }
-                    true
+                    Ok(())
                 }
                 Err(err) => {
                     let ops = reactions.len() + jobs.len();
@@ -194,11 +194,11 @@ pub(super) async fn run_writer(
                     for op in reactions {
                         let _ = op.reply.send(Err(anyhow::anyhow!("storing the reaction failed")));
                     }
-                    false
+                    Err(format!("{err:#}"))
                 }
             };
             for job in jobs {
-                job.answer(committed);
+                job.answer(batch.as_ref().copied().map_err(String::as_str));
             }
         }
         for reply in pings {
@@ -387,6 +387,8 @@ pub(super) struct Job<D, T> {
     pub(super) run: Run<D, T>,
     pub(super) touches: Touches,
     pub(super) done: Option<T>,
+    /// Why the write itself failed, for its answer (the batch's other writes went on).
+    pub(super) failure: Option<String>,
     pub(super) reply: oneshot::Sender<anyhow::Result<T>>,
 }
 
@@ -396,8 +398,9 @@ pub(super) trait Queued: Send {
     fn touches(&self) -> &Touches;
     /// Applies the write in the open transaction and keeps its answer.
     fn apply<'c>(&'c mut self, conn: &'c mut SqliteConnection, ctx: &'c mut Ctx) -> BoxFuture<'c, anyhow::Result<()>>;
-    /// Sends the kept answer if the batch committed and this write succeeded, else an error.
-    fn answer(self: Box<Self>, committed: bool);
+    /// Sends the kept answer if the batch committed (`Ok`) and this write succeeded, else an error saying
+    /// why: the caller may be an operator's command, which has no other way to learn it.
+    fn answer(self: Box<Self>, batch: Result<(), &str>);
 }
 
 impl<D: Send + Sync + 'static, T: Send + 'static> Queued for Job<D, T> {
@@ -411,16 +414,27 @@ impl<D: Send + Sync + 'static, T: Send + 'static> Queued for Job<D, T> {
 
     fn apply<'c>(&'c mut self, conn: &'c mut SqliteConnection, ctx: &'c mut Ctx) -> BoxFuture<'c, anyhow::Result<()>> {
         Box::pin(async move {
-            self.done = None;
-            self.done = Some((self.run)(&self.data, conn, ctx).await?);
+            (self.done, self.failure) = (None, None);
+            match (self.run)(&self.data, conn, ctx).await {
+                Ok(done) => self.done = Some(done),
+                Err(err) => {
+                    self.failure = Some(format!("{err:#}"));
+                    return Err(err);
+                }
+            }
             Ok(())
         })
     }
 
-    fn answer(self: Box<Self>, committed: bool) {
-        let answer = match self.done {
-            Some(value) if committed => Ok(value),
-            _ => Err(anyhow::anyhow!("storing the {} failed", self.what)),
+    fn answer(self: Box<Self>, batch: Result<(), &str>) {
+        let what = self.what;
+        let answer = match (self.done, batch) {
+            (Some(value), Ok(())) => Ok(value),
+            (_, Err(why)) => Err(anyhow::anyhow!("storing the {what} failed: {why}")),
+            (None, Ok(())) => {
+                let why = self.failure.as_deref().unwrap_or("it did not run");
+                Err(anyhow::anyhow!("storing the {what} failed: {why}"))
+            }
         };
         let _ = self.reply.send(answer);
     }
