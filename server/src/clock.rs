@@ -11,7 +11,25 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub struct Clock {
     ahead: Option<Arc<AtomicI64>>,
     /// Told when a test moves the clock, so that tasks waiting for a time wake up to look again.
-    moved: Option<Arc<tokio::sync::Notify>>,
+    moved: Option<Arc<tokio::sync::watch::Sender<()>>>,
+}
+
+/// A task's view of the moves of a clock: [`Moves::next`] resolves when the clock has moved since the task
+/// last looked, including while it was busy elsewhere (a wake-up sent only to those already waiting would
+/// be lost then).
+pub struct Moves(Option<tokio::sync::watch::Receiver<()>>);
+
+impl Moves {
+    /// Resolves when a test has moved the clock on since the last call (or since [`Clock::moves`]); never
+    /// for the system's clock.
+    pub async fn next(&mut self) {
+        if let Some(moves) = &mut self.0
+            && moves.changed().await.is_ok()
+        {
+            return;
+        }
+        std::future::pending().await
+    }
 }
 
 impl Clock {
@@ -22,7 +40,7 @@ impl Clock {
 
     /// The system's time until [`Clock::advance`] moves it on; clones share the setting.
     pub fn adjustable() -> Self {
-        Self { ahead: Some(Arc::new(AtomicI64::new(0))), moved: Some(Arc::new(tokio::sync::Notify::new())) }
+        Self { ahead: Some(Arc::new(AtomicI64::new(0))), moved: Some(Arc::new(tokio::sync::watch::Sender::new(()))) }
     }
 
     /// Moves an [`adjustable`](Clock::adjustable) clock `secs` ahead (a system clock ignores this).
@@ -31,16 +49,13 @@ impl Clock {
             ahead.fetch_add(secs, Ordering::Relaxed);
         }
         if let Some(moved) = &self.moved {
-            moved.notify_waiters();
+            moved.send_replace(());
         }
     }
 
-    /// Resolves when a test moves the clock on; never for the system's clock.
-    pub async fn moved(&self) {
-        match &self.moved {
-            Some(moved) => moved.notified().await,
-            None => std::future::pending().await,
-        }
+    /// The moves of this clock from now on, for a task that waits for a time.
+    pub fn moves(&self) -> Moves {
+        Moves(self.moved.as_ref().map(|moved| moved.subscribe()))
     }
 
     pub fn now(&self) -> i64 {

@@ -305,7 +305,7 @@ impl App {
         });
         let digests = self.state.outbox.mail.is_some().then(|| tokio::spawn(queue_digests(self.state.rules.clone())));
         let purge =
-            tokio::spawn(purge_ip_hashes(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
+            tokio::spawn(forget_old(self.state.store.clone(), self.state.clock.clone(), self.ip_retention_days));
         let live = tokio::spawn(rules::live::run(self.state.rules.live.clone(), self.state.store.changes()));
         // After the listener is up, not before: a restarted node answers at once, sending the widget's files
         // uncompressed for the moment this takes.
@@ -376,6 +376,7 @@ async fn follow(rules: rules::Rules, mut changes: tokio::sync::broadcast::Receiv
 
 /// Queues the moderators' daily digests that are due: at start-up, hourly, and when a test moves the clock.
 async fn queue_digests(rules: rules::Rules) {
+    let mut moves = rules.clock.moves();
     loop {
         match rules.store.queue_digests(rules.clock.now()).await {
             Ok(0) => {}
@@ -387,21 +388,31 @@ async fn queue_digests(rules: rules::Rules) {
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(3_600)) => {}
-            () = rules.clock.moved() => {}
+            () = moves.next() => {}
         }
     }
 }
 
-/// Forgets IP hashes older than the retention period: at start-up, then hourly.
-async fn purge_ip_hashes(store: DynStore, clock: clock::Clock, days: u32) {
+/// Forgets IP hashes older than the retention period, and e-mail addresses left unconfirmed for
+/// [`store::UNCONFIRMED_KEPT_SECS`]: at start-up, then hourly and whenever the clock is moved.
+async fn forget_old(store: DynStore, clock: clock::Clock, days: u32) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    let mut moves = clock.moves();
     loop {
-        hourly.tick().await;
+        tokio::select! {
+            _ = hourly.tick() => {}
+            () = moves.next() => {}
+        }
         let before = clock.now() - i64::from(days) * 86_400;
         match store.purge_ip_hashes(before).await {
             Ok(0) => {}
             Ok(rows) => tracing::info!(rows, days, "forgot IP hashes past the retention period"),
             Err(err) => tracing::warn!(error = %format!("{err:#}"), "purging old IP hashes failed"),
+        }
+        match store.mail_forget_unconfirmed(clock.now() - store::UNCONFIRMED_KEPT_SECS).await {
+            Ok(0) => {}
+            Ok(addresses) => tracing::info!(addresses, "forgot e-mail addresses never confirmed"),
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "forgetting unconfirmed addresses failed"),
         }
     }
 }

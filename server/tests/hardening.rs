@@ -284,7 +284,7 @@ async fn cli_commands_refuse_a_missing_database_and_backups_are_private() {
         assert!(!missing.parent().unwrap().exists() && !copy.exists(), "nothing was created");
     }
 
-    let out = otklik(&s, &["backup", copy.to_str().unwrap()]);
+    let out = otklik(&s, &["backup", copy.to_str().unwrap()]).await;
     if common::on_postgres() {
         // PostgreSQL has its own tools for this: the command says which, and writes nothing.
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("pg_dump"), "{out:?}");
@@ -301,7 +301,7 @@ async fn cli_commands_refuse_a_missing_database_and_backups_are_private() {
 #[tokio::test]
 async fn console_sessions_are_secure_off_loopback() {
     let s = TestServer::start().await;
-    let password = common::console::add_moderator(&s, "olga");
+    let password = common::console::add_moderator(&s, "olga").await;
     let client = no_redirects();
     let sign_in = |host: &'static str| {
         client
@@ -348,7 +348,7 @@ async fn hashing_keys_stay_out_of_the_database_and_its_copies() {
     assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
     let key = std::fs::read_to_string(&key_file).unwrap();
     let copy = s.dir.path().join("copy.db");
-    assert!(otklik(&s, &["backup", copy.to_str().unwrap()]).status.success());
+    assert!(otklik(&s, &["backup", copy.to_str().unwrap()]).await.status.success());
     let raw = crate_hex_decode(key.trim());
     let backup = std::fs::read(&copy).unwrap();
     assert!(!backup.windows(raw.len()).any(|w| w == raw), "the key is in the backup");
@@ -446,7 +446,7 @@ async fn a_guesser_cannot_lock_a_moderator_out() {
         settings.rate_limits = vec!["off".into(), "signin.name=3/15m".into()];
     })
     .await;
-    let password = common::console::add_moderator(&s, "olga");
+    let password = common::console::add_moderator(&s, "olga").await;
     let client = no_redirects();
     let attempt = |ip: &'static str, password: String| {
         client

@@ -18,22 +18,25 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/imports").join(name)
 }
 
-fn otklik(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+/// Runs the real `otklik` binary; awaited, so that a test server beside it goes on serving (see
+/// `common::console::otklik`).
+async fn otklik(args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(args)
         .env("RUST_BACKTRACE", "0")
         .output()
+        .await
         .expect("the otklik binary runs")
 }
 
 /// Imports `file` as `format` into the database of `dir`; answers the JSON report.
-fn import(dir: &Path, format: &str, file: &Path, extra: &[&str]) -> Value {
+async fn import(dir: &Path, format: &str, file: &Path, extra: &[&str]) -> Value {
     let database = common::database_in(dir);
     let report = dir.join(format!("report-{}.json", rand_suffix()));
     let mut args = vec!["import", format, file.to_str().unwrap(), "--database", &database];
     args.extend(["--report", report.to_str().unwrap()]);
     args.extend(extra);
-    let out = otklik(&args);
+    let out = otklik(&args).await;
     assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
     // The report for people is printed too.
     assert!(String::from_utf8_lossy(&out.stdout).contains("comments imported:"));
@@ -76,7 +79,7 @@ async fn served(dir: tempfile::TempDir) -> TestServer {
 #[tokio::test]
 async fn a_disqus_export_arrives_whole_and_a_second_run_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let report = import(dir.path(), "disqus", &fixture("disqus.xml"), &[]);
+    let report = import(dir.path(), "disqus", &fixture("disqus.xml"), &[]).await;
     assert_eq!(report["threads"], 3, "{report}");
     // The empty twin thread joins its namesake; the thread without an identifier is keyed by its link.
     assert_eq!(report["articles"], 2);
@@ -85,10 +88,10 @@ async fn a_disqus_export_arrives_whole_and_a_second_run_adds_nothing() {
     assert_eq!((report["orphans"].as_u64(), report["placeholders"].as_u64()), (Some(1), Some(1)));
     assert_eq!(report["keyed_by_link"], 1);
 
-    let again = import(dir.path(), "disqus", &fixture("disqus.xml"), &[]);
+    let again = import(dir.path(), "disqus", &fixture("disqus.xml"), &[]).await;
     assert_eq!((again["imported"].as_u64(), again["already_present"].as_u64()), (Some(0), Some(6)), "{again}");
     // A later export with only what is new: its replies find their parents among what came before.
-    let later = import(dir.path(), "disqus", &fixture("disqus-later.xml"), &[]);
+    let later = import(dir.path(), "disqus", &fixture("disqus-later.xml"), &[]).await;
     assert_eq!((later["imported"].as_u64(), later["orphans"].as_u64()), (Some(2), Some(1)), "{later}");
     assert_eq!((later["already_present"].as_u64(), later["articles"].as_u64()), (Some(0), Some(2)), "{later}");
 
@@ -138,14 +141,14 @@ async fn a_second_import_into_the_same_database_waits_its_turn() {
     // As if another import were running (a process of its own, as in real use).
     let running = store.lock_imports().await.unwrap();
     let file = fixture("disqus.xml");
-    let out = otklik(&["import", "disqus", file.to_str().unwrap(), "--database", &database]);
+    let out = otklik(&["import", "disqus", file.to_str().unwrap(), "--database", &database]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("another import"), "{stderr}");
     // A dry run writes nothing, and needs no turn.
-    let dry = import(dir.path(), "disqus", &file, &["--dry-run"]);
+    let dry = import(dir.path(), "disqus", &file, &["--dry-run"]).await;
     assert_eq!(dry["imported"], 6, "{dry}");
     drop(running);
-    let report = import(dir.path(), "disqus", &file, &[]);
+    let report = import(dir.path(), "disqus", &file, &[]).await;
     assert_eq!((report["imported"].as_u64(), report["already_present"].as_u64()), (Some(6), Some(0)), "{report}");
     // Its turn taken, the lock is free again.
     drop(store.lock_imports().await.unwrap());
@@ -155,10 +158,10 @@ async fn a_second_import_into_the_same_database_waits_its_turn() {
 async fn keys_and_a_map_choose_the_article_ids() {
     let dir = tempfile::tempdir().unwrap();
     let map = fixture("disqus-map.csv");
-    let report = import(dir.path(), "disqus", &fixture("disqus.xml"), &["--map", map.to_str().unwrap()]);
+    let report = import(dir.path(), "disqus", &fixture("disqus.xml"), &["--map", map.to_str().unwrap()]).await;
     assert_eq!(report["imported"], 6);
     let by_path = tempfile::tempdir().unwrap();
-    import(by_path.path(), "disqus", &fixture("disqus.xml"), &["--key", "path"]);
+    import(by_path.path(), "disqus", &fixture("disqus.xml"), &["--key", "path"]).await;
     let s = served(dir).await;
     assert_eq!(page(&s, "bridge-2023").await["total"], 4);
     assert_eq!(page(&s, "market-saturdays").await["total"], 1);
@@ -177,7 +180,8 @@ async fn keys_and_a_map_choose_the_article_ids() {
         "post-id",
         "--database",
         database.to_str().unwrap(),
-    ]);
+    ])
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("identifier, url, path"), "{out:?}");
     assert!(!database.exists());
@@ -186,12 +190,12 @@ async fn keys_and_a_map_choose_the_article_ids() {
 #[tokio::test]
 async fn wordpress_exports_of_every_version_arrive() {
     let dir = tempfile::tempdir().unwrap();
-    let report = import(dir.path(), "wordpress", &fixture("wordpress-1.2.xml"), &[]);
+    let report = import(dir.path(), "wordpress", &fixture("wordpress-1.2.xml"), &[]).await;
     assert_eq!(report["imported"], 4, "{report}");
     assert_eq!(report["skipped"], serde_json::json!({ "pingback": 1, "spam": 1, "deleted": 1 }));
     assert_eq!(report["orphans"], 1);
-    assert_eq!(import(dir.path(), "wordpress", &fixture("wordpress-1.1.xml"), &[])["imported"], 2);
-    assert_eq!(import(dir.path(), "wordpress", &fixture("wordpress-1.0.xml"), &[])["imported"], 1);
+    assert_eq!(import(dir.path(), "wordpress", &fixture("wordpress-1.1.xml"), &[]).await["imported"], 2);
+    assert_eq!(import(dir.path(), "wordpress", &fixture("wordpress-1.0.xml"), &[]).await["imported"], 1);
     let s = served(dir).await;
     let library = page(&s, "412").await;
     assert_eq!(
@@ -224,7 +228,7 @@ async fn isso_remark42_commento_and_comentario_arrive() {
             sqlx::sqlite::SqliteConnectOptions::new().filename(&isso).create_if_missing(true).connect().await.unwrap();
         sqlx::raw_sql(&std::fs::read_to_string(fixture("isso.sql")).unwrap()).execute(&mut conn).await.unwrap();
     }
-    let report = import(dir.path(), "isso", &isso, &["--site", "https://news.example/"]);
+    let report = import(dir.path(), "isso", &isso, &["--site", "https://news.example/"]).await;
     assert_eq!((report["imported"].as_u64(), report["placeholders"].as_u64()), (Some(5), Some(1)), "{report}");
     // Remark42's backups are gzipped.
     let backup = dir.path().join("remark42.gz");
@@ -235,9 +239,9 @@ async fn isso_remark42_commento_and_comentario_arrive() {
         gz.write_all(&std::fs::read(fixture("remark42.jsonl")).unwrap()).unwrap();
         gz.finish().unwrap();
     }
-    assert_eq!(import(dir.path(), "remark42", &backup, &[])["imported"], 4);
-    assert_eq!(import(dir.path(), "commento", &fixture("commento-v1.json"), &[])["imported"], 3);
-    let comentario = import(dir.path(), "commento", &fixture("comentario-v3.json"), &[]);
+    assert_eq!(import(dir.path(), "remark42", &backup, &[]).await["imported"], 4);
+    assert_eq!(import(dir.path(), "commento", &fixture("commento-v1.json"), &[]).await["imported"], 3);
+    let comentario = import(dir.path(), "commento", &fixture("comentario-v3.json"), &[]).await;
     assert_eq!(comentario["skipped"], serde_json::json!({ "rejected": 1 }), "{comentario}");
 
     let s = served(dir).await;
@@ -311,7 +315,7 @@ async fn files_that_are_not_what_they_claim_are_refused_and_nothing_is_written()
         ("otklik", fixture("commento-v1.json"), "not an otklik export"),
     ];
     for (format, file, says) in cases {
-        let out = otklik(&["import", format, file.to_str().unwrap(), "--database", &database]);
+        let out = otklik(&["import", format, file.to_str().unwrap(), "--database", &database]).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{format} {}", file.display());
         assert!(
@@ -343,7 +347,7 @@ async fn an_import_reaches_a_running_server() {
     assert_eq!(page(&s, "bridge-reopens").await["total"], 1);
     let mut events = Events::open(&s.client, &s.url("/api/v1/events?articles=bridge-reopens"), None).await;
     events.present(1).await;
-    let out = otklik(&["import", "disqus", fixture("disqus.xml").to_str().unwrap(), "--database", &database]);
+    let out = otklik(&["import", "disqus", fixture("disqus.xml").to_str().unwrap(), "--database", &database]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // The server hears of it without a restart (at once on PostgreSQL; within a second on SQLite) and
     // tells the thread's open pages, its cache already let go.
@@ -385,12 +389,12 @@ async fn an_export_read_back_into_a_fresh_database_answers_the_same() {
     configure(&mut settings);
     let source = TestServer::start_in(source_dir, settings.clone()).await;
     build_site(&source).await;
-    let added = otklik(&["moderator", "add", "olga", "--database", &settings.database]);
+    let added = otklik(&["moderator", "add", "olga", "--database", &settings.database]).await;
     assert!(added.status.success(), "{added:?}");
     // Exported while the source serves.
     let file = tempfile::tempdir().unwrap();
     let export = file.path().join("site.jsonl.gz");
-    let out = otklik(&["export", export.to_str().unwrap(), "--database", &settings.database]);
+    let out = otklik(&["export", export.to_str().unwrap(), "--database", &settings.database]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("9 comments") && said.contains("1 moderators"), "{said}");
@@ -405,12 +409,12 @@ async fn an_export_read_back_into_a_fresh_database_answers_the_same() {
     assert_eq!((header["format"].as_str(), header["version"].as_u64()), (Some("otklik-export"), Some(1)));
     assert!(!text.contains("argon2"));
     // Exporting over an existing file is refused.
-    assert!(!otklik(&["export", export.to_str().unwrap(), "--database", &settings.database]).status.success());
+    assert!(!otklik(&["export", export.to_str().unwrap(), "--database", &settings.database]).await.status.success());
 
     let target_dir = tempfile::tempdir().unwrap();
-    let report = import(target_dir.path(), "otklik", &export, &[]);
+    let report = import(target_dir.path(), "otklik", &export, &[]).await;
     assert_eq!(report["imported"], 9, "{report}");
-    let again = import(target_dir.path(), "otklik", &export, &[]);
+    let again = import(target_dir.path(), "otklik", &export, &[]).await;
     assert_eq!((again["imported"].as_u64(), again["already_present"].as_u64()), (Some(0), Some(9)), "{again}");
     let mut on_target = common::settings_in(target_dir.path());
     configure(&mut on_target);

@@ -118,7 +118,7 @@ async fn one_address_minting_tokens_cannot_stuff_an_article() {
     let seen: Value = s.admin(reqwest::Method::GET, "/refusals", None).await.json().await.unwrap();
     assert_eq!(seen, json!({"reactions": {"stuffed": 450}}));
     // And moderators in the console.
-    let password = common::console::add_moderator(&s, "olga");
+    let password = common::console::add_moderator(&s, "olga").await;
     let console = common::console::Console::sign_in(&s, "olga", &password).await;
     let (_, page) = console.get("/admin/articles").await;
     assert!(page.contains("<code>stuffed</code></td><td>450</td>"), "{page}");

@@ -150,7 +150,7 @@ async fn the_reader_must_name_themselves() {
 #[tokio::test]
 async fn a_moderator_erases_the_author_of_a_comment_from_the_console() {
     let s = TestServer::start().await;
-    let password = common::console::add_moderator(&s, "vera");
+    let password = common::console::add_moderator(&s, "vera").await;
     let console = common::console::Console::sign_in(&s, "vera", &password).await;
     let (a, b) = (reader(5), reader(6));
     let (_, _, alone) = a_reader_with_everything(&s, &a, &b).await;

@@ -61,7 +61,7 @@ async fn the_console_exists_only_once_configured() {
     let login = s.client.post(s.url("/admin/login")).form(&[("name", "x"), ("password", "y")]).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::NOT_FOUND);
 
-    add_moderator(&s, "olga");
+    add_moderator(&s, "olga").await;
     let page = s.client.get(s.url("/admin")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let body = page.text().await.unwrap();
@@ -74,8 +74,8 @@ async fn the_console_exists_only_once_configured() {
 #[tokio::test]
 async fn accounts_sign_in_and_out_with_a_strict_cookie() {
     let s = TestServer::start().await;
-    let password = add_moderator(&s, "olga");
-    let again = otklik(&s, &["moderator", "add", "olga"]);
+    let password = add_moderator(&s, "olga").await;
+    let again = otklik(&s, &["moderator", "add", "olga"]).await;
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
     let client = no_redirects();
@@ -138,22 +138,22 @@ async fn accounts_sign_in_and_out_with_a_strict_cookie() {
     assert!(page.contains("action=\"/admin/login\""));
 
     // Removing a moderator ends their other sessions too.
-    let other = add_moderator(&s, "pavel");
+    let other = add_moderator(&s, "pavel").await;
     let second = Console::sign_in(&s, "olga", &password).await;
-    assert!(otklik(&s, &["moderator", "remove", "olga"]).status.success());
+    assert!(otklik(&s, &["moderator", "remove", "olga"]).await.status.success());
     let (_, page) = second.get("/admin").await;
     assert!(page.contains("action=\"/admin/login\""), "a removed moderator is signed out");
     Console::sign_in(&s, "pavel", &other).await;
     // With no account and no token left, the console is gone again.
-    assert!(otklik(&s, &["moderator", "remove", "pavel"]).status.success());
+    assert!(otklik(&s, &["moderator", "remove", "pavel"]).await.status.success());
     assert_eq!(second.get("/admin").await.0, StatusCode::NOT_FOUND);
-    assert!(!otklik(&s, &["moderator", "remove", "olga"]).status.success());
+    assert!(!otklik(&s, &["moderator", "remove", "olga"]).await.status.success());
 }
 
 #[tokio::test]
 async fn changes_need_the_sessions_csrf_token_and_a_same_site_form() {
     let s = TestServer::start().await;
-    let password = add_moderator(&s, "olga");
+    let password = add_moderator(&s, "olga").await;
     let c = posted(&s, "a", &reader(1), "keep me").await;
     let console = Console::sign_in(&s, "olga", &password).await;
     let path = format!("{}/admin/comments/{}", console.base, c.id);
@@ -191,7 +191,7 @@ async fn changes_need_the_sessions_csrf_token_and_a_same_site_form() {
 async fn sign_in_attempts_are_rate_limited() {
     let s =
         TestServer::start_with(|settings| settings.rate_limits = vec!["off".into(), "signin.ip=3/15m".into()]).await;
-    let password = add_moderator(&s, "olga");
+    let password = add_moderator(&s, "olga").await;
     let client = no_redirects();
     for _ in 0..3 {
         let resp =
@@ -211,7 +211,7 @@ async fn every_console_action_applies_and_is_audited() {
         settings.allowed_origins = vec!["https://news.example".into()];
     })
     .await;
-    let password = add_moderator(&s, "olga");
+    let password = add_moderator(&s, "olga").await;
     let console = Console::sign_in(&s, "olga", &password).await;
     let first = posted(&s, "a", &reader(1), "first").await;
     let second = posted(&s, "a", &reader(2), "second").await;
@@ -452,9 +452,9 @@ async fn a_backup_is_a_consistent_copy_taken_while_serving() {
     let s = TestServer::start().await;
     posted(&s, "a", &reader(1), "saved").await;
     let copy = s.dir.path().join("backup.db");
-    let out = otklik(&s, &["backup", copy.to_str().unwrap()]);
+    let out = otklik(&s, &["backup", copy.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let again = otklik(&s, &["backup", copy.to_str().unwrap()]);
+    let again = otklik(&s, &["backup", copy.to_str().unwrap()]).await;
     assert!(!again.status.success(), "a backup never overwrites a file");
 
     let dir = tempfile::tempdir().unwrap();
@@ -511,7 +511,7 @@ async fn the_editors_lists_refuse_malformed_queries_in_the_error_body() {
 #[tokio::test]
 async fn the_console_words_refused_actions_in_the_moderators_language() {
     let s = TestServer::start().await;
-    let password = add_moderator(&s, "olga");
+    let password = add_moderator(&s, "olga").await;
     let console = Console::sign_in(&s, "olga", &password).await;
     let refusal = |fields: [(&'static str, &'static str); 3]| {
         let console = &console;
@@ -538,7 +538,7 @@ async fn the_console_words_refused_actions_in_the_moderators_language() {
 #[tokio::test]
 async fn a_refused_cross_site_post_is_answered_in_the_moderators_language() {
     let s = TestServer::start().await;
-    let password = add_moderator(&s, "olga");
+    let password = add_moderator(&s, "olga").await;
     let c = posted(&s, "a", &reader(1), "keep me").await;
     let console = Console::sign_in(&s, "olga", &password).await;
     let path = format!("{}/admin/comments/{}", console.base, c.id);

@@ -292,23 +292,52 @@ async fn a_server_that_is_down_gets_the_message_later() {
     post(&s, &reader(1), "Hello", None, Some(ADDRESS)).await;
     // The first attempt fails: the row stays, with its attempt counted.
     let database = common::database_in(s.dir.path());
-    common::until("a failed attempt", Duration::from_secs(20), || attempts(&database)).await;
+    let attempted = || async { count(&database, "SELECT count(*) FROM outbox WHERE attempts > 0").await > 0 };
+    common::until("a failed attempt", Duration::from_secs(20), attempted).await;
     let sink = Sink::start_on(port).await;
     clock.advance(31);
     let messages = sink.wait_for(1).await;
     assert_eq!(messages[0].to, ADDRESS);
 }
 
-async fn attempts(database: &str) -> bool {
+/// The count `query` answers in the test server's database: a state to wait for where nothing announces it.
+async fn count(database: &str, query: &str) -> i64 {
     use sqlx::Connection as _;
-    let query = "SELECT count(*) FROM outbox WHERE attempts > 0";
     if database.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(database).await.unwrap();
-        sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap() > 0
+        sqlx::query_scalar(query).fetch_one(&mut conn).await.unwrap()
     } else {
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{database}")).await.unwrap();
-        sqlx::query_scalar::<_, i64>(query).fetch_one(&mut conn).await.unwrap() > 0
+        sqlx::query_scalar(query).fetch_one(&mut conn).await.unwrap()
     }
+}
+
+#[tokio::test]
+async fn an_address_never_confirmed_is_forgotten_after_a_week() {
+    let sink = Sink::start().await;
+    let clock = Clock::adjustable();
+    let s = server(&sink.url(), |settings| settings.clock = clock.clone()).await;
+    let (vera, nadia) = (reader(1), reader(2));
+    post(&s, &vera, "Does the ferry run at dawn?", None, Some(ADDRESS)).await;
+    let kept = post(&s, &nadia, "And at dusk?", None, Some("nadia@example.org")).await;
+    let confirmations = sink.wait_for(2).await;
+    let to = |address: &str| confirmations.iter().find(|m| m.to == address).expect("a confirmation").clone();
+    confirm(&s, &to("nadia@example.org")).await;
+
+    let database = common::database_in(s.dir.path());
+    let recipients = "SELECT count(*) FROM mail_recipients";
+    assert_eq!(count(&database, recipients).await, 2);
+    clock.advance(otklik_server::store::UNCONFIRMED_KEPT_SECS + 60);
+    let forgotten = || async { count(&database, recipients).await == 1 };
+    common::until("the unconfirmed address to be forgotten", Duration::from_secs(20), forgotten).await;
+    assert_eq!(count(&database, "SELECT count(*) FROM reply_subscriptions").await, 1);
+
+    // Its link has expired; the confirmed address still hears of replies.
+    let late = s.client.post(to(ADDRESS).link("/mail/confirm/").unwrap()).send().await.unwrap();
+    assert_eq!(late.status(), StatusCode::GONE);
+    post(&s, &vera, "At dusk too", Some(kept.id.0), None).await;
+    let messages = sink.wait_for(3).await;
+    assert_eq!((messages.len(), messages[2].to.as_str()), (3, "nadia@example.org"));
 }
 
 #[tokio::test]
@@ -344,8 +373,8 @@ async fn moderators_are_told_what_each_chose_once_their_address_is_confirmed() {
         settings.clock = clock.clone();
     })
     .await;
-    let olga = Console::sign_in(&s, "olga", &add_moderator(&s, "olga")).await;
-    let ivan = Console::sign_in(&s, "ivan", &add_moderator(&s, "ivan")).await;
+    let olga = Console::sign_in(&s, "olga", &add_moderator(&s, "olga").await).await;
+    let ivan = Console::sign_in(&s, "ivan", &add_moderator(&s, "ivan").await).await;
     let (status, page) = olga.get("/admin/notifications").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("name=\"address\""), "{page}");

@@ -111,6 +111,7 @@ pub async fn run(store: DynStore, outbox: Arc<Outbox>, clock: Clock) {
     // First everything left from before the start, due or not: the receiver may well have been fine all
     // along and only this server down. Then rows as they fall due.
     let mut catching_up = Some(0_i64);
+    let mut moves = clock.moves();
     loop {
         let now = clock.now();
         let (horizon, after) = match catching_up {
@@ -164,7 +165,7 @@ pub async fn run(store: DynStore, outbox: Arc<Outbox>, clock: Clock) {
         if wait > 0 {
             tokio::select! {
                 () = outbox.wake.notified() => {}
-                () = clock.moved() => {}
+                () = moves.next() => {}
                 () = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
             }
         }

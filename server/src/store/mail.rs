@@ -90,6 +90,10 @@ pub struct Told<'a> {
 /// A confirmation is not sent again sooner than this after the last one (seconds).
 pub const CONFIRM_AGAIN_SECS: i64 = 3_600;
 
+/// An address not confirmed this long after its last confirmation message is forgotten (seconds): it was
+/// perhaps someone else's, and its owner never asked for anything.
+pub const UNCONFIRMED_KEPT_SECS: i64 = 7 * 86_400;
+
 /// Seconds during which further replies wait to be told together with the next message.
 pub const GATHER_SECS: i64 = 15 * 60;
 
@@ -117,6 +121,10 @@ pub trait MailStore: Send + Sync {
     /// Stops all mail to an address (a bounce or a complaint), ends the delivery `delivery`, and forgets
     /// what waited for the address.
     async fn mail_block(&self, delivery: i64, lookup: &[u8], reason: &str) -> anyhow::Result<()>;
+
+    /// Forgets the addresses never confirmed whose last confirmation went before `before` (their links
+    /// then say they have expired); answers how many.
+    async fn mail_forget_unconfirmed(&self, before: i64) -> anyhow::Result<u64>;
 }
 
 /// What a moderator asks to be told of by e-mail.

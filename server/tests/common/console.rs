@@ -5,21 +5,24 @@ use reqwest::StatusCode;
 
 use super::TestServer;
 
-/// Runs the real `otklik` binary against the test server's database.
-pub fn otklik(s: &TestServer, args: &[&str]) -> std::process::Output {
+/// Runs the real `otklik` binary against the test server's database. Awaited, not waited for: the test
+/// server runs on the test's thread, and a write of its own left half done while that thread blocked
+/// would hold SQLite's lock against the command until it gave up ("database is locked").
+pub async fn otklik(s: &TestServer, args: &[&str]) -> std::process::Output {
     let db = super::database_in(s.dir.path());
-    std::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(args)
         .arg("--database")
         .arg(&db)
         .env_remove("OTKLIK_DATABASE")
         .output()
+        .await
         .expect("the otklik binary runs")
 }
 
 /// `otklik moderator add NAME`: the password it prints.
-pub fn add_moderator(s: &TestServer, name: &str) -> String {
-    let out = otklik(s, &["moderator", "add", name]);
+pub async fn add_moderator(s: &TestServer, name: &str) -> String {
+    let out = otklik(s, &["moderator", "add", name]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let password = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(password.len() >= 16, "a generated password: {password:?}");

@@ -297,4 +297,18 @@ impl MailStore for PgStore {
             anyhow::Ok(())
         })
     }
+
+    async fn mail_forget_unconfirmed(&self, before: i64) -> anyhow::Result<u64> {
+        in_tx!(self.pool, conn => async {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "DELETE FROM mail_recipients WHERE confirmed_at IS NULL AND coalesce(confirm_sent_at, created_at) < $1
+                 RETURNING id",
+            )
+            .bind(before)
+            .fetch_all(&mut *conn)
+            .await?;
+            forget(conn, &ids).await?;
+            anyhow::Ok(ids.len() as u64)
+        })
+    }
 }

@@ -195,6 +195,26 @@ async fn told(conn: &mut SqliteConnection, job: &(i64, i64, String, String, i64)
     Ok(())
 }
 
+/// See [`MailStore::mail_forget_unconfirmed`].
+async fn forget_unconfirmed(conn: &mut SqliteConnection, before: i64) -> anyhow::Result<u64> {
+    sqlx::query(
+        "DELETE FROM reply_subscriptions WHERE recipient_id IN
+           (SELECT id FROM mail_recipients WHERE confirmed_at IS NULL AND coalesce(confirm_sent_at, created_at) < ?1);
+         DELETE FROM mail_pending WHERE recipient_id IN
+           (SELECT id FROM mail_recipients WHERE confirmed_at IS NULL AND coalesce(confirm_sent_at, created_at) < ?1);",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await?;
+    let gone = sqlx::query(
+        "DELETE FROM mail_recipients WHERE confirmed_at IS NULL AND coalesce(confirm_sent_at, created_at) < ?1",
+    )
+    .bind(before)
+    .execute(&mut *conn)
+    .await?;
+    Ok(gone.rows_affected())
+}
+
 async fn block(conn: &mut SqliteConnection, job: &(i64, Vec<u8>, String), now: i64) -> anyhow::Result<()> {
     let (delivery, lookup, reason) = job;
     sqlx::query(
@@ -294,5 +314,12 @@ impl MailStore for SqliteStore {
     async fn mail_block(&self, delivery: i64, lookup: &[u8], reason: &str) -> anyhow::Result<()> {
         let job = (delivery, lookup.to_vec(), reason.to_owned());
         self.write("address blocked", Touches::Nothing, job, |job, conn, ctx| Box::pin(block(conn, job, ctx.now))).await
+    }
+
+    async fn mail_forget_unconfirmed(&self, before: i64) -> anyhow::Result<u64> {
+        self.write("unconfirmed addresses forgotten", Touches::Nothing, before, |&before, conn, _| {
+            Box::pin(forget_unconfirmed(conn, before))
+        })
+        .await
     }
 }
