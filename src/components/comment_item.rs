@@ -158,7 +158,6 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
     if mine {
         class.push_str(" otk-mine");
     }
-
     view! {
         // Hidden by a moderator or deleted by its author since the list was read: gone from every open page
         // (but for the author's own placeholder, which their own delete left).
