@@ -9,9 +9,8 @@ pub fn linked_anchor() -> Option<String> {
     hash.starts_with("#otklik-comment-").then(|| hash[1..].to_owned())
 }
 
-/// Brings the element with id `anchor` into view and marks it as the one the address named (the stylesheet
-/// outlines it), in whichever widget on the page shows it: each has its own shadow root, which the page's
-/// own anchor navigation does not enter.
+/// Brings the element with id `anchor` into view, in whichever widget on the page shows it: each has its
+/// own shadow root, which the page's own anchor navigation does not enter.
 pub fn show_anchor(anchor: &str) {
     use wasm_bindgen::JsCast as _;
     let Some(hosts) = web_sys::window().and_then(|w| w.document()?.query_selector_all("[data-otklik-article]").ok())
@@ -21,7 +20,6 @@ pub fn show_anchor(anchor: &str) {
     for i in 0..hosts.length() {
         let host = hosts.item(i).and_then(|h| h.dyn_into::<web_sys::Element>().ok());
         if let Some(comment) = host.and_then(|h| h.shadow_root()).and_then(|root| root.get_element_by_id(anchor)) {
-            let _ = comment.set_attribute("aria-current", "location");
             comment.scroll_into_view();
         }
     }

@@ -388,15 +388,21 @@ async fn the_comment_a_link_names_is_marked_and_brought_into_view() {
     web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
     otklik_widget::mount(&host, server());
 
-    let linked = || find(&host, &format!("#{anchor}")).filter(|e| e.get_attribute("aria-current").is_some());
+    let linked = || find(&host, &format!("#{anchor}")).filter(|e| e.class_list().contains("otk-linked"));
     until("the linked comment to be marked", || linked().is_some()).await;
-    let comment = linked().unwrap();
-    assert_eq!(comment.get_attribute("aria-current").as_deref(), Some("location"));
-    let marked = host.shadow_root().unwrap().query_selector_all("[aria-current]").unwrap().length();
-    assert_eq!(marked, 1, "only the linked comment is marked");
-    let top = comment.get_bounding_client_rect().top();
+    let marked = || host.shadow_root().unwrap().query_selector_all(".otk-linked").unwrap().length();
+    assert_eq!(marked(), 1, "only the linked comment is marked");
     let height = web_sys::window().unwrap().inner_height().unwrap().as_f64().unwrap();
-    assert!((0.0..height).contains(&top), "the comment is in view: top {top}, viewport {height}");
+    let in_view = || linked().is_some_and(|c| (0.0..height).contains(&c.get_bounding_client_rect().top()));
+    until("the linked comment to be brought into view", in_view).await;
+
+    // In another order the mark stays with that comment (the list's elements are reused for others).
+    let order: web_sys::HtmlSelectElement = find(&host, ".otk-sort select").unwrap().unchecked_into();
+    order.set_value("newest");
+    order.dispatch_event(&web_sys::Event::new("change").unwrap()).unwrap();
+    until("the newest first", || shown(&host).first().is_some_and(|(text, _)| text.starts_with("comment 5"))).await;
+    assert_eq!(marked(), 1, "only the linked comment is marked");
+    assert!(linked().is_some(), "the mark is on the linked comment");
 
     location.set_hash("").unwrap();
     host.remove();

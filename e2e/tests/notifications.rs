@@ -84,7 +84,7 @@ async fn subscribe_in_the_widget_confirm_by_mail_and_hear_of_the_reply() -> anyh
 
         // The link opens the article (here, on the test server's port) with the reply marked and in view.
         anna.client.goto(&server.url(&format!("/#{anchor}"))).await?;
-        let marked = format!("#{anchor}[aria-current=location]");
+        let marked = format!("#{anchor}.otk-linked");
         let comment =
             anna.until("the reply to be marked", || async { Ok(anna.in_widget(HOST, &marked).await.ok()) }).await?;
         assert!(comment.text().await?.contains("В шесть утра, по будням."));

@@ -158,11 +158,16 @@ pub fn CommentItem(comment: RwSignal<Comment>) -> impl IntoView {
     if mine {
         class.push_str(" otk-mine");
     }
+    // The id is what a notification's link names; that comment is marked (and `CommentThread` brings it
+    // into view).
+    let anchor = format!("otklik-comment-{id}");
+    if crate::page::linked_anchor().as_deref() == Some(anchor.as_str()) {
+        class.push_str(" otk-linked");
+    }
     view! {
         // Hidden by a moderator or deleted by its author since the list was read: gone from every open page
         // (but for the author's own placeholder, which their own delete left).
-        // The id is what a notification's link names (`CommentThread` brings that comment into view).
-        <li id=format!("otklik-comment-{id}") class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id)) && !comment.with(|c| c.deleted)>
+        <li id=anchor class=class hidden=move || thread.feed.with(|f| f.removed.contains(&id)) && !comment.with(|c| c.deleted)>
             {move || if comment.with(|c| c.deleted) {
                 view! { <p class="otk-deleted">{texts.deleted}</p> }.into_any()
             } else {

@@ -70,11 +70,14 @@ pub fn CommentThread(
     let drawn = StoredValue::new(0u32);
 
     let first = std::rc::Rc::new(std::cell::Cell::new(first));
+    // The comment a notification's link names is scrolled to once, after the first page that loads (not
+    // again on a new order or the new-comments button).
+    let linked = std::rc::Rc::new(std::cell::Cell::new(crate::page::linked_anchor()));
     // `more`: append the next page; otherwise start over (first load, retry, new order).
     let fetch = {
         let thread = thread.clone();
         move |more: bool| {
-            let thread = thread.clone();
+            let (thread, linked) = (thread.clone(), linked.clone());
             let started = first.take();
             // A newer start (another order, a retry) makes this fetch's remaining slice stale.
             let generation = if more { drawn.get_value() } else { drawn.get_value().wrapping_add(1) };
@@ -125,8 +128,7 @@ pub fn CommentThread(
                                 });
                             }
                         }
-                        // The comment a notification's link names, once the page is drawn.
-                        if let Some(anchor) = crate::page::linked_anchor().filter(|_| !more) {
+                        if !more && let Some(anchor) = linked.take() {
                             crate::visibility::next_task().await;
                             crate::page::show_anchor(&anchor);
                         }

@@ -64,7 +64,7 @@ async fn act(state: &AppState, link: Link, token: &str) -> Result<Response, AppE
     let t = texts(lang);
     let store = &state.store;
     let done = match link {
-        Link::Confirm => store.mail_confirm(id).await?.then_some(t.confirmed),
+        Link::Confirm => store.mail_confirm(id, state.clock.now()).await?.then_some(t.confirmed),
         Link::ConfirmModerator => store.moderator_confirm(id).await?.then_some(t.moderator_confirmed),
         Link::Unsubscribe => store.mail_unsubscribe(id).await.map(|_| Some(t.unsubscribed))?,
         Link::UnsubscribeModerator => store.moderator_unsubscribe(id).await.map(|_| Some(t.moderator_unsubscribed))?,

@@ -47,7 +47,7 @@ impl Outbox {
 
     /// What a write making a comment visible queues.
     pub fn announce(&self) -> Announce {
-        Announce { webhook: self.webhook.is_some(), replies: self.mail.is_some() }
+        Announce { webhook: self.webhook.is_some(), mail: self.mail.is_some() }
     }
 
     /// Tells the sender that a new row is waiting.

@@ -151,7 +151,7 @@ pub async fn edit(
     let text = checked_text(text)?;
     writable(rules, &reader, client).await?;
     let hold = has_stop_word(&rules.stop_words, &text);
-    let announce = rules.outbox.webhook.is_some();
+    let announce = rules.outbox.announce();
     let edit = EditCommentCmd { article, id, reader, text, announce, default_mode: rules.moderation, hold };
     let comment = rules.store.edit_comment(edit).await??;
     if comment.pending {

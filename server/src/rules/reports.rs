@@ -55,7 +55,7 @@ pub async fn report(rules: &Rules, new: NewReport) -> Result<TypoReceipt, Report
     guard::limited(rules, &[(LimitKind::TypoReader, &reader.0), (LimitKind::TypoIp, &client.hash)])
         .await
         .map_err(ReportError::Refused)?;
-    let announce = rules.outbox.webhook.is_some();
+    let announce = rules.outbox.announce();
     let receipt =
         rules.store.report_typo(NewTypoCmd { article, reader, ip: client.hash, context, note, page, announce }).await?;
     if !receipt.merged {

@@ -50,6 +50,7 @@ pub trait CommentStore: Send + Sync {
         article: ArticleId,
         id: CommentId,
         reader: ReaderHash,
+        announce: Announce,
     ) -> anyhow::Result<Result<(), CommentError>>;
 }
 
@@ -129,13 +130,14 @@ pub struct NewCommentCmd {
     pub subscribe: Option<crate::store::Subscription>,
 }
 
-/// What a write that makes a comment visible queues in the outbox, in its own transaction.
+/// What a write queues in the outbox, in its own transaction, for the deliveries configured.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Announce {
-    /// A `comment.created` (or `comment.pending`) webhook delivery: a webhook is configured.
+    /// A webhook delivery (`comment.created`, `comment.pending`, `typo.created`): a webhook is configured.
     pub webhook: bool,
-    /// A message to each confirmed recipient following the comment it answers: mail is configured.
-    pub replies: bool,
+    /// Messages by e-mail, to the confirmed followers of the comment a reply answers and to the moderators
+    /// who asked to hear of what the write brings: mail is configured.
+    pub mail: bool,
 }
 
 impl NewCommentCmd {
@@ -169,8 +171,8 @@ pub struct EditCommentCmd {
     pub id: CommentId,
     pub reader: ReaderHash,
     pub text: String,
-    /// Queue a `comment.pending` webhook delivery if the edit sends a shown comment back for moderation.
-    pub announce: bool,
+    /// What to queue if the edit sends a shown comment back for moderation.
+    pub announce: Announce,
     /// The server's moderation mode, for articles without their own.
     pub default_mode: otklik_api::ModerationMode,
     /// Hold it for moderation whatever the mode (e.g. it contains a stop word).

@@ -102,8 +102,10 @@ pub trait MailStore: Send + Sync {
     /// Where `reader`'s address `lookup` stands.
     async fn mail_address(&self, reader: &ReaderHash, lookup: &[u8; 16]) -> anyhow::Result<AddressState>;
 
-    /// Confirms a recipient's address; false when there is no such recipient (any more).
-    async fn mail_confirm(&self, recipient: i64) -> anyhow::Result<bool>;
+    /// Confirms a recipient's address at `now`; false when there is no such recipient (any more), or when
+    /// its last confirmation message is older than [`UNCONFIRMED_KEPT_SECS`] (the link has expired, whether
+    /// or not the hourly task has forgotten the address yet).
+    async fn mail_confirm(&self, recipient: i64, now: i64) -> anyhow::Result<bool>;
 
     /// Forgets a recipient: its address, what it followed and what waited for it. Answers whether there was
     /// one.

@@ -32,8 +32,8 @@ pub struct NewTypoCmd {
     pub context: TypoContext,
     pub note: Option<String>,
     pub page: PageInfo,
-    /// Queue a `typo.created` webhook delivery if this report is new (a webhook is configured).
-    pub announce: bool,
+    /// What to queue if this report is new.
+    pub announce: crate::store::Announce,
 }
 
 /// Which typo reports to list: by status (all when `None`), older than `before`.

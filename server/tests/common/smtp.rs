@@ -1,5 +1,6 @@
 //! A real SMTP server on loopback for the notification tests: aiosmtpd (from PyPI, installed by `make
 //! setup` into target/venv) running `scripts/smtp-sink.py`, which keeps every accepted message as a file.
+//! The end-to-end test and `xtask mail-bench` include this file too.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ pub struct Sink {
     child: Child,
     /// The lines the sink prints as things happen ("ready", "message N"), read on a thread of their own.
     said: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
+    /// How many "message N" lines have been read.
+    arrived: std::sync::atomic::AtomicUsize,
 }
 
 /// How long a test waits for the sink to start or a message to arrive before it fails.
@@ -76,7 +79,7 @@ impl Sink {
         let (tell, said) = tokio::sync::mpsc::unbounded_channel();
         let out = BufReader::new(child.stdout.take().expect("the sink's output"));
         std::thread::spawn(move || out.lines().map_while(Result::ok).try_for_each(|line| tell.send(line)));
-        let sink = Self { port, dir, child, said: tokio::sync::Mutex::new(said) };
+        let sink = Self { port, dir, child, said: tokio::sync::Mutex::new(said), arrived: Default::default() };
         assert_eq!(sink.next_line().await.as_deref(), Some("ready"), "the SMTP sink did not start on port {port}");
         sink
     }
@@ -111,17 +114,26 @@ impl Sink {
             .collect()
     }
 
-    /// Waits until at least `count` messages have arrived (the sink says so of each), and answers them all.
-    pub async fn wait_for(&self, count: usize) -> Vec<Mail> {
-        loop {
-            let messages = self.messages();
-            if messages.len() >= count {
-                return messages;
-            }
-            if self.next_line().await.is_none() {
-                panic!("{count} messages expected, {} arrived", messages.len());
+    /// Waits until `count` messages in all have arrived (the sink says so of each); false when it falls
+    /// silent for [`PATIENCE`] first.
+    pub async fn arrived(&self, count: usize) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        while self.arrived.load(Relaxed) < count {
+            match self.next_line().await {
+                Some(line) if line.starts_with("message ") => {
+                    self.arrived.fetch_add(1, Relaxed);
+                }
+                Some(_) => {}
+                None => return false,
             }
         }
+        true
+    }
+
+    /// Waits until at least `count` messages have arrived, and answers them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<Mail> {
+        assert!(self.arrived(count).await, "{count} messages expected, {} arrived", self.messages().len());
+        self.messages()
     }
 }
 

@@ -253,7 +253,7 @@ async fn flag(
 ) -> Result<StatusCode, AppError> {
     guard::not_banned(&state, &reader, &client).map_err(|r| refused(r, "flags"))?;
     limited(&state, &[(LimitKind::FlagReader, &reader.0), (LimitKind::FlagIp, &client.hash)], "flags").await?;
-    state.store.flag_comment(article, comment_id(&id)?, reader).await?.map_err(refusal)?;
+    state.store.flag_comment(article, comment_id(&id)?, reader, state.outbox.announce()).await?.map_err(refusal)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -349,11 +349,11 @@ pub(super) fn post_batch<'c>(
             if post.announce.webhook {
                 announce(conn, post.article.as_str(), &comment, now).await?;
             }
-            if comment.pending {
+            if post.announce.mail && comment.pending {
                 super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, comment.id.0, now)
                     .await?;
             }
-            if let (Some(parent), false, true) = (post.parent, comment.pending, post.announce.replies) {
+            if let (Some(parent), false, true) = (post.parent, comment.pending, post.announce.mail) {
                 super::mail::tell_reply(conn, comment.id.0, parent.0, &post.reader, now).await?;
             }
             if let Some(sub) = &post.subscribe {
@@ -480,10 +480,10 @@ async fn edit(
     .execute(&mut *conn)
     .await?;
     let edited = one(conn, article.as_str(), Some(reader), id.0).await?.context("the edited comment")?;
-    if edit.announce && uncounted {
+    if edit.announce.webhook && uncounted {
         announce(conn, article.as_str(), &edited, now).await?;
     }
-    if uncounted {
+    if edit.announce.mail && uncounted {
         super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id.0, now).await?;
     }
     Ok(Ok(edited))
@@ -548,6 +548,7 @@ async fn flag(
     article: &ArticleId,
     id: CommentId,
     reader: &ReaderHash,
+    mail: bool,
     now: i64,
 ) -> anyhow::Result<Result<(), CommentError>> {
     let exists = visible(conn, article, id).await?;
@@ -565,7 +566,9 @@ async fn flag(
     .rows_affected();
     if added > 0 {
         sqlx::query("UPDATE comments SET flags = flags + 1 WHERE id = $1").bind(id.0).execute(&mut *conn).await?;
-        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
+        if mail {
+            super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
+        }
     }
     Ok(Ok(()))
 }
@@ -833,8 +836,9 @@ impl CommentStore for PgStore {
         article: ArticleId,
         id: CommentId,
         reader: ReaderHash,
+        announce: crate::store::Announce,
     ) -> anyhow::Result<Result<(), CommentError>> {
         let now = crate::unix_now();
-        in_tx!(self.pool, conn => flag(conn, &article, id, &reader, now))
+        in_tx!(self.pool, conn => flag(conn, &article, id, &reader, announce.mail, now))
     }
 }

@@ -9,6 +9,7 @@ use super::{PgStore, in_tx};
 use crate::rules::reader::ReaderHash;
 use crate::store::{
     AddressState, CONFIRM_AGAIN_SECS, Change, Letter, MailStore, RecipientRow, ReplyNote, Subscription, Told,
+    UNCONFIRMED_KEPT_SECS,
 };
 
 /// Keeps `sub`'s address for the comment's author and follows comment `comment` for them; queues a
@@ -231,12 +232,16 @@ impl MailStore for PgStore {
         })
     }
 
-    async fn mail_confirm(&self, recipient: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE mail_recipients SET confirmed_at = coalesce(confirmed_at, $2) WHERE id = $1")
-            .bind(recipient)
-            .bind(crate::unix_now())
-            .execute(&self.pool)
-            .await?;
+    async fn mail_confirm(&self, recipient: i64, now: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE mail_recipients SET confirmed_at = coalesce(confirmed_at, $2)
+              WHERE id = $1 AND (confirmed_at IS NOT NULL OR coalesce(confirm_sent_at, created_at) > $2 - $3)",
+        )
+        .bind(recipient)
+        .bind(now)
+        .bind(UNCONFIRMED_KEPT_SECS)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 

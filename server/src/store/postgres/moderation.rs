@@ -119,7 +119,7 @@ async fn moderate(
         if announce.webhook {
             super::comments::announce_approved(conn, &before.article, id, now).await?;
         }
-        if announce.replies {
+        if announce.mail {
             super::mail::tell_approved(conn, id.0, now).await?;
         }
     }

@@ -46,11 +46,11 @@ async fn report(conn: &mut PgConnection, cmd: &NewTypoCmd, now: i64) -> anyhow::
     .fetch_one(&mut *conn)
     .await?;
     let merged = reports > 1;
-    if cmd.announce && !merged {
+    if cmd.announce.webhook && !merged {
         let report = by_id(&mut *conn, id).await?.context("the report just stored")?;
         outbox::enqueue(&mut *conn, "typo.created", &crate::store::typo_event(&report), now).await?;
     }
-    if !merged {
+    if cmd.announce.mail && !merged {
         super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Typo, id, now).await?;
     }
     Ok(TypoReceipt { id: TypoId(id), reports: reports.max(1) as u64, merged })

@@ -437,10 +437,10 @@ pub async fn post(
     if post.announce.webhook {
         announce(conn, post.article.as_str(), &comment, now).await?;
     }
-    if pending {
+    if post.announce.mail && pending {
         super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id, now).await?;
     }
-    if let (Some(parent), false, true) = (post.parent, pending, post.announce.replies) {
+    if let (Some(parent), false, true) = (post.parent, pending, post.announce.mail) {
         super::mail::tell_reply(conn, id, parent.0, &post.reader, now).await?;
     }
     if let Some(sub) = &post.subscribe {
@@ -493,10 +493,10 @@ pub async fn edit(
             .await?;
     let (rows, ..) = rows_and_total(&row)?;
     let edited = rows.into_iter().next().context("the edited comment")?;
-    if edit.announce && uncounted {
+    if edit.announce.webhook && uncounted {
         announce(conn, article.as_str(), &edited.comment, now).await?;
     }
-    if uncounted {
+    if edit.announce.mail && uncounted {
         super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Pending, id.0, now).await?;
     }
     Ok(Ok(edited.comment))
@@ -727,9 +727,11 @@ impl CommentStore for SqliteStore {
         article: ArticleId,
         id: CommentId,
         reader: ReaderHash,
+        announce: crate::store::Announce,
     ) -> anyhow::Result<Result<(), CommentError>> {
-        self.write("flag", Touches::Nothing, (article, id, reader), |(article, id, reader), conn, ctx| {
-            Box::pin(super::moderation::flag(conn, article.as_str(), *id, reader, ctx.now))
+        let job = (article, id, reader, announce.mail);
+        self.write("flag", Touches::Nothing, job, |(article, id, reader, mail), conn, ctx| {
+            Box::pin(super::moderation::flag(conn, article.as_str(), *id, reader, *mail, ctx.now))
         })
         .await
     }

@@ -7,7 +7,10 @@ use sqlx::{SqliteConnection, SqlitePool};
 use super::SqliteStore;
 use super::writer::Touches;
 use crate::rules::reader::ReaderHash;
-use crate::store::{AddressState, CONFIRM_AGAIN_SECS, Letter, MailStore, RecipientRow, ReplyNote, Subscription, Told};
+use crate::store::{
+    AddressState, CONFIRM_AGAIN_SECS, Letter, MailStore, RecipientRow, ReplyNote, Subscription, Told,
+    UNCONFIRMED_KEPT_SECS,
+};
 
 /// Keeps `sub`'s address for the comment's author and follows comment `comment` for them; queues a
 /// confirmation message where `sub` asks for one and the address is neither confirmed, blocked, nor sent
@@ -195,6 +198,10 @@ async fn told(conn: &mut SqliteConnection, job: &(i64, i64, String, String, i64)
     Ok(())
 }
 
+/// See [`MailStore::mail_confirm`].
+const CONFIRM: &str = "UPDATE mail_recipients SET confirmed_at = coalesce(confirmed_at, ?2)
+                        WHERE id = ?1 AND (confirmed_at IS NOT NULL OR coalesce(confirm_sent_at, created_at) > ?2 - ?3)";
+
 /// See [`MailStore::mail_forget_unconfirmed`].
 async fn forget_unconfirmed(conn: &mut SqliteConnection, before: i64) -> anyhow::Result<u64> {
     sqlx::query(
@@ -277,16 +284,11 @@ impl MailStore for SqliteStore {
         })
     }
 
-    async fn mail_confirm(&self, recipient: i64) -> anyhow::Result<bool> {
-        self.write("address confirmation", Touches::Nothing, recipient, |&recipient, conn, ctx| {
-            let now = ctx.now;
+    async fn mail_confirm(&self, recipient: i64, now: i64) -> anyhow::Result<bool> {
+        self.write("address confirmation", Touches::Nothing, (recipient, now), |&(recipient, now), conn, _| {
             Box::pin(async move {
                 let done =
-                    sqlx::query("UPDATE mail_recipients SET confirmed_at = coalesce(confirmed_at, ?2) WHERE id = ?1")
-                        .bind(recipient)
-                        .bind(now)
-                        .execute(conn)
-                        .await?;
+                    sqlx::query(CONFIRM).bind(recipient).bind(now).bind(UNCONFIRMED_KEPT_SECS).execute(conn).await?;
                 Ok(done.rows_affected() > 0)
             })
         })

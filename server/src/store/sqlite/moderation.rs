@@ -126,7 +126,7 @@ pub async fn moderate(
         if announce.webhook {
             super::comments::announce_approved(conn, &before.article, id, now).await?;
         }
-        if announce.replies {
+        if announce.mail {
             super::mail::tell_approved(conn, id.0, now).await?;
         }
     }
@@ -139,6 +139,7 @@ pub async fn flag(
     article: &str,
     id: CommentId,
     reader: &ReaderHash,
+    mail: bool,
     now: i64,
 ) -> anyhow::Result<Result<(), CommentError>> {
     let exists: bool = sqlx::query_scalar(
@@ -163,7 +164,9 @@ pub async fn flag(
     .rows_affected();
     if added > 0 {
         sqlx::query("UPDATE comments SET flags = flags + 1 WHERE id = ?1").bind(id.0).execute(&mut *conn).await?;
-        super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
+        if mail {
+            super::moderator_mail::tell_moderators(conn, crate::store::ModeratorEvent::Flag, id.0, now).await?;
+        }
     }
     Ok(Ok(()))
 }
